@@ -1,0 +1,162 @@
+//! Identifiers: groups and pools named by official geocodes, members and loans
+//! by the group's own small numbers.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// A group: its tambon's 6-digit geocode and a 3-digit group number, `230101-007`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(String);
+
+/// A pooled fund of a network, named by the network's geocode (2 digits for a
+/// province, 6 for a tambon) and optionally a short suffix: `23`, `230101`,
+/// `230101-RES`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolId(String);
+
+/// A member's number within the group (1 and up). Names stay on the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MemberNo(pub u32);
+
+/// A loan's number within the group (1 and up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LoanNo(pub u32);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum IdError {
+    #[error(
+        "'{0}' is not a group id: expected a 6-digit tambon geocode, a dash and a 3-digit number, e.g. 230101-007"
+    )]
+    Group(String),
+    #[error(
+        "'{0}' is not a pool id: expected a 2- or 6-digit geocode, optionally followed by '-' and up to 8 letters or digits, e.g. 230101 or 23-RES"
+    )]
+    Pool(String),
+    #[error("'{0}' is not a {1} code: expected {2} digits")]
+    Geocode(String, &'static str, usize),
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks a geocode of a given length (2 = province, 6 = tambon).
+pub fn check_geocode(text: &str, what: &'static str, len: usize) -> Result<(), IdError> {
+    if text.len() == len && all_digits(text) {
+        Ok(())
+    } else {
+        Err(IdError::Geocode(text.to_string(), what, len))
+    }
+}
+
+impl GroupId {
+    pub fn parse(text: &str) -> Result<GroupId, IdError> {
+        let bad = || IdError::Group(text.to_string());
+        let (tambon, number) = text.split_once('-').ok_or_else(bad)?;
+        if tambon.len() != 6 || number.len() != 3 || !all_digits(tambon) || !all_digits(number) {
+            return Err(bad());
+        }
+        Ok(GroupId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The tambon geocode the group belongs to (its first six digits).
+    pub fn tambon(&self) -> &str {
+        &self.0[..6]
+    }
+
+    /// The province geocode (its first two digits).
+    pub fn province(&self) -> &str {
+        &self.0[..2]
+    }
+}
+
+impl PoolId {
+    pub fn parse(text: &str) -> Result<PoolId, IdError> {
+        let bad = || IdError::Pool(text.to_string());
+        let (code, suffix) = match text.split_once('-') {
+            Some((code, suffix)) => (code, Some(suffix)),
+            None => (text, None),
+        };
+        if !(code.len() == 2 || code.len() == 6) || !all_digits(code) {
+            return Err(bad());
+        }
+        if let Some(suffix) = suffix
+            && (suffix.is_empty()
+                || suffix.len() > 8
+                || !suffix
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        {
+            return Err(bad());
+        }
+        Ok(PoolId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The geocode of the network that manages the pool.
+    pub fn network(&self) -> &str {
+        self.0.split('-').next().unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl fmt::Display for PoolId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl fmt::Display for MemberNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for LoanNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_ids_follow_the_geocode() {
+        let id = GroupId::parse("230101-007").unwrap();
+        assert_eq!((id.tambon(), id.province()), ("230101", "23"));
+        for bad in [
+            "23010-007",
+            "230101007",
+            "230101-07",
+            "2301a1-007",
+            "",
+            "230101-0071",
+        ] {
+            assert!(GroupId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pool_ids_name_a_network() {
+        assert_eq!(PoolId::parse("230101-RES").unwrap().network(), "230101");
+        assert!(PoolId::parse("23").is_ok());
+        for bad in ["2301", "23-", "23-res", "23-TOOLONGNAME", "x"] {
+            assert!(PoolId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,838 @@
+//! The ledger: a pure, deterministic fold from a group's events to its books.
+//!
+//! [`Books::apply`] validates an event against the books so far and, only if
+//! every rule passes, applies it; a refusal leaves the books exactly as they
+//! were. Every event's effect on balances is a [`Delta`] computed from the event
+//! alone, so a reversal applies the negated delta of its target, and the books
+//! as of a past date are the sum of the deltas of the events dated on or before
+//! it ([`Books::apply_unchecked`]).
+
+mod accounts;
+mod benefits;
+mod delta;
+mod refusal;
+mod trial_balance;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use accounts::{Account, Accounts, ExpenseAccount, IncomeAccount, PoolBalances};
+pub use delta::Delta;
+pub use refusal::{Refusal, Rule};
+pub use trial_balance::{TrialBalanceLine, trial_balance_digest};
+
+use crate::chain::Hash;
+use crate::checkpoint::PublicKey;
+use crate::date::{Date, Month};
+use crate::event::{BenefitKind, Body, Event, LeaveReason, Rules, Sex, Source};
+use crate::ids::{GroupId, LoanNo, MemberNo, PoolId};
+use crate::money::{MAX_AMOUNT_SATANG, Money};
+
+/// Facts from the group's `GroupOpened`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub name: String,
+    pub tambon: String,
+    pub province: String,
+    pub on: Date,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub joined_on: Date,
+    pub birth_year: u32,
+    pub sex: Sex,
+    pub left: Option<(Date, LeaveReason)>,
+    pub savings: Money,
+    /// The member's own contributions (not matching funds), for eligibility.
+    pub contributed: Money,
+    /// Sickness nights and amount paid, by year, for the yearly caps.
+    pub sickness: BTreeMap<u32, (u32, Money)>,
+}
+
+impl Member {
+    pub fn is_active(&self) -> bool {
+        self.left.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loan {
+    pub member: MemberNo,
+    pub principal: Money,
+    pub monthly_interest_basis_points: u32,
+    pub term_months: u32,
+    pub guarantors: Vec<MemberNo>,
+    pub disbursed_on: Date,
+    pub principal_repaid: Money,
+    pub interest_paid: Money,
+    pub written_off: Money,
+}
+
+/// How far behind its schedule a loan is on a date.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Arrears {
+    /// Principal due by the date and not repaid.
+    pub overdue: Money,
+    /// Days since the oldest unpaid instalment fell due (0 when not overdue).
+    pub days_past_due: u32,
+}
+
+impl Loan {
+    pub fn outstanding(&self) -> Money {
+        Money::from_satang(
+            self.principal.satang() - self.principal_repaid.satang() - self.written_off.satang(),
+        )
+    }
+
+    /// Principal scheduled to have been repaid by the end of instalment `k`
+    /// (equal monthly instalments; the last takes the remainder).
+    fn scheduled_by_instalment(&self, k: u32) -> i64 {
+        let k = i64::from(k.min(self.term_months));
+        let term = i64::from(self.term_months.max(1));
+        self.principal.satang() * k / term
+    }
+
+    /// Arrears on `date` against an equal-instalment monthly schedule.
+    pub fn arrears_on(&self, date: Date) -> Arrears {
+        let outstanding = self.outstanding().satang();
+        if outstanding <= 0 {
+            return Arrears::default();
+        }
+        let paid = self.principal_repaid.satang() + self.written_off.satang();
+        let mut due_count = 0;
+        while due_count < self.term_months && self.disbursed_on.add_months(due_count + 1) <= date {
+            due_count += 1;
+        }
+        let overdue = (self.scheduled_by_instalment(due_count) - paid).max(0);
+        if overdue == 0 {
+            return Arrears::default();
+        }
+        // The oldest instalment not yet covered by what was paid.
+        let mut first_unpaid = 1;
+        while first_unpaid < due_count && self.scheduled_by_instalment(first_unpaid) <= paid {
+            first_unpaid += 1;
+        }
+        let due_on = self.disbursed_on.add_months(first_unpaid);
+        Arrears {
+            overdue: Money::from_satang(overdue),
+            days_past_due: date.days_since(due_on).max(0) as u32,
+        }
+    }
+}
+
+/// A `PeriodClosed` event and whether its digest matched the fold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodClose {
+    pub seq: u64,
+    pub month: Month,
+    pub digest: Hash,
+    pub matches: bool,
+}
+
+/// A group's books: everything the fold of its log knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Books {
+    pub group: GroupId,
+    pub opened: Option<Opened>,
+    pub rules: Rules,
+    /// The key named by the latest `KeyRotated`, if any.
+    pub rotated_key: Option<PublicKey>,
+    pub last_seq: u64,
+    pub last_date: Option<Date>,
+    pub accounts: Accounts,
+    pub members: BTreeMap<MemberNo, Member>,
+    pub loans: BTreeMap<LoanNo, Loan>,
+    /// Contributions received, by the month of their business date and source.
+    pub contributions: BTreeMap<(Month, Source), Money>,
+    /// Benefits paid, by month of their business date and kind.
+    pub benefits: BTreeMap<(Month, BenefitKind), Money>,
+    pub reversed: BTreeSet<u64>,
+    pub closes: Vec<PeriodClose>,
+}
+
+impl Books {
+    pub fn new(group: GroupId) -> Books {
+        Books {
+            group,
+            opened: None,
+            rules: Rules::default(),
+            rotated_key: None,
+            last_seq: 0,
+            last_date: None,
+            accounts: Accounts::default(),
+            members: BTreeMap::new(),
+            loans: BTreeMap::new(),
+            contributions: BTreeMap::new(),
+            benefits: BTreeMap::new(),
+            reversed: BTreeSet::new(),
+            closes: Vec::new(),
+        }
+    }
+
+    /// Folds a whole log from the start, validating every event.
+    pub fn fold<'a>(
+        group: GroupId,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<Books, Refusal> {
+        let mut books = Books::new(group);
+        let mut by_seq: Vec<&Event> = Vec::new();
+        for event in events {
+            let original = reversal_target(event)
+                .and_then(|seq| by_seq.get(seq.wrapping_sub(1) as usize).copied());
+            books.apply(event, original)?;
+            by_seq.push(event);
+        }
+        Ok(books)
+    }
+
+    /// The books as of the end of `date`: the events dated on or before it, in
+    /// log order, each applied as it was accepted. Events were validated when they
+    /// were appended, so none is refused here.
+    pub fn fold_as_of<'a>(
+        group: GroupId,
+        events: impl IntoIterator<Item = &'a Event>,
+        date: Date,
+    ) -> Books {
+        let mut books = Books::new(group);
+        let mut by_seq: Vec<&Event> = Vec::new();
+        for event in events {
+            by_seq.push(event);
+            if event.date > date {
+                continue;
+            }
+            let original = reversal_target(event)
+                .and_then(|seq| by_seq.get(seq.wrapping_sub(1) as usize).copied());
+            books.apply_unchecked(event, original);
+        }
+        books
+    }
+
+    /// Validates `event` and applies it. `original` is the event a `Reversal`
+    /// reverses (the caller looks it up by [`reversal_target`]); `None` otherwise.
+    pub fn apply(&mut self, event: &Event, original: Option<&Event>) -> Result<(), Refusal> {
+        self.check(event, original).map_err(|rule| Refusal {
+            group: self.group.clone(),
+            seq: event.seq,
+            rule,
+        })?;
+        self.apply_unchecked(event, original);
+        Ok(())
+    }
+
+    /// Applies an event already known to be valid (from a verified, validated log).
+    pub fn apply_unchecked(&mut self, event: &Event, original: Option<&Event>) {
+        match (&event.body, original) {
+            (Body::Reversal { reversed_seq, .. }, Some(original)) => {
+                self.apply_delta(&Delta::of(original).negated());
+                self.undo_state(original);
+                self.reversed.insert(*reversed_seq);
+            }
+            (Body::Reversal { .. }, None) => {}
+            _ => {
+                self.apply_state(event);
+                self.apply_delta(&Delta::of(event));
+            }
+        }
+        self.last_seq = self.last_seq.max(event.seq);
+        self.last_date = Some(self.last_date.map_or(event.date, |d| d.max(event.date)));
+    }
+
+    /// Member savings, welfare fund etc. as of now, in trial-balance form.
+    pub fn trial_balance(&self) -> Vec<TrialBalanceLine> {
+        trial_balance::lines(self)
+    }
+
+    /// Free funds a group may pledge as reserve: its welfare fund not yet pledged.
+    pub fn free_funds(&self) -> Money {
+        self.accounts.welfare_fund
+    }
+
+    pub fn active_members(&self) -> usize {
+        self.members.values().filter(|m| m.is_active()).count()
+    }
+
+    pub fn member(&self, member: MemberNo) -> Result<&Member, Rule> {
+        self.members.get(&member).ok_or(Rule::UnknownMember(member))
+    }
+
+    fn active_member(&self, member: MemberNo) -> Result<&Member, Rule> {
+        let m = self.member(member)?;
+        if !m.is_active() {
+            return Err(Rule::MemberHasLeft(member));
+        }
+        Ok(m)
+    }
+
+    fn pool(&self, pool: &PoolId) -> PoolBalances {
+        self.accounts.pools.get(pool).copied().unwrap_or_default()
+    }
+
+    fn check(&self, event: &Event, original: Option<&Event>) -> Result<(), Rule> {
+        if event.group != self.group {
+            return Err(Rule::WrongGroup(event.group.clone()));
+        }
+        if event.seq != self.last_seq + 1 {
+            return Err(Rule::OutOfSequence {
+                expected: self.last_seq + 1,
+            });
+        }
+        let Some(opened) = &self.opened else {
+            return match &event.body {
+                Body::GroupOpened {
+                    tambon, province, ..
+                } => {
+                    if self.group.tambon() != tambon || self.group.province() != province {
+                        return Err(Rule::GroupNotInTambon {
+                            group: self.group.clone(),
+                            tambon: tambon.clone(),
+                            province: province.clone(),
+                        });
+                    }
+                    Ok(())
+                }
+                _ => Err(Rule::NotOpened),
+            };
+        };
+        if event.date < opened.on {
+            return Err(Rule::BeforeOpening {
+                date: event.date,
+                opened: opened.on,
+            });
+        }
+        self.check_body(event, original)?;
+        let delta = match (&event.body, original) {
+            (Body::Reversal { .. }, Some(original)) => Delta::of(original).negated(),
+            _ => Delta::of(event),
+        };
+        self.check_balances(&delta)
+    }
+
+    fn check_body(&self, event: &Event, original: Option<&Event>) -> Result<(), Rule> {
+        match &event.body {
+            Body::GroupOpened { .. } => Err(Rule::AlreadyOpened),
+            Body::RulesChanged(_) | Body::KeyRotated { .. } => Ok(()),
+            Body::MemberJoined {
+                member, birth_year, ..
+            } => {
+                if self.members.contains_key(member) {
+                    return Err(Rule::DuplicateMember(*member));
+                }
+                if *birth_year < 1900 || *birth_year > event.date.year() {
+                    return Err(Rule::ImplausibleBirthYear(*birth_year));
+                }
+                Ok(())
+            }
+            Body::MemberLeft {
+                member,
+                savings_refund,
+                ..
+            } => {
+                let m = self.active_member(*member)?;
+                if *savings_refund != m.savings {
+                    return Err(Rule::RefundMustEqualSavings {
+                        member: *member,
+                        savings: m.savings,
+                        refund: *savings_refund,
+                    });
+                }
+                Ok(())
+            }
+            Body::ContributionReceived {
+                member,
+                amount,
+                source,
+                ..
+            } => {
+                positive(*amount)?;
+                match (member, source) {
+                    (None, Source::Member) => Err(Rule::ContributionWithoutMember),
+                    (Some(m), _) => self.active_member(*m).map(|_| ()),
+                    (None, _) => Ok(()),
+                }
+            }
+            Body::SavingsDeposited { member, amount, .. } => {
+                positive(*amount)?;
+                self.active_member(*member).map(|_| ())
+            }
+            Body::SavingsWithdrawn { member, amount, .. } => {
+                positive(*amount)?;
+                let m = self.active_member(*member)?;
+                if *amount > m.savings {
+                    return Err(Rule::SavingsOverdrawn {
+                        member: *member,
+                        savings: m.savings,
+                        asked: *amount,
+                    });
+                }
+                Ok(())
+            }
+            Body::IncomeReceived { amount, .. } | Body::ExpensePaid { amount, .. } => {
+                positive(*amount)
+            }
+            Body::CashBanked { amount } | Body::CashDrawn { amount } => positive(*amount),
+            Body::DividendPaid { lines, .. } => {
+                let mut seen = BTreeSet::new();
+                let mut total: i64 = 0;
+                if lines.is_empty() {
+                    return Err(Rule::BadDividendLines);
+                }
+                for (member, amount) in lines {
+                    positive(*amount)?;
+                    self.active_member(*member)?;
+                    if !seen.insert(*member) {
+                        return Err(Rule::BadDividendLines);
+                    }
+                    total += amount.satang();
+                }
+                let surplus = self.accounts.surplus();
+                if total > surplus.satang() {
+                    return Err(Rule::DividendBeyondSurplus {
+                        surplus,
+                        asked: Money::from_satang(total),
+                    });
+                }
+                Ok(())
+            }
+            Body::BenefitPaid { .. } => benefits::check(self, event),
+            Body::LoanDisbursed {
+                loan,
+                member,
+                principal,
+                monthly_interest_basis_points,
+                term_months,
+                guarantors,
+                ..
+            } => {
+                positive(*principal)?;
+                if self.loans.contains_key(loan) {
+                    return Err(Rule::DuplicateLoan(*loan));
+                }
+                self.active_member(*member)?;
+                if !(1..=360).contains(term_months) {
+                    return Err(Rule::BadTerm(*term_months));
+                }
+                if *monthly_interest_basis_points > 10_000 {
+                    return Err(Rule::BadInterestRate(*monthly_interest_basis_points));
+                }
+                let mut seen = BTreeSet::new();
+                for g in guarantors {
+                    if g == member || !seen.insert(*g) || self.active_member(*g).is_err() {
+                        return Err(Rule::BadGuarantor(*g));
+                    }
+                }
+                Ok(())
+            }
+            Body::LoanRepaid {
+                loan,
+                principal,
+                interest,
+                ..
+            } => {
+                non_negative(*principal)?;
+                non_negative(*interest)?;
+                positive(Money::from_satang(principal.satang() + interest.satang()))?;
+                let l = self.loans.get(loan).ok_or(Rule::UnknownLoan(*loan))?;
+                if *principal > l.outstanding() {
+                    return Err(Rule::RepaymentBeyondOwed {
+                        loan: *loan,
+                        owed: l.outstanding(),
+                        asked: *principal,
+                    });
+                }
+                Ok(())
+            }
+            Body::LoanWrittenOff { loan, principal } => {
+                positive(*principal)?;
+                let l = self.loans.get(loan).ok_or(Rule::UnknownLoan(*loan))?;
+                if *principal != l.outstanding() {
+                    return Err(Rule::WriteOffMismatch {
+                        loan: *loan,
+                        outstanding: l.outstanding(),
+                        asked: *principal,
+                    });
+                }
+                Ok(())
+            }
+            Body::PoolDeposited { amount, .. } | Body::PoolLoanReceived { amount, .. } => {
+                positive(*amount)
+            }
+            Body::PoolWithdrawn { pool, amount, .. } => {
+                positive(*amount)?;
+                let deposited = self.pool(pool).deposits;
+                if *amount > deposited {
+                    return Err(Rule::BeyondPoolDeposit {
+                        pool: pool.clone(),
+                        deposited,
+                        asked: *amount,
+                    });
+                }
+                Ok(())
+            }
+            Body::ReservePledged { amount, .. } => {
+                positive(*amount)?;
+                let free = self.free_funds();
+                if *amount > free {
+                    return Err(Rule::PledgeBeyondFreeFunds {
+                        free,
+                        asked: *amount,
+                    });
+                }
+                Ok(())
+            }
+            Body::ReserveReleased { pool, amount } => {
+                positive(*amount)?;
+                let pledged = self.pool(pool).reserve_pledged;
+                if *amount > pledged {
+                    return Err(Rule::ReleaseBeyondPledge {
+                        pool: pool.clone(),
+                        pledged,
+                        asked: *amount,
+                    });
+                }
+                Ok(())
+            }
+            Body::PoolLoanRepaid {
+                pool,
+                principal,
+                interest,
+                ..
+            } => {
+                non_negative(*principal)?;
+                non_negative(*interest)?;
+                positive(Money::from_satang(principal.satang() + interest.satang()))?;
+                let owed = self.pool(pool).loans_payable;
+                if *principal > owed {
+                    return Err(Rule::PoolRepaymentBeyondOwed {
+                        pool: pool.clone(),
+                        owed,
+                        asked: *principal,
+                    });
+                }
+                Ok(())
+            }
+            Body::Reversal {
+                reversed_seq,
+                reason,
+            } => self.check_reversal(event, *reversed_seq, reason, original),
+            Body::PeriodClosed { month, .. } => {
+                if let Some(last) = self.closes.last()
+                    && *month <= last.month
+                {
+                    return Err(Rule::PeriodAlreadyClosed {
+                        month: *month,
+                        closed: last.month,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_reversal(
+        &self,
+        event: &Event,
+        target: u64,
+        reason: &str,
+        original: Option<&Event>,
+    ) -> Result<(), Rule> {
+        if reason.trim().is_empty() {
+            return Err(Rule::ReasonRequired("reversal"));
+        }
+        let original = match original {
+            Some(o)
+                if target >= 1
+                    && target < event.seq
+                    && o.seq == target
+                    && o.group == self.group =>
+            {
+                o
+            }
+            _ => return Err(Rule::UnknownReversalTarget(target)),
+        };
+        if self.reversed.contains(&target) {
+            return Err(Rule::AlreadyReversed(target));
+        }
+        if event.date < original.date {
+            return Err(Rule::ReversalBeforeOriginal {
+                date: event.date,
+                original: original.date,
+            });
+        }
+        match &original.body {
+            Body::GroupOpened { .. }
+            | Body::RulesChanged(_)
+            | Body::Reversal { .. }
+            | Body::PeriodClosed { .. }
+            | Body::KeyRotated { .. } => Err(Rule::NotReversible {
+                target,
+                kind: original.body.kind(),
+            }),
+            Body::MemberJoined { member, .. } => {
+                let m = self.member(*member)?;
+                let has_loans = self
+                    .loans
+                    .values()
+                    .any(|l| l.member == *member || l.guarantors.contains(member));
+                if m.savings.is_positive()
+                    || m.contributed.is_positive()
+                    || has_loans
+                    || !m.is_active()
+                {
+                    return Err(Rule::MemberHasActivity(*member));
+                }
+                Ok(())
+            }
+            Body::LoanDisbursed { loan, .. } => {
+                let l = self.loans.get(loan).ok_or(Rule::UnknownLoan(*loan))?;
+                if l.principal_repaid.is_positive()
+                    || l.interest_paid.is_positive()
+                    || l.written_off.is_positive()
+                {
+                    return Err(Rule::LoanHasActivity(*loan));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a delta that would take a guarded balance below zero or overflow.
+    fn check_balances(&self, delta: &Delta) -> Result<(), Rule> {
+        for (account, debit) in delta.merged_postings() {
+            let current = self.balance(&account).satang();
+            let signed = if account.is_debit_normal() {
+                debit
+            } else {
+                -debit
+            };
+            let would_be = current.checked_add(signed).ok_or(Rule::Overflow)?;
+            if would_be < 0 && account.must_stay_non_negative() {
+                return Err(Rule::WouldOverdraw {
+                    account: account.name(),
+                    would_be: Money::from_satang(would_be),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The natural (normal-side) balance of an account.
+    pub fn balance(&self, account: &Account) -> Money {
+        let a = &self.accounts;
+        match account {
+            Account::Cash => a.cash,
+            Account::Bank => a.bank,
+            Account::LoansReceivable => a.loans_receivable,
+            Account::PoolDeposits(p) => self.pool(p).deposits,
+            Account::MemberSavings(m) => self.members.get(m).map_or(Money::ZERO, |m| m.savings),
+            Account::PoolLoansPayable(p) => self.pool(p).loans_payable,
+            Account::WelfareFund => a.welfare_fund,
+            Account::ReservePledged(p) => self.pool(p).reserve_pledged,
+            Account::Income(k) => a.income.get(k).copied().unwrap_or_default(),
+            Account::Expense(k) => a.expenses.get(k).copied().unwrap_or_default(),
+            Account::Dividends => a.dividends,
+        }
+    }
+
+    fn apply_delta(&mut self, delta: &Delta) {
+        for (account, debit) in &delta.postings {
+            let signed = if account.is_debit_normal() {
+                *debit
+            } else {
+                -*debit
+            };
+            let add = |m: &mut Money| *m = Money::from_satang(m.satang() + signed);
+            let a = &mut self.accounts;
+            match account {
+                Account::Cash => add(&mut a.cash),
+                Account::Bank => add(&mut a.bank),
+                Account::LoansReceivable => add(&mut a.loans_receivable),
+                Account::PoolDeposits(p) => {
+                    add(&mut a.pools.entry(p.clone()).or_default().deposits)
+                }
+                Account::MemberSavings(m) => {
+                    add(&mut a.member_savings);
+                    if let Some(member) = self.members.get_mut(m) {
+                        add(&mut member.savings);
+                    }
+                }
+                Account::PoolLoansPayable(p) => {
+                    add(&mut a.pools.entry(p.clone()).or_default().loans_payable)
+                }
+                Account::WelfareFund => add(&mut a.welfare_fund),
+                Account::ReservePledged(p) => {
+                    add(&mut a.pools.entry(p.clone()).or_default().reserve_pledged)
+                }
+                Account::Income(k) => add(a.income.entry(*k).or_default()),
+                Account::Expense(k) => add(a.expenses.entry(*k).or_default()),
+                Account::Dividends => add(&mut a.dividends),
+            }
+        }
+        let add_to = |m: &mut Money, by: i64| *m = Money::from_satang(m.satang() + by);
+        if let Some((member, amount)) = delta.contributed
+            && let Some(m) = self.members.get_mut(&member)
+        {
+            add_to(&mut m.contributed, amount);
+        }
+        if let Some((month, source, amount)) = delta.contribution {
+            add_to(
+                self.contributions.entry((month, source)).or_default(),
+                amount,
+            );
+        }
+        if let Some((month, kind, amount)) = delta.benefit {
+            add_to(self.benefits.entry((month, kind)).or_default(), amount);
+        }
+        if let Some((member, year, nights, amount)) = delta.sickness
+            && let Some(m) = self.members.get_mut(&member)
+        {
+            let entry = m.sickness.entry(year).or_insert((0, Money::ZERO));
+            entry.0 = (i64::from(entry.0) + nights).max(0) as u32;
+            add_to(&mut entry.1, amount);
+        }
+        if let Some((loan, principal, interest)) = &delta.loan_repaid
+            && let Some(l) = self.loans.get_mut(loan)
+        {
+            {
+                add_to(&mut l.principal_repaid, *principal);
+                add_to(&mut l.interest_paid, *interest);
+            }
+        }
+        if let Some((loan, amount)) = delta.written_off
+            && let Some(l) = self.loans.get_mut(&loan)
+        {
+            add_to(&mut l.written_off, amount);
+        }
+    }
+
+    /// The non-monetary effect of an event: who is a member, which loans exist.
+    fn apply_state(&mut self, event: &Event) {
+        match &event.body {
+            Body::GroupOpened {
+                name,
+                tambon,
+                province,
+            } => {
+                self.opened = Some(Opened {
+                    name: name.clone(),
+                    tambon: tambon.clone(),
+                    province: province.clone(),
+                    on: event.date,
+                });
+            }
+            Body::RulesChanged(rules) => self.rules = rules.clone(),
+            Body::KeyRotated { new_key } => self.rotated_key = Some(*new_key),
+            Body::MemberJoined {
+                member,
+                birth_year,
+                sex,
+            } => {
+                self.members.insert(
+                    *member,
+                    Member {
+                        joined_on: event.date,
+                        birth_year: *birth_year,
+                        sex: *sex,
+                        left: None,
+                        savings: Money::ZERO,
+                        contributed: Money::ZERO,
+                        sickness: BTreeMap::new(),
+                    },
+                );
+            }
+            Body::MemberLeft { member, reason, .. } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.left = Some((event.date, *reason));
+                }
+            }
+            Body::LoanDisbursed {
+                loan,
+                member,
+                principal,
+                monthly_interest_basis_points,
+                term_months,
+                guarantors,
+                ..
+            } => {
+                self.loans.insert(
+                    *loan,
+                    Loan {
+                        member: *member,
+                        principal: *principal,
+                        monthly_interest_basis_points: *monthly_interest_basis_points,
+                        term_months: *term_months,
+                        guarantors: guarantors.clone(),
+                        disbursed_on: event.date,
+                        principal_repaid: Money::ZERO,
+                        interest_paid: Money::ZERO,
+                        written_off: Money::ZERO,
+                    },
+                );
+            }
+            Body::PeriodClosed {
+                month,
+                trial_balance_digest,
+            } => {
+                let matches = *trial_balance_digest == trial_balance_digest_of(self);
+                self.closes.push(PeriodClose {
+                    seq: event.seq,
+                    month: *month,
+                    digest: *trial_balance_digest,
+                    matches,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Undoes [`Books::apply_state`] for a reversed event (after its delta).
+    fn undo_state(&mut self, original: &Event) {
+        match &original.body {
+            Body::MemberJoined { member, .. } => {
+                self.members.remove(member);
+            }
+            Body::MemberLeft { member, .. } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.left = None;
+                }
+            }
+            Body::LoanDisbursed { loan, .. } => {
+                self.loans.remove(loan);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn trial_balance_digest_of(books: &Books) -> Hash {
+    trial_balance_digest(&books.trial_balance())
+}
+
+/// The sequence number a `Reversal` reverses, which the caller must look up and
+/// pass to [`Books::apply`].
+pub fn reversal_target(event: &Event) -> Option<u64> {
+    match event.body {
+        Body::Reversal { reversed_seq, .. } => Some(reversed_seq),
+        _ => None,
+    }
+}
+
+fn positive(amount: Money) -> Result<(), Rule> {
+    if !amount.is_positive() {
+        return Err(Rule::NonPositiveAmount(amount));
+    }
+    if amount.satang() > MAX_AMOUNT_SATANG {
+        return Err(Rule::AmountTooLarge(amount));
+    }
+    Ok(())
+}
+
+fn non_negative(amount: Money) -> Result<(), Rule> {
+    if amount.satang() < 0 {
+        return Err(Rule::NonPositiveAmount(amount));
+    }
+    if amount.satang() > MAX_AMOUNT_SATANG {
+        return Err(Rule::AmountTooLarge(amount));
+    }
+    Ok(())
+}
