@@ -57,8 +57,16 @@ impl Money {
         let decimal: Decimal = cleaned
             .parse()
             .map_err(|_| MoneyError::NotANumber(text.to_string()))?;
+        // rust_decimal rounds digits beyond its 28-place precision instead of
+        // refusing them, so count the written fraction digits too.
+        let written_fraction = cleaned.split_once('.').map_or("", |(_, f)| f);
+        let significant_digits = written_fraction
+            .trim_end_matches(['0', '_'])
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .count();
         let normalized = decimal.normalize();
-        if normalized.scale() > 2 {
+        if normalized.scale() > 2 || significant_digits > 2 {
             return Err(MoneyError::TooManyDecimals(text.to_string()));
         }
         let too_large = || MoneyError::TooLarge(text.to_string());
@@ -88,7 +96,7 @@ impl fmt::Display for Money {
         let whole = (abs / 100).to_string();
         let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
         for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

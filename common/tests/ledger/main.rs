@@ -1,0 +1,17 @@
+//! The `sajja-common` test suite, as one integration-test crate so it links once.
+//!
+//! - `support`: builders for events and logs, and the one refusal check.
+//! - `kinds`: what each event kind does to the books.
+//! - `rules`: every rule the ledger refuses an event by.
+//! - `props`: property tests over random valid logs.
+//! - `scenario`: three years of a 30-member group against hand-computed figures.
+//! - `integrity`: the hash chain, checkpoints and the verifier's precise errors.
+//! - `money`: amounts as a treasurer types them.
+
+mod integrity;
+mod kinds;
+mod money;
+mod props;
+mod rules;
+mod scenario;
+mod support;

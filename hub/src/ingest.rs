@@ -1,0 +1,416 @@
+//! The accept rule, in one place for pushes, relays and file imports.
+//!
+//! A batch is accepted only if it continues exactly at the hub's committed
+//! size, every event decodes, the chain recomputes to the checkpoint's head,
+//! the checkpoint is signed by the group's enrolled key at the current fork
+//! epoch, and the ledger accepts every event. Then events, checkpoint and
+//! books commit together, and only then is the batch acknowledged.
+
+use std::collections::{HashMap, VecDeque};
+
+use sajja_common::ledger::{Refusal, reversal_target};
+use sajja_common::verify::{ChainVerifier, VerifyError};
+use sajja_common::{Books, Event, GroupId, Hash, SignedCheckpoint};
+use thiserror::Error;
+
+use crate::store::{ForkRecord, GroupRow, GroupStatus, NewEvent, Store, StoreError};
+
+/// How many groups' books stay folded in memory. A miss re-folds the group's
+/// stored log, which is cheap next to the network time of a push.
+pub const BOOKS_CACHE_GROUPS: usize = 256;
+
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("group {0} is not enrolled at this hub")]
+    NotEnrolled(GroupId),
+    #[error("group {0} is forked; pushes are refused until an operator resolves it")]
+    Forked(GroupId),
+    #[error("group {group}: empty batch")]
+    EmptyBatch { group: GroupId },
+    #[error(
+        "group {group} seq {seq}: this branch was abandoned when a fork was resolved; restore the node from its hub"
+    )]
+    AbandonedBranch { group: GroupId, seq: u64 },
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Ledger(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// A stable name for the failed check, for clients and metrics.
+    pub fn check(&self) -> &'static str {
+        match self {
+            IngestError::NotEnrolled(_) => "not_enrolled",
+            IngestError::Forked(_) => "forked",
+            IngestError::EmptyBatch { .. } => "empty_batch",
+            IngestError::AbandonedBranch { .. } => "abandoned_branch",
+            IngestError::Verify(e) => e.check(),
+            IngestError::Ledger(r) => r.rule.name(),
+            IngestError::Store(_) => "storage",
+        }
+    }
+
+    /// The sequence number the error concerns, where there is one.
+    pub fn seq(&self) -> u64 {
+        match self {
+            IngestError::Verify(e) => match e {
+                VerifyError::Undecodable { seq, .. }
+                | VerifyError::WrongGroup { seq, .. }
+                | VerifyError::HashMismatch { seq, .. }
+                | VerifyError::BadSignature { seq, .. }
+                | VerifyError::ForkEpoch { seq, .. } => *seq,
+                VerifyError::SequenceGap { found, .. } => *found,
+                VerifyError::CheckpointPosition { checkpoint_seq, .. } => *checkpoint_seq,
+                VerifyError::CheckpointWrongGroup { .. } => 0,
+            },
+            IngestError::Ledger(r) => r.seq,
+            IngestError::AbandonedBranch { seq, .. } => *seq,
+            _ => 0,
+        }
+    }
+}
+
+/// The hub's committed position for a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub group: GroupId,
+    pub seq: u64,
+    pub head: Hash,
+    pub fork_epoch: u32,
+    pub forked: bool,
+}
+
+impl From<&GroupRow> for Position {
+    fn from(row: &GroupRow) -> Position {
+        Position {
+            group: row.group.clone(),
+            seq: row.seq,
+            head: row.head,
+            fork_epoch: row.fork_epoch,
+            forked: row.status == GroupStatus::Forked,
+        }
+    }
+}
+
+/// The hub's answer to a pusher's opening checkpoint.
+#[derive(Clone, Debug)]
+pub enum Greeting {
+    SendFrom(u64),
+    UpToDate,
+    /// The hub holds more of this log than the pusher, consistently: pull it.
+    HubAhead,
+    Forked(Box<ForkRecord>),
+}
+
+/// The outcome of one batch.
+#[derive(Clone, Debug)]
+pub enum BatchOutcome {
+    /// Committed (or already held with identical bytes): `from..=to`, ending at `head`.
+    Acked { from: u64, to: u64, head: Hash },
+    /// The batch starts beyond the committed size; nothing was stored.
+    SendFrom(u64),
+    /// The batch conflicts with accepted events; evidence stored, group marked.
+    Forked(Box<ForkRecord>),
+}
+
+pub struct Ingest {
+    store: Store,
+    books: HashMap<i64, Books>,
+    books_order: VecDeque<i64>,
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Ingest {
+    pub fn new(store: Store) -> Ingest {
+        Ingest {
+            store,
+            books: HashMap::new(),
+            books_order: VecDeque::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        // Anything that changes a log outside the accept rule (fork resolution)
+        // invalidates the folded books.
+        self.books.clear();
+        self.books_order.clear();
+        &mut self.store
+    }
+
+    fn row(&self, group: &GroupId) -> Result<GroupRow, IngestError> {
+        self.store
+            .group(group)?
+            .ok_or_else(|| IngestError::NotEnrolled(group.clone()))
+    }
+
+    pub fn position(&self, group: &GroupId) -> Result<Position, IngestError> {
+        Ok(Position::from(&self.row(group)?))
+    }
+
+    fn latest_fork(&self, group: &GroupId) -> Result<ForkRecord, IngestError> {
+        self.store
+            .forks(Some(group), true)?
+            .pop()
+            .ok_or_else(|| IngestError::Forked(group.clone()))
+    }
+
+    /// Answers a pusher's signed head.
+    pub fn greet(
+        &mut self,
+        offered: &SignedCheckpoint,
+    ) -> Result<(Position, Greeting), IngestError> {
+        let row = self.row(&offered.checkpoint.group)?;
+        let c = &offered.checkpoint;
+        if !offered.verify(&row.key) {
+            return Err(VerifyError::BadSignature {
+                group: row.group.clone(),
+                seq: c.seq,
+            }
+            .into());
+        }
+        if row.status == GroupStatus::Forked {
+            let fork = self.latest_fork(&row.group)?;
+            return Ok((Position::from(&row), Greeting::Forked(Box::new(fork))));
+        }
+        if c.seq > row.seq {
+            return Ok((Position::from(&row), Greeting::SendFrom(row.seq + 1)));
+        }
+        let ours = self.store.hash_at(&row, c.seq)?;
+        if ours == Some(c.head) {
+            let greeting = if c.seq == row.seq {
+                Greeting::UpToDate
+            } else {
+                Greeting::HubAhead
+            };
+            return Ok((Position::from(&row), greeting));
+        }
+        if c.fork_epoch < row.fork_epoch {
+            return Err(IngestError::AbandonedBranch {
+                group: row.group.clone(),
+                seq: c.seq,
+            });
+        }
+        // Two heads for one position, both signed by the group: a fork.
+        let fork = ForkRecord {
+            id: 0,
+            group: row.group.clone(),
+            seq: c.seq,
+            accepted_event: self.store.event_bytes(row.gid, c.seq)?,
+            offered_event: None,
+            accepted_checkpoint: row.checkpoint.clone(),
+            offered_checkpoint: offered.clone(),
+            detected_at: unix_now(),
+            resolution: None,
+        };
+        let fork = self.record_fork(&row, fork)?;
+        let row = self.row(&row.group)?;
+        Ok((Position::from(&row), Greeting::Forked(Box::new(fork))))
+    }
+
+    fn record_fork(
+        &mut self,
+        row: &GroupRow,
+        mut fork: ForkRecord,
+    ) -> Result<ForkRecord, IngestError> {
+        fork.id = self.store.record_fork(row, &fork)?;
+        self.books.remove(&row.gid);
+        tracing::warn!(group = %row.group, seq = fork.seq, "fork detected; group marked forked");
+        Ok(fork)
+    }
+
+    /// Applies the accept rule to one batch.
+    pub fn batch(
+        &mut self,
+        from: u64,
+        events: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<BatchOutcome, IngestError> {
+        let group = &checkpoint.checkpoint.group;
+        let row = self.row(group)?;
+        if row.status == GroupStatus::Forked {
+            return Err(IngestError::Forked(row.group));
+        }
+        if events.is_empty() {
+            return Err(IngestError::EmptyBatch { group: row.group });
+        }
+        if from == 0 {
+            return Err(VerifyError::SequenceGap {
+                group: row.group,
+                expected: 1,
+                found: 0,
+            }
+            .into());
+        }
+        if from > row.seq + 1 {
+            return Ok(BatchOutcome::SendFrom(row.seq + 1));
+        }
+        let end = from + events.len() as u64 - 1;
+        // Events the hub already holds must be identical, byte for byte.
+        for seq in from..=end.min(row.seq) {
+            let offered = &events[(seq - from) as usize];
+            let accepted = self.store.event_bytes(row.gid, seq)?;
+            if accepted.as_deref() != Some(offered.as_slice()) {
+                return self.offered_fork(&row, from, events, checkpoint, seq, accepted);
+            }
+        }
+        if end <= row.seq {
+            let head = self.store.hash_at(&row, end)?.unwrap_or(row.head);
+            return Ok(BatchOutcome::Acked {
+                from,
+                to: end,
+                head,
+            });
+        }
+        let fresh = &events[(row.seq + 1 - from) as usize..];
+        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head);
+        let mut decoded = Vec::with_capacity(fresh.len());
+        let mut hashes = Vec::with_capacity(fresh.len());
+        for bytes in fresh {
+            decoded.push(verifier.push(bytes)?);
+            hashes.push(verifier.head());
+        }
+        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+
+        let mut books = self.books_for(&row)?;
+        for event in &decoded {
+            let original = match reversal_target(event) {
+                Some(target) => self.original_event(&row, target, &decoded)?,
+                None => None,
+            };
+            books.apply(event, original.as_ref())?;
+        }
+        let new_events: Vec<NewEvent<'_>> = fresh
+            .iter()
+            .zip(&hashes)
+            .zip(&decoded)
+            .map(|((bytes, hash), event)| NewEvent {
+                bytes,
+                hash: *hash,
+                business_date: event.date.days(),
+            })
+            .collect();
+        self.store
+            .commit_batch(&row, &new_events, checkpoint, unix_now())?;
+        self.remember_books(row.gid, books);
+        Ok(BatchOutcome::Acked {
+            from,
+            to: end,
+            head: verifier.head(),
+        })
+    }
+
+    /// A batch differs from accepted events at `seq`. It is a fork only if the
+    /// offered history is itself a valid, signed continuation of the common
+    /// prefix: anything else is tampering, refused without marking the group.
+    fn offered_fork(
+        &mut self,
+        row: &GroupRow,
+        from: u64,
+        events: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+        seq: u64,
+        accepted: Option<Vec<u8>>,
+    ) -> Result<BatchOutcome, IngestError> {
+        let start = self.store.hash_at(row, from - 1)?.unwrap_or(row.head);
+        let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start);
+        for bytes in events {
+            verifier.push(bytes)?;
+        }
+        if checkpoint.checkpoint.fork_epoch < row.fork_epoch && checkpoint.verify(&row.key) {
+            return Err(IngestError::AbandonedBranch {
+                group: row.group.clone(),
+                seq,
+            });
+        }
+        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+        let fork = ForkRecord {
+            id: 0,
+            group: row.group.clone(),
+            seq,
+            accepted_event: accepted,
+            offered_event: Some(events[(seq - from) as usize].clone()),
+            accepted_checkpoint: row.checkpoint.clone(),
+            offered_checkpoint: checkpoint.clone(),
+            detected_at: unix_now(),
+            resolution: None,
+        };
+        Ok(BatchOutcome::Forked(Box::new(self.record_fork(row, fork)?)))
+    }
+
+    /// The event a reversal targets: in this batch or already stored.
+    fn original_event(
+        &self,
+        row: &GroupRow,
+        target: u64,
+        batch: &[Event],
+    ) -> Result<Option<Event>, IngestError> {
+        if target == 0 {
+            return Ok(None);
+        }
+        if let Some(event) = batch.iter().find(|e| e.seq == target) {
+            return Ok(Some(event.clone()));
+        }
+        if target > row.seq {
+            return Ok(None);
+        }
+        let Some(bytes) = self.store.event_bytes(row.gid, target)? else {
+            return Ok(None);
+        };
+        let event = Event::decode(&bytes)
+            .map_err(|e| StoreError::Damaged(format!("group {} seq {target}: {e}", row.group)))?;
+        Ok(Some(event))
+    }
+
+    /// The group's books at its committed position, from memory or re-folded.
+    fn books_for(&self, row: &GroupRow) -> Result<Books, IngestError> {
+        if let Some(books) = self.books.get(&row.gid)
+            && books.last_seq == row.seq
+        {
+            return Ok(books.clone());
+        }
+        let mut books = Books::new(row.group.clone());
+        let store = &self.store;
+        store.for_each_event(row.gid, |seq, bytes| {
+            let decode = |bytes: &[u8], seq: u64| {
+                Event::decode(bytes)
+                    .map_err(|e| StoreError::Damaged(format!("group {} seq {seq}: {e}", row.group)))
+            };
+            let event = decode(bytes, seq)?;
+            // Stored events were validated when accepted; only a reversal needs
+            // to look back, and reversals are rare.
+            let original = match reversal_target(&event) {
+                Some(target) => store
+                    .event_bytes(row.gid, target)?
+                    .map(|b| decode(&b, target))
+                    .transpose()?,
+                None => None,
+            };
+            books.apply_unchecked(&event, original.as_ref());
+            Ok(())
+        })?;
+        Ok(books)
+    }
+
+    fn remember_books(&mut self, gid: i64, books: Books) {
+        if self.books.insert(gid, books).is_none() {
+            self.books_order.push_back(gid);
+            while self.books_order.len() > BOOKS_CACHE_GROUPS {
+                if let Some(evicted) = self.books_order.pop_front() {
+                    self.books.remove(&evicted);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Sajja's hub: ingest of group logs under one accept rule, storage, and the
+//! gRPC services. The binary in `main.rs` is a thin CLI over this library.
+
+pub mod config;
+pub mod ingest;
+pub mod server;
+pub mod store;
+pub mod tls;

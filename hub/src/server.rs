@@ -1,0 +1,363 @@
+//! The hub's gRPC server: the `Sync` service over TLS.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use sajja_common::SignedCheckpoint;
+use sajja_proto::convert::{self, WireError};
+use sajja_proto::v1::push_request::Message as PushIn;
+use sajja_proto::v1::push_response::Message as PushOut;
+use sajja_proto::v1::sync_server::{Sync as SyncRpc, SyncServer};
+use sajja_proto::v1::{self, PushRequest, PushResponse};
+use sajja_proto::{MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tonic::codec::CompressionEncoding;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::config::HubConfig;
+use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::store::ForkRecord;
+
+/// How many responses a push stream may have queued for a slow client.
+const PUSH_RESPONSE_QUEUE: usize = 8;
+
+#[derive(Clone)]
+pub struct SyncService {
+    ingest: Arc<Mutex<Ingest>>,
+}
+
+impl SyncService {
+    pub fn new(ingest: Arc<Mutex<Ingest>>) -> SyncService {
+        SyncService { ingest }
+    }
+
+    /// Runs `work` on the ingest state on a blocking thread: SQLite and
+    /// signature checks must not stall the async runtime.
+    async fn with_ingest<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Ingest) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let ingest = self.ingest.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = ingest
+                .lock()
+                .map_err(|_| Status::internal("hub state poisoned"))?;
+            Ok(work(&mut guard))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("ingest task failed: {e}")))?
+    }
+}
+
+pub fn wire_position(position: &Position) -> v1::Position {
+    v1::Position {
+        group_id: position.group.as_str().to_string(),
+        seq: position.seq,
+        head: position.head.as_bytes().to_vec(),
+        fork_epoch: position.fork_epoch,
+        status: if position.forked {
+            v1::GroupStatus::Forked
+        } else {
+            v1::GroupStatus::Ok
+        } as i32,
+    }
+}
+
+pub fn wire_fork(fork: &ForkRecord) -> v1::ForkEvidence {
+    v1::ForkEvidence {
+        seq: fork.seq,
+        accepted_event: fork.accepted_event.clone().unwrap_or_default(),
+        offered_event: fork.offered_event.clone().unwrap_or_default(),
+        accepted_checkpoint: fork.accepted_checkpoint.as_ref().map(v1::Checkpoint::from),
+        offered_checkpoint: Some(v1::Checkpoint::from(&fork.offered_checkpoint)),
+    }
+}
+
+fn refused(
+    check: &str,
+    seq: u64,
+    message: String,
+    send_from: u64,
+    fork: Option<&ForkRecord>,
+) -> PushResponse {
+    PushResponse {
+        message: Some(PushOut::Refused(v1::Refused {
+            check: check.to_string(),
+            seq,
+            message,
+            send_from,
+            fork: fork.map(wire_fork),
+        })),
+    }
+}
+
+fn wire_refusal(error: &WireError) -> PushResponse {
+    refused("malformed", 0, error.to_string(), 0, None)
+}
+
+/// Handles one message of a push stream. Every outcome is an answer on the
+/// stream; only a broken hub ends it.
+fn handle_push(ingest: &mut Ingest, request: PushRequest) -> PushResponse {
+    match request.message {
+        None => refused("malformed", 0, "empty push message".into(), 0, None),
+        Some(PushIn::Hello(hello)) => {
+            let offered = match convert::checkpoint(hello.checkpoint.as_ref(), "hello.checkpoint") {
+                Ok(c) => c,
+                Err(e) => return wire_refusal(&e),
+            };
+            match ingest.greet(&offered) {
+                Ok((position, greeting)) => {
+                    let (directive, send_from, fork) = match &greeting {
+                        Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
+                        Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
+                        Greeting::HubAhead => (v1::Directive::HubAhead, position.seq + 1, None),
+                        Greeting::Forked(f) => (v1::Directive::Forked, 0, Some(wire_fork(f))),
+                    };
+                    tracing::info!(group = %position.group, hub_seq = position.seq, node_seq = offered.checkpoint.seq, ?directive, "push session");
+                    PushResponse {
+                        message: Some(PushOut::Welcome(v1::Welcome {
+                            position: Some(wire_position(&position)),
+                            directive: directive as i32,
+                            send_from,
+                            fork,
+                        })),
+                    }
+                }
+                Err(e) => refusal(ingest, &offered, &e),
+            }
+        }
+        Some(PushIn::Batch(batch)) => {
+            let checkpoint =
+                match convert::checkpoint(batch.checkpoint.as_ref(), "batch.checkpoint") {
+                    Ok(c) => c,
+                    Err(e) => return wire_refusal(&e),
+                };
+            let bytes: usize = batch.events.iter().map(Vec::len).sum();
+            if batch.events.len() > MAX_EVENTS_PER_BATCH || bytes > MAX_BATCH_BYTES * 2 {
+                return refused(
+                    "batch_too_large",
+                    batch.from_seq,
+                    format!(
+                        "batch of {} events and {bytes} bytes is over the limits",
+                        batch.events.len()
+                    ),
+                    0,
+                    None,
+                );
+            }
+            match ingest.batch(batch.from_seq, &batch.events, &checkpoint) {
+                Ok(BatchOutcome::Acked { from, to, head }) => {
+                    tracing::debug!(group = %checkpoint.checkpoint.group, from, to, "batch acknowledged");
+                    PushResponse {
+                        message: Some(PushOut::Ack(v1::Ack {
+                            from_seq: from,
+                            to_seq: to,
+                            head: head.as_bytes().to_vec(),
+                        })),
+                    }
+                }
+                Ok(BatchOutcome::SendFrom(n)) => refused(
+                    "gap",
+                    batch.from_seq,
+                    format!(
+                        "batch starts at seq {} but the hub holds up to {}: send from {n}",
+                        batch.from_seq,
+                        n - 1
+                    ),
+                    n,
+                    None,
+                ),
+                Ok(BatchOutcome::Forked(fork)) => refused(
+                    "fork",
+                    fork.seq,
+                    format!(
+                        "group {} seq {}: differs from the accepted event; group marked forked",
+                        fork.group, fork.seq
+                    ),
+                    0,
+                    Some(&fork),
+                ),
+                Err(e) => refusal(ingest, &checkpoint, &e),
+            }
+        }
+    }
+}
+
+fn refusal(ingest: &Ingest, checkpoint: &SignedCheckpoint, error: &IngestError) -> PushResponse {
+    let group = &checkpoint.checkpoint.group;
+    if matches!(error, IngestError::Store(_)) {
+        tracing::error!(group = %group, error = %error, "storage failure during push");
+    } else {
+        tracing::warn!(group = %group, check = error.check(), seq = error.seq(), "batch refused: {error}");
+    }
+    let send_from = ingest.position(group).map(|p| p.seq + 1).unwrap_or(0);
+    refused(
+        error.check(),
+        error.seq(),
+        error.to_string(),
+        send_from,
+        None,
+    )
+}
+
+type PullStream = ReceiverStream<Result<v1::PullResponse, Status>>;
+
+#[tonic::async_trait]
+impl SyncRpc for SyncService {
+    async fn heads(
+        &self,
+        request: Request<v1::HeadsRequest>,
+    ) -> Result<Response<v1::HeadsResponse>, Status> {
+        let ids = request.into_inner().group_ids;
+        if ids.len() > 10_000 {
+            return Err(Status::invalid_argument(
+                "at most 10000 groups per Heads request",
+            ));
+        }
+        let groups = ids
+            .iter()
+            .map(|id| convert::group_id(id))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let positions = self
+            .with_ingest(move |ingest| {
+                groups
+                    .iter()
+                    .map(|g| match ingest.position(g) {
+                        Ok(p) => Ok(wire_position(&p)),
+                        Err(IngestError::NotEnrolled(_)) => Ok(v1::Position {
+                            group_id: g.as_str().to_string(),
+                            status: v1::GroupStatus::NotEnrolled as i32,
+                            ..Default::default()
+                        }),
+                        Err(e) => Err(Status::internal(e.to_string())),
+                    })
+                    .collect::<Result<Vec<_>, Status>>()
+            })
+            .await??;
+        Ok(Response::new(v1::HeadsResponse { positions }))
+    }
+
+    type PushStream = ReceiverStream<Result<PushResponse, Status>>;
+
+    async fn push(
+        &self,
+        request: Request<Streaming<PushRequest>>,
+    ) -> Result<Response<Self::PushStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(PUSH_RESPONSE_QUEUE);
+        let service = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let request = match inbound.message().await {
+                    Ok(Some(request)) => request,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::debug!(%status, "push stream ended by the client");
+                        break;
+                    }
+                };
+                let response = service
+                    .with_ingest(move |ingest| handle_push(ingest, request))
+                    .await;
+                if tx.send(response).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type PullStream = PullStream;
+
+    async fn pull(
+        &self,
+        request: Request<v1::PullRequest>,
+    ) -> Result<Response<PullStream>, Status> {
+        let request = request.into_inner();
+        let group = convert::group_id(&request.group_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let from = request.from_seq.max(1);
+        let (tx, rx) = mpsc::channel(4);
+        let service = self.clone();
+        let snapshot = service
+            .with_ingest({
+                let group = group.clone();
+                move |ingest| ingest.store().group(&group)
+            })
+            .await?
+            .map_err(|e| Status::internal(e.to_string()))?
+            .ok_or_else(|| {
+                Status::not_found(format!("group {group} is not enrolled at this hub"))
+            })?;
+        tokio::spawn(async move {
+            // Send only up to the position read at the start, so the final
+            // checkpoint signs exactly the events sent.
+            let mut next = from;
+            loop {
+                let gid = snapshot.gid;
+                let chunk = service
+                    .with_ingest(move |ingest| {
+                        ingest.store().events_from(gid, next, MAX_BATCH_BYTES)
+                    })
+                    .await
+                    .and_then(|r| r.map_err(|e| Status::internal(e.to_string())));
+                let mut events: Vec<(u64, Vec<u8>)> = match chunk {
+                    Ok(events) => events,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                };
+                events.retain(|(seq, _)| *seq <= snapshot.seq);
+                let last = events.last().map(|(seq, _)| *seq);
+                let done = last.is_none_or(|seq| seq >= snapshot.seq);
+                let message = v1::PullResponse {
+                    events: events.into_iter().map(|(_, bytes)| bytes).collect(),
+                    checkpoint: if done {
+                        snapshot.checkpoint.as_ref().map(v1::Checkpoint::from)
+                    } else {
+                        None
+                    },
+                };
+                if tx.send(Ok(message)).await.is_err() || done {
+                    return;
+                }
+                next = last.map_or(next, |seq| seq + 1);
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Serves the hub on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: &HubConfig,
+    ingest: Arc<Mutex<Ingest>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let service = SyncServer::new(SyncService::new(ingest))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Zstd);
+    let mut builder = Server::builder().concurrency_limit_per_connection(32);
+    if config.insecure_plaintext {
+        tracing::warn!("serving PLAINTEXT gRPC: for local development only, never in production");
+    } else {
+        let cert = std::fs::read(&config.tls.cert)?;
+        let key = std::fs::read(&config.tls.key)?;
+        builder =
+            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    builder
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,513 @@
+//! The hub's SQLite store: every enrolled group's log, its latest signed
+//! checkpoint, fork evidence, and the group's summary figures.
+//!
+//! Events are stored exactly as the node encoded them, keyed by a small integer
+//! per group. Nothing here decides what may be stored; `ingest` does.
+
+use std::path::Path;
+
+use prost::Message;
+use rusqlite::{Connection, OptionalExtension, params};
+use sajja_common::{GroupId, Hash, PublicKey, SignedCheckpoint, chain};
+use sajja_proto::v1;
+use thiserror::Error;
+
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("group {0} is already enrolled with a different key")]
+    KeyConflict(GroupId),
+    #[error("group {0} is not enrolled")]
+    NotEnrolled(GroupId),
+    #[error("database schema version {0} is newer than this hub understands ({SCHEMA_VERSION})")]
+    SchemaTooNew(i64),
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupStatus {
+    Ok,
+    Forked,
+}
+
+impl GroupStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            GroupStatus::Ok => "ok",
+            GroupStatus::Forked => "forked",
+        }
+    }
+
+    fn parse(text: &str) -> GroupStatus {
+        if text == "forked" {
+            GroupStatus::Forked
+        } else {
+            GroupStatus::Ok
+        }
+    }
+}
+
+/// What the hub has committed for one group.
+#[derive(Clone, Debug)]
+pub struct GroupRow {
+    pub gid: i64,
+    pub group: GroupId,
+    pub key: PublicKey,
+    pub fork_epoch: u32,
+    pub status: GroupStatus,
+    pub seq: u64,
+    pub head: Hash,
+    pub checkpoint: Option<SignedCheckpoint>,
+    pub last_sync_at: Option<i64>,
+}
+
+/// Two conflicting signed histories of one group.
+#[derive(Clone, Debug)]
+pub struct ForkRecord {
+    pub id: i64,
+    pub group: GroupId,
+    pub seq: u64,
+    pub accepted_event: Option<Vec<u8>>,
+    pub offered_event: Option<Vec<u8>>,
+    pub accepted_checkpoint: Option<SignedCheckpoint>,
+    pub offered_checkpoint: SignedCheckpoint,
+    pub detected_at: i64,
+    pub resolution: Option<String>,
+}
+
+/// A new event ready to store: its exact bytes, chain hash and business date.
+pub struct NewEvent<'a> {
+    pub bytes: &'a [u8],
+    pub hash: Hash,
+    pub business_date: u32,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+fn encode_checkpoint(checkpoint: &SignedCheckpoint) -> Vec<u8> {
+    v1::Checkpoint::from(checkpoint).encode_to_vec()
+}
+
+fn decode_checkpoint(bytes: &[u8]) -> Result<SignedCheckpoint, StoreError> {
+    let wire = v1::Checkpoint::decode(bytes)
+        .map_err(|e| StoreError::Damaged(format!("checkpoint: {e}")))?;
+    SignedCheckpoint::try_from(&wire).map_err(|e| StoreError::Damaged(format!("checkpoint: {e}")))
+}
+
+fn damaged(what: &str) -> StoreError {
+    StoreError::Damaged(what.to_string())
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Acknowledged means durable: FULL syncs the WAL on every commit.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew(version));
+        }
+        if version == 0 {
+            conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE groups (
+                     gid INTEGER PRIMARY KEY,
+                     group_id TEXT NOT NULL UNIQUE,
+                     public_key BLOB NOT NULL,
+                     fork_epoch INTEGER NOT NULL DEFAULT 0,
+                     status TEXT NOT NULL DEFAULT 'ok',
+                     seq INTEGER NOT NULL DEFAULT 0,
+                     head BLOB NOT NULL,
+                     checkpoint BLOB,
+                     enrolled_at INTEGER NOT NULL,
+                     last_sync_at INTEGER
+                 );
+                 CREATE TABLE events (
+                     gid INTEGER NOT NULL REFERENCES groups(gid),
+                     seq INTEGER NOT NULL,
+                     bytes BLOB NOT NULL,
+                     hash BLOB NOT NULL,
+                     business_date INTEGER NOT NULL,
+                     PRIMARY KEY (gid, seq)
+                 ) WITHOUT ROWID;
+                 CREATE TABLE checkpoints (
+                     gid INTEGER NOT NULL REFERENCES groups(gid),
+                     seq INTEGER NOT NULL,
+                     checkpoint BLOB NOT NULL,
+                     received_at INTEGER NOT NULL,
+                     PRIMARY KEY (gid, seq)
+                 ) WITHOUT ROWID;
+                 CREATE TABLE forks (
+                     id INTEGER PRIMARY KEY,
+                     gid INTEGER NOT NULL REFERENCES groups(gid),
+                     seq INTEGER NOT NULL,
+                     accepted_event BLOB,
+                     offered_event BLOB,
+                     accepted_checkpoint BLOB,
+                     offered_checkpoint BLOB NOT NULL,
+                     detected_at INTEGER NOT NULL,
+                     resolved_at INTEGER,
+                     resolution TEXT
+                 );
+                 CREATE TABLE abandoned_events (
+                     fork_id INTEGER NOT NULL REFERENCES forks(id),
+                     seq INTEGER NOT NULL,
+                     bytes BLOB NOT NULL,
+                     hash BLOB NOT NULL,
+                     PRIMARY KEY (fork_id, seq)
+                 ) WITHOUT ROWID;
+                 PRAGMA user_version = 1;
+                 COMMIT;",
+            )?;
+        }
+        Ok(Store { conn })
+    }
+
+    /// Records a group's key. Enrolling again with the same key is harmless.
+    pub fn enrol(&mut self, group: &GroupId, key: &PublicKey, now: i64) -> Result<(), StoreError> {
+        if let Some(existing) = self.group(group)? {
+            if &existing.key == key {
+                return Ok(());
+            }
+            return Err(StoreError::KeyConflict(group.clone()));
+        }
+        self.conn.execute(
+            "INSERT INTO groups (group_id, public_key, head, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                group.as_str(),
+                key.as_bytes().as_slice(),
+                chain::genesis(group).as_bytes().as_slice(),
+                now
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn group(&self, group: &GroupId) -> Result<Option<GroupRow>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT gid, public_key, fork_epoch, status, seq, head, checkpoint, last_sync_at
+                 FROM groups WHERE group_id = ?1",
+                params![group.as_str()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, u64>(4)?,
+                        r.get::<_, Vec<u8>>(5)?,
+                        r.get::<_, Option<Vec<u8>>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((gid, key, fork_epoch, status, seq, head, checkpoint, last_sync_at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(GroupRow {
+            gid,
+            group: group.clone(),
+            key: PublicKey::from_slice(&key).ok_or_else(|| damaged("group key"))?,
+            fork_epoch,
+            status: GroupStatus::parse(&status),
+            seq,
+            head: Hash::from_slice(&head).ok_or_else(|| damaged("group head"))?,
+            checkpoint: checkpoint.as_deref().map(decode_checkpoint).transpose()?,
+            last_sync_at,
+        }))
+    }
+
+    pub fn groups(&self) -> Result<Vec<GroupId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT group_id FROM groups ORDER BY group_id")?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(GroupId::parse(&id?).map_err(|e| StoreError::Damaged(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// The chain head after `seq` events (the genesis for 0).
+    pub fn hash_at(&self, row: &GroupRow, seq: u64) -> Result<Option<Hash>, StoreError> {
+        if seq == 0 {
+            return Ok(Some(chain::genesis(&row.group)));
+        }
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT hash FROM events WHERE gid = ?1 AND seq = ?2",
+                params![row.gid, seq],
+                |r| r.get(0),
+            )
+            .optional()?;
+        bytes
+            .map(|b| Hash::from_slice(&b).ok_or_else(|| damaged("event hash")))
+            .transpose()
+    }
+
+    pub fn event_bytes(&self, gid: i64, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT bytes FROM events WHERE gid = ?1 AND seq = ?2",
+                params![gid, seq],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Events from `from` on, at most `max_bytes` of them (and at least one).
+    pub fn events_from(
+        &self,
+        gid: i64,
+        from: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes FROM events WHERE gid = ?1 AND seq >= ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![gid, from])?;
+        let mut out = Vec::new();
+        let mut total = 0;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if !out.is_empty() && total + bytes.len() > max_bytes {
+                break;
+            }
+            total += bytes.len();
+            out.push((row.get(0)?, bytes));
+        }
+        Ok(out)
+    }
+
+    /// Calls `each` with every stored event of a group in order, streaming.
+    pub fn for_each_event(
+        &self,
+        gid: i64,
+        mut each: impl FnMut(u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, bytes FROM events WHERE gid = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query(params![gid])?;
+        while let Some(row) = rows.next()? {
+            let bytes = row
+                .get_ref(1)?
+                .as_blob()
+                .map_err(|e| StoreError::Damaged(format!("event bytes: {e}")))?;
+            each(row.get(0)?, bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a verified, validated batch and its checkpoint in one transaction.
+    pub fn commit_batch(
+        &mut self,
+        row: &GroupRow,
+        events: &[NewEvent<'_>],
+        checkpoint: &SignedCheckpoint,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (gid, seq, bytes, hash, business_date) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (i, event) in events.iter().enumerate() {
+                let seq = row.seq + 1 + i as u64;
+                insert.execute(params![
+                    row.gid,
+                    seq,
+                    event.bytes,
+                    event.hash.as_bytes().as_slice(),
+                    event.business_date
+                ])?;
+            }
+        }
+        let encoded = encode_checkpoint(checkpoint);
+        tx.execute(
+            "INSERT OR REPLACE INTO checkpoints (gid, seq, checkpoint, received_at) VALUES (?1, ?2, ?3, ?4)",
+            params![row.gid, checkpoint.checkpoint.seq, encoded, now],
+        )?;
+        let updated = tx.execute(
+            "UPDATE groups SET seq = ?2, head = ?3, checkpoint = ?4, last_sync_at = ?5 WHERE gid = ?1 AND seq = ?6",
+            params![
+                row.gid,
+                checkpoint.checkpoint.seq,
+                checkpoint.checkpoint.head.as_bytes().as_slice(),
+                encoded,
+                now,
+                row.seq
+            ],
+        )?;
+        if updated != 1 {
+            // Another writer moved the group; the caller re-reads and retries.
+            return Err(StoreError::Damaged(format!(
+                "group {} moved during the batch",
+                row.group
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn touch_sync(&self, gid: i64, now: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE groups SET last_sync_at = ?2 WHERE gid = ?1",
+            params![gid, now],
+        )?;
+        Ok(())
+    }
+
+    /// Stores fork evidence and marks the group forked, in one transaction.
+    pub fn record_fork(&mut self, row: &GroupRow, fork: &ForkRecord) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO forks (gid, seq, accepted_event, offered_event, accepted_checkpoint, offered_checkpoint, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                row.gid,
+                fork.seq,
+                fork.accepted_event,
+                fork.offered_event,
+                fork.accepted_checkpoint.as_ref().map(encode_checkpoint),
+                encode_checkpoint(&fork.offered_checkpoint),
+                fork.detected_at
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE groups SET status = ?2 WHERE gid = ?1",
+            params![row.gid, GroupStatus::Forked.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn forks(
+        &self,
+        group: Option<&GroupId>,
+        unresolved_only: bool,
+    ) -> Result<Vec<ForkRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.id, g.group_id, f.seq, f.accepted_event, f.offered_event, f.accepted_checkpoint,
+                    f.offered_checkpoint, f.detected_at, f.resolution
+             FROM forks f JOIN groups g ON g.gid = f.gid
+             WHERE (?1 IS NULL OR g.group_id = ?1) AND (?2 = 0 OR f.resolved_at IS NULL)
+             ORDER BY f.id",
+        )?;
+        let rows = stmt.query_map(
+            params![group.map(|g| g.as_str()), unresolved_only as i64],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u64>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                    r.get::<_, Option<Vec<u8>>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                group,
+                seq,
+                accepted_event,
+                offered_event,
+                accepted,
+                offered,
+                detected_at,
+                resolution,
+            ) = row?;
+            out.push(ForkRecord {
+                id,
+                group: GroupId::parse(&group).map_err(|e| StoreError::Damaged(e.to_string()))?,
+                seq,
+                accepted_event,
+                offered_event,
+                accepted_checkpoint: accepted.as_deref().map(decode_checkpoint).transpose()?,
+                offered_checkpoint: decode_checkpoint(&offered)?,
+                detected_at,
+                resolution,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resolves a fork. Keeping the accepted branch only bumps the fork epoch, so
+    /// the other branch's checkpoints never verify again. Keeping the offered
+    /// branch moves the hub's events from `keep_through + 1` on into
+    /// `abandoned_events` (kept as evidence, never deleted) so the node can push
+    /// its branch again from there.
+    pub fn resolve_fork(
+        &mut self,
+        row: &GroupRow,
+        fork_id: i64,
+        keep_offered: bool,
+        keep_through: u64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let resolution = if keep_offered {
+            tx.execute(
+                "INSERT INTO abandoned_events (fork_id, seq, bytes, hash)
+                 SELECT ?1, seq, bytes, hash FROM events WHERE gid = ?2 AND seq > ?3",
+                params![fork_id, row.gid, keep_through],
+            )?;
+            tx.execute(
+                "DELETE FROM events WHERE gid = ?1 AND seq > ?2",
+                params![row.gid, keep_through],
+            )?;
+            tx.execute(
+                "DELETE FROM checkpoints WHERE gid = ?1 AND seq > ?2",
+                params![row.gid, keep_through],
+            )?;
+            let head: Vec<u8> = if keep_through == 0 {
+                chain::genesis(&row.group).as_bytes().to_vec()
+            } else {
+                tx.query_row(
+                    "SELECT hash FROM events WHERE gid = ?1 AND seq = ?2",
+                    params![row.gid, keep_through],
+                    |r| r.get(0),
+                )?
+            };
+            tx.execute(
+                "UPDATE groups SET seq = ?2, head = ?3, checkpoint = NULL WHERE gid = ?1",
+                params![row.gid, keep_through, head],
+            )?;
+            format!("kept offered branch; hub events after seq {keep_through} abandoned")
+        } else {
+            "kept accepted branch".to_string()
+        };
+        tx.execute(
+            "UPDATE groups SET status = 'ok', fork_epoch = fork_epoch + 1 WHERE gid = ?1",
+            params![row.gid],
+        )?;
+        tx.execute(
+            "UPDATE forks SET resolved_at = ?2, resolution = ?3 WHERE gid = ?1 AND resolved_at IS NULL",
+            params![row.gid, now, resolution],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

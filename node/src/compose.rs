@@ -1,0 +1,246 @@
+//! The treasurer's words, shared by the CLI and the CSV import: parsing the
+//! small vocabularies (channels, sources, benefit kinds …) and turning an
+//! intention into an event body using the books as they stand.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sajja_common::date::Date;
+use sajja_common::event::{
+    BenefitKind, Body, Channel, ContributionPeriod, ExpenseKind, IncomeKind, LeaveReason, Sex,
+    Source,
+};
+use sajja_common::ids::{LoanNo, MemberNo};
+use sajja_common::ledger::{Books, Rule};
+use sajja_common::money::Money;
+
+/// Thailand keeps UTC+7 all year; a treasurer's "today" is the Thai date.
+const THAI_OFFSET_SECONDS: u64 = 7 * 3600;
+
+/// Today's date in Thailand.
+pub fn today() -> Date {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (seconds + THAI_OFFSET_SECONDS) / 86_400;
+    Date::from_days(u32::try_from(days).unwrap_or(u32::MAX)).unwrap_or(Date::EPOCH)
+}
+
+pub fn parse_member(text: &str) -> Result<MemberNo, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(MemberNo(n)),
+        _ => Err(format!("'{text}' is not a member number (1 and up)")),
+    }
+}
+
+pub fn parse_loan(text: &str) -> Result<LoanNo, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(LoanNo(n)),
+        _ => Err(format!("'{text}' is not a loan number (1 and up)")),
+    }
+}
+
+pub fn parse_money(text: &str) -> Result<Money, String> {
+    Money::parse_baht(text).map_err(|e| e.to_string())
+}
+
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    text.parse::<Date>().map_err(|e| e.to_string())
+}
+
+/// A monthly interest rate in percent with at most two decimals (`1.5` is
+/// 1.5% a month), as basis points. Parsed by hand: rates are exact, never floats.
+pub fn parse_percent_basis_points(text: &str) -> Result<u32, String> {
+    let bad = || format!("'{text}' is not a percentage with at most 2 decimals, e.g. 1.5");
+    let trimmed = text.trim().trim_end_matches('%');
+    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
+    if whole.is_empty() || fraction.len() > 2 {
+        return Err(bad());
+    }
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || !all_digits(fraction) || whole.len() > 5 {
+        return Err(bad());
+    }
+    let whole: u32 = whole.parse().map_err(|_| bad())?;
+    let fraction: u32 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    Ok(whole * 100 + fraction)
+}
+
+fn one_of<T: Copy>(text: &str, table: &[(&str, T)], what: &str) -> Result<T, String> {
+    let wanted = text.trim().to_ascii_lowercase();
+    table
+        .iter()
+        .find(|(word, _)| *word == wanted)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let words: Vec<&str> = table.iter().map(|(w, _)| *w).collect();
+            format!("'{text}' is not a {what}: expected {}", words.join(", "))
+        })
+}
+
+const CHANNELS: &[(&str, Channel)] = &[("cash", Channel::Cash), ("bank", Channel::Bank)];
+const SOURCES: &[(&str, Source)] = &[
+    ("member", Source::Member),
+    ("local", Source::LocalGovernment),
+    ("national", Source::NationalGovernment),
+    ("donation", Source::Donation),
+];
+const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
+    ("childbirth", BenefitKind::Childbirth),
+    ("sickness", BenefitKind::Sickness),
+    ("old-age", BenefitKind::OldAge),
+    ("death", BenefitKind::Death),
+    ("education", BenefitKind::Education),
+    ("disaster", BenefitKind::Disaster),
+    ("other", BenefitKind::Other),
+];
+const INCOME_KINDS: &[(&str, IncomeKind)] = &[
+    ("bank-interest", IncomeKind::BankInterest),
+    ("donation", IncomeKind::Donation),
+    ("fundraising", IncomeKind::Fundraising),
+    ("fee", IncomeKind::Fee),
+];
+const EXPENSE_KINDS: &[(&str, ExpenseKind)] = &[
+    ("administration", ExpenseKind::Administration),
+    ("meeting", ExpenseKind::Meeting),
+    ("bank-fee", ExpenseKind::BankFee),
+    ("other", ExpenseKind::Other),
+];
+const LEAVE_REASONS: &[(&str, LeaveReason)] = &[
+    ("resigned", LeaveReason::Resigned),
+    ("moved", LeaveReason::Moved),
+    ("died", LeaveReason::Died),
+];
+const SEXES: &[(&str, Sex)] = &[
+    ("f", Sex::Female),
+    ("m", Sex::Male),
+    ("female", Sex::Female),
+    ("male", Sex::Male),
+];
+const PERIODS: &[(&str, ContributionPeriod)] = &[
+    ("daily", ContributionPeriod::Daily),
+    ("weekly", ContributionPeriod::Weekly),
+    ("monthly", ContributionPeriod::Monthly),
+    ("yearly", ContributionPeriod::Yearly),
+];
+
+pub fn parse_channel(text: &str) -> Result<Channel, String> {
+    one_of(text, CHANNELS, "channel")
+}
+pub fn parse_source(text: &str) -> Result<Source, String> {
+    one_of(text, SOURCES, "contribution source")
+}
+pub fn parse_benefit_kind(text: &str) -> Result<BenefitKind, String> {
+    one_of(text, BENEFIT_KINDS, "benefit kind")
+}
+pub fn parse_income_kind(text: &str) -> Result<IncomeKind, String> {
+    one_of(text, INCOME_KINDS, "income kind")
+}
+pub fn parse_expense_kind(text: &str) -> Result<ExpenseKind, String> {
+    one_of(text, EXPENSE_KINDS, "expense kind")
+}
+pub fn parse_leave_reason(text: &str) -> Result<LeaveReason, String> {
+    one_of(text, LEAVE_REASONS, "leave reason")
+}
+pub fn parse_sex(text: &str) -> Result<Sex, String> {
+    one_of(text, SEXES, "sex (f or m)")
+}
+pub fn parse_period(text: &str) -> Result<ContributionPeriod, String> {
+    one_of(text, PERIODS, "contribution period")
+}
+
+fn word_of<T: PartialEq + Copy>(value: T, table: &[(&'static str, T)]) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("?", |(w, _)| w)
+}
+
+pub fn channel_word(c: Channel) -> &'static str {
+    word_of(c, CHANNELS)
+}
+pub fn source_word(s: Source) -> &'static str {
+    word_of(s, SOURCES)
+}
+pub fn benefit_word(k: BenefitKind) -> &'static str {
+    word_of(k, BENEFIT_KINDS)
+}
+pub fn income_word(k: IncomeKind) -> &'static str {
+    word_of(k, INCOME_KINDS)
+}
+pub fn expense_word(k: ExpenseKind) -> &'static str {
+    word_of(k, EXPENSE_KINDS)
+}
+pub fn leave_word(r: LeaveReason) -> &'static str {
+    word_of(r, LEAVE_REASONS)
+}
+pub fn period_word(p: ContributionPeriod) -> &'static str {
+    word_of(p, PERIODS)
+}
+
+pub fn channel(bank: bool) -> Channel {
+    if bank { Channel::Bank } else { Channel::Cash }
+}
+
+/// The next unused member number: members are numbered in joining order.
+pub fn next_member(books: &Books) -> MemberNo {
+    MemberNo(books.members.keys().next_back().map_or(1, |m| m.0 + 1))
+}
+
+pub fn next_loan(books: &Books) -> LoanNo {
+    LoanNo(books.loans.keys().next_back().map_or(1, |l| l.0 + 1))
+}
+
+/// A member leaves and takes their savings with them: the refund is what the
+/// books say they hold, never a figure typed in.
+pub fn member_leaves(
+    books: &Books,
+    member: MemberNo,
+    reason: LeaveReason,
+    channel: Channel,
+) -> Result<Body, Rule> {
+    let savings = books.member(member)?.savings;
+    Ok(Body::MemberLeft {
+        member,
+        reason,
+        savings_refund: savings,
+        channel,
+    })
+}
+
+/// A loan is written off for exactly what is still outstanding on it.
+pub fn loan_write_off(books: &Books, loan: LoanNo) -> Result<Body, Rule> {
+    let outstanding = books
+        .loans
+        .get(&loan)
+        .ok_or(Rule::UnknownLoan(loan))?
+        .outstanding();
+    Ok(Body::LoanWrittenOff {
+        loan,
+        principal: outstanding,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_exact_basis_points() {
+        assert_eq!(parse_percent_basis_points("1.5"), Ok(150));
+        assert_eq!(parse_percent_basis_points("2"), Ok(200));
+        assert_eq!(parse_percent_basis_points("0.25%"), Ok(25));
+        for bad in ["1.555", "", "a", "-1", ".5", "1.x"] {
+            assert!(parse_percent_basis_points(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vocabularies_round_trip() {
+        for (word, kind) in BENEFIT_KINDS {
+            assert_eq!(parse_benefit_kind(word), Ok(*kind));
+            assert_eq!(benefit_word(*kind), *word);
+        }
+        assert!(parse_source("government").is_err());
+        assert_eq!(parse_channel("BANK"), Ok(Channel::Bank));
+    }
+}

@@ -1,0 +1,131 @@
+//! `sajja-node run`: the sync daemon.
+//!
+//! One loop takes one event at a time — a tick to look for new appends, the
+//! end of a backoff, shutdown — and handles it in one `match`. It syncs at
+//! start (so a node restored from an old backup learns what its hub holds
+//! before the treasurer writes more), whenever the log has grown past what the
+//! hub acknowledged, and otherwise sleeps.
+
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+
+use crate::store::Store;
+use crate::sync::{self, HubLink, SyncError};
+
+/// How often the daemon looks for events appended by the CLI in another process.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// A hub down for days is retried at least this often.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+enum Wake {
+    Tick,
+    Shutdown,
+}
+
+/// The next backoff: doubled, capped, with up to 25% jitter so that many nodes
+/// cut off by the same outage do not return in lockstep.
+pub fn next_backoff(current: Duration, jitter_seed: u64) -> Duration {
+    let doubled = (current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+    let jitter_ms = (doubled.as_millis() as u64 / 4).max(1);
+    let jitter = Duration::from_millis(splitmix(jitter_seed) % jitter_ms);
+    (doubled + jitter).min(BACKOFF_MAX + BACKOFF_MAX / 4)
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Runs until `shutdown` resolves. A sync in flight when shutdown comes is
+/// abandoned; nothing is lost, because the hub acknowledges only what it has
+/// committed and the node resumes from that.
+pub async fn run(
+    mut store: Store,
+    link: HubLink,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), SyncError> {
+    tokio::pin!(shutdown);
+    let group = store.group().clone();
+    let mut backoff = Duration::ZERO;
+    let mut next_attempt = Instant::now();
+    let mut attempts: u64 = 0;
+    let mut must_sync = true;
+    loop {
+        // After a failure wait out the backoff; otherwise just look for new appends.
+        let deadline = if must_sync {
+            next_attempt
+        } else {
+            Instant::now() + POLL_INTERVAL
+        };
+        let wake = tokio::select! {
+            _ = &mut shutdown => Wake::Shutdown,
+            _ = sleep_until(deadline) => Wake::Tick,
+        };
+        match wake {
+            Wake::Shutdown => {
+                tracing::info!(group = %group, "shutting down");
+                return Ok(());
+            }
+            Wake::Tick => {
+                store.refresh()?;
+                let (head, _) = store.head();
+                let acked = store.acked()?.acked_seq;
+                if !must_sync && head <= acked {
+                    continue;
+                }
+                attempts += 1;
+                let result = tokio::select! {
+                    _ = &mut shutdown => {
+                        tracing::info!(group = %group, "shutting down during a sync; it resumes from the hub's acknowledged position");
+                        return Ok(());
+                    }
+                    result = sync::sync_once(&mut store, &link) => result,
+                };
+                match result {
+                    Ok(report) => {
+                        tracing::info!(group = %group, hub_seq = report.hub_seq, pushed = report.pushed_events, pulled = report.pulled_events, "synced");
+                        backoff = Duration::ZERO;
+                        must_sync = false;
+                        next_attempt = Instant::now();
+                    }
+                    Err(error @ SyncError::Forked { .. }) => {
+                        tracing::error!(group = %group, "{error}");
+                        backoff = BACKOFF_MAX;
+                        next_attempt = Instant::now() + backoff;
+                        must_sync = true;
+                    }
+                    Err(error) => {
+                        backoff = next_backoff(backoff, attempts ^ head);
+                        tracing::warn!(group = %group, retry_in_s = backoff.as_secs(), "sync failed: {error}");
+                        next_attempt = Instant::now() + backoff;
+                        must_sync = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_a_cap_with_bounded_jitter() {
+        let mut backoff = Duration::ZERO;
+        for attempt in 0..20 {
+            let next = next_backoff(backoff, attempt);
+            assert!(
+                next >= backoff.min(BACKOFF_MAX),
+                "backoff never shrinks while failing"
+            );
+            assert!(next <= BACKOFF_MAX + BACKOFF_MAX / 4);
+            backoff = next;
+        }
+        assert!(backoff >= BACKOFF_MAX);
+    }
+}

@@ -1,0 +1,459 @@
+//! Bulk import of an existing paper or spreadsheet ledger from CSV: one event
+//! per row, validated in order against the books as they would stand after the
+//! rows above it, and committed in ONE transaction — all rows or none. Every
+//! error names the spreadsheet row (the header is row 1) and the column.
+//!
+//! The columns are described in `node/README.md`; a file uses only those its
+//! kinds need, in any order.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use sajja_common::date::{Date, Month};
+use sajja_common::event::{Body, Channel, Sex, Source};
+use sajja_common::ledger::{Rule, trial_balance_digest};
+use thiserror::Error;
+
+use crate::compose::{self, parse_date, parse_loan, parse_member, parse_money};
+use crate::store::{RegisterEntry, Store, StoreError};
+
+pub const COLUMNS: &[&str] = &[
+    "date",
+    "kind",
+    "member",
+    "amount",
+    "interest",
+    "period",
+    "source",
+    "channel",
+    "category",
+    "nights",
+    "override",
+    "pool",
+    "loan",
+    "rate",
+    "term",
+    "guarantors",
+    "reason",
+    "seq",
+    "month",
+    "name",
+    "birth_year",
+    "sex",
+    "phone",
+    "id_number",
+    "note",
+];
+
+pub const KINDS: &[&str] = &[
+    "member-join",
+    "member-leave",
+    "contribute",
+    "save",
+    "withdraw",
+    "benefit",
+    "loan-disburse",
+    "loan-repay",
+    "loan-write-off",
+    "bank",
+    "draw",
+    "income",
+    "expense",
+    "pool-deposit",
+    "pool-withdraw",
+    "pool-pledge",
+    "pool-release",
+    "pool-borrow",
+    "pool-repay",
+    "reverse",
+    "close-month",
+];
+
+/// The largest file the importer reads, so a wrong file cannot exhaust memory.
+pub const MAX_IMPORT_ROWS: usize = 200_000;
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("row {row}, column {column}: {message}")]
+    Cell {
+        row: u64,
+        column: String,
+        message: String,
+    },
+    #[error("row {row}: {message}")]
+    Row { row: u64, message: String },
+    #[error("nothing imported: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
+struct Row<'a> {
+    number: u64,
+    record: &'a csv::StringRecord,
+    columns: &'a HashMap<String, usize>,
+}
+
+impl Row<'_> {
+    fn cell_error(&self, column: &str, message: impl ToString) -> ImportError {
+        ImportError::Cell {
+            row: self.number,
+            column: column.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    fn get(&self, column: &str) -> Option<&str> {
+        let index = *self.columns.get(column)?;
+        let value = self.record.get(index)?.trim();
+        (!value.is_empty()).then_some(value)
+    }
+
+    fn required(&self, column: &str) -> Result<&str, ImportError> {
+        self.get(column)
+            .ok_or_else(|| self.cell_error(column, "is required for this kind"))
+    }
+
+    fn parse<T>(
+        &self,
+        column: &str,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ImportError> {
+        parser(self.required(column)?).map_err(|e| self.cell_error(column, e))
+    }
+
+    fn parse_or<T>(
+        &self,
+        column: &str,
+        default: T,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ImportError> {
+        match self.get(column) {
+            None => Ok(default),
+            Some(text) => parser(text).map_err(|e| self.cell_error(column, e)),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, column: &str) -> Result<T, ImportError> {
+        self.parse(column, |t| {
+            t.parse::<T>()
+                .map_err(|_| format!("'{t}' is not a whole number"))
+        })
+    }
+
+    fn channel(&self) -> Result<Channel, ImportError> {
+        self.parse_or("channel", Channel::Cash, compose::parse_channel)
+    }
+}
+
+/// The column a ledger refusal most likely points at.
+fn rule_column(rule: &Rule) -> &'static str {
+    match rule {
+        Rule::UnknownMember(_)
+        | Rule::MemberHasLeft(_)
+        | Rule::DuplicateMember(_)
+        | Rule::ContributionWithoutMember
+        | Rule::MemberHasActivity(_)
+        | Rule::BenefitAfterLeaving(_)
+        | Rule::BelowPensionAge { .. } => "member",
+        Rule::ImplausibleBirthYear(_) => "birth_year",
+        Rule::BeforeOpening { .. } | Rule::ReversalBeforeOriginal { .. } => "date",
+        Rule::UnknownLoan(_) | Rule::DuplicateLoan(_) | Rule::LoanHasActivity(_) => "loan",
+        Rule::BadTerm(_) => "term",
+        Rule::BadInterestRate(_) => "rate",
+        Rule::BadGuarantor(_) => "guarantors",
+        Rule::UnknownReversalTarget(_) | Rule::AlreadyReversed(_) | Rule::NotReversible { .. } => {
+            "seq"
+        }
+        Rule::ReasonRequired(_) => "reason",
+        Rule::OverrideWithoutReason | Rule::NeedsCommittee(_) | Rule::WaitingPeriod { .. } => {
+            "override"
+        }
+        Rule::NightsRequired | Rule::YearlyNightsCap { .. } => "nights",
+        Rule::PeriodAlreadyClosed { .. } => "month",
+        Rule::NotOffered(_) => "category",
+        Rule::WrongGroup(_)
+        | Rule::OutOfSequence { .. }
+        | Rule::NotOpened
+        | Rule::AlreadyOpened
+        | Rule::GroupNotInTambon { .. } => "kind",
+        _ => "amount",
+    }
+}
+
+/// Imports `input` into `store`: every row or none.
+pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Row {
+            row: 1,
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    let mut columns = HashMap::new();
+    for (index, name) in headers.iter().enumerate() {
+        let name = name.trim().to_ascii_lowercase();
+        if !COLUMNS.contains(&name.as_str()) {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: name,
+                message: format!("unknown column; known columns: {}", COLUMNS.join(", ")),
+            });
+        }
+        if columns.insert(name.clone(), index).is_some() {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: name,
+                message: "appears twice".into(),
+            });
+        }
+    }
+    for required in ["date", "kind"] {
+        if !columns.contains_key(required) {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: required.into(),
+                message: "the header must have this column".into(),
+            });
+        }
+    }
+
+    let mut batch = store.begin()?;
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
+    let mut first_seq = None;
+    loop {
+        let row_number = rows as u64 + 2;
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| ImportError::Row {
+                row: e
+                    .position()
+                    .map_or(row_number, |p| p.line().max(row_number)),
+                message: format!("not valid CSV: {e}"),
+            })?;
+        if !more {
+            break;
+        }
+        rows += 1;
+        if rows > MAX_IMPORT_ROWS {
+            return Err(ImportError::Row {
+                row: row_number,
+                message: format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+            });
+        }
+        // A spreadsheet's trailing blank lines are not events.
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let row = Row {
+            number: record.position().map_or(row_number, |p| p.line()),
+            record: &record,
+            columns: &columns,
+        };
+        let (date, body, register) = row_event(&row, batch.books())?;
+        match batch.push_with_register(date, body, register) {
+            Ok(seq) => {
+                first_seq.get_or_insert(seq);
+            }
+            Err(StoreError::Refused(refusal)) => {
+                return Err(row.cell_error(rule_column(&refusal.rule), refusal.rule));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let Some(first_seq) = first_seq else {
+        return Err(ImportError::Row {
+            row: 2,
+            message: "the file has no events".into(),
+        });
+    };
+    let imported = batch.len();
+    let (_, last_seq) = batch.commit()?.unwrap_or((first_seq, first_seq));
+    Ok(ImportSummary {
+        rows: imported,
+        first_seq,
+        last_seq,
+    })
+}
+
+fn row_event(
+    row: &Row<'_>,
+    books: &sajja_common::Books,
+) -> Result<(Date, Body, Option<RegisterEntry>), ImportError> {
+    let date = row.parse("date", parse_date)?;
+    let kind = row.required("kind")?.to_ascii_lowercase();
+    let refused = |column: &str, rule: Rule| row.cell_error(column, rule);
+    let mut register = None;
+    let body = match kind.as_str() {
+        "member-join" => {
+            let member = row.parse_or("member", compose::next_member(books), parse_member)?;
+            let name = row.required("name")?.to_string();
+            register = Some(RegisterEntry {
+                member,
+                name,
+                phone: row.get("phone").map(str::to_string),
+                national_id: row.get("id_number").map(str::to_string),
+            });
+            Body::MemberJoined {
+                member,
+                birth_year: row.number("birth_year")?,
+                sex: row.parse_or("sex", Sex::Unstated, compose::parse_sex)?,
+            }
+        }
+        "member-leave" => {
+            let member = row.parse("member", parse_member)?;
+            let reason = row.parse("reason", compose::parse_leave_reason)?;
+            compose::member_leaves(books, member, reason, row.channel()?)
+                .map_err(|rule| refused("member", rule))?
+        }
+        "contribute" => {
+            let member = match row.get("member") {
+                None | Some("-") => None,
+                Some(text) => Some(parse_member(text).map_err(|e| row.cell_error("member", e))?),
+            };
+            Body::ContributionReceived {
+                member,
+                amount: row.parse("amount", parse_money)?,
+                period: row.parse_or("period", date.month(), |t| {
+                    t.parse::<Month>().map_err(|e| e.to_string())
+                })?,
+                source: row.parse_or("source", Source::Member, compose::parse_source)?,
+                channel: row.channel()?,
+            }
+        }
+        "save" => Body::SavingsDeposited {
+            member: row.parse("member", parse_member)?,
+            amount: row.parse("amount", parse_money)?,
+            channel: row.channel()?,
+        },
+        "withdraw" => Body::SavingsWithdrawn {
+            member: row.parse("member", parse_member)?,
+            amount: row.parse("amount", parse_money)?,
+            channel: row.channel()?,
+        },
+        "benefit" => {
+            let override_reason = row.get("override").unwrap_or("").to_string();
+            Body::BenefitPaid {
+                member: row.parse("member", parse_member)?,
+                kind: row.parse("category", compose::parse_benefit_kind)?,
+                amount: row.parse("amount", parse_money)?,
+                nights: row.parse_or("nights", 0, |t| {
+                    t.parse::<u32>()
+                        .map_err(|_| format!("'{t}' is not a whole number"))
+                })?,
+                committee_override: !override_reason.is_empty(),
+                override_reason,
+                channel: row.channel()?,
+            }
+        }
+        "loan-disburse" => {
+            let guarantors = match row.get("guarantors") {
+                None => Vec::new(),
+                Some(text) => text
+                    .split([' ', ';', '|'])
+                    .filter(|t| !t.is_empty())
+                    .map(parse_member)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| row.cell_error("guarantors", e))?,
+            };
+            Body::LoanDisbursed {
+                loan: row.parse_or("loan", compose::next_loan(books), parse_loan)?,
+                member: row.parse("member", parse_member)?,
+                principal: row.parse("amount", parse_money)?,
+                monthly_interest_basis_points: row
+                    .parse("rate", compose::parse_percent_basis_points)?,
+                term_months: row.number("term")?,
+                guarantors,
+                channel: row.channel()?,
+            }
+        }
+        "loan-repay" => Body::LoanRepaid {
+            loan: row.parse("loan", parse_loan)?,
+            principal: row.parse("amount", parse_money)?,
+            interest: row.parse_or("interest", sajja_common::Money::ZERO, parse_money)?,
+            channel: row.channel()?,
+        },
+        "loan-write-off" => {
+            let loan = row.parse("loan", parse_loan)?;
+            compose::loan_write_off(books, loan).map_err(|rule| refused("loan", rule))?
+        }
+        "bank" => Body::CashBanked {
+            amount: row.parse("amount", parse_money)?,
+        },
+        "draw" => Body::CashDrawn {
+            amount: row.parse("amount", parse_money)?,
+        },
+        "income" => Body::IncomeReceived {
+            kind: row.parse("category", compose::parse_income_kind)?,
+            amount: row.parse("amount", parse_money)?,
+            channel: row.channel()?,
+        },
+        "expense" => Body::ExpensePaid {
+            kind: row.parse("category", compose::parse_expense_kind)?,
+            amount: row.parse("amount", parse_money)?,
+            channel: row.channel()?,
+        },
+        "pool-deposit" | "pool-withdraw" | "pool-borrow" | "pool-pledge" | "pool-release"
+        | "pool-repay" => {
+            let pool = row.parse("pool", |t| {
+                sajja_common::PoolId::parse(t).map_err(|e| e.to_string())
+            })?;
+            let amount = row.parse("amount", parse_money)?;
+            match kind.as_str() {
+                "pool-deposit" => Body::PoolDeposited {
+                    pool,
+                    amount,
+                    channel: row.channel()?,
+                },
+                "pool-withdraw" => Body::PoolWithdrawn {
+                    pool,
+                    amount,
+                    channel: row.channel()?,
+                },
+                "pool-borrow" => Body::PoolLoanReceived {
+                    pool,
+                    amount,
+                    channel: row.channel()?,
+                },
+                "pool-pledge" => Body::ReservePledged { pool, amount },
+                "pool-release" => Body::ReserveReleased { pool, amount },
+                _ => Body::PoolLoanRepaid {
+                    pool,
+                    principal: amount,
+                    interest: row.parse_or("interest", sajja_common::Money::ZERO, parse_money)?,
+                    channel: row.channel()?,
+                },
+            }
+        }
+        "reverse" => Body::Reversal {
+            reversed_seq: row.number("seq")?,
+            reason: row.required("reason")?.to_string(),
+        },
+        "close-month" => Body::PeriodClosed {
+            month: row.parse("month", |t| t.parse::<Month>().map_err(|e| e.to_string()))?,
+            trial_balance_digest: trial_balance_digest(&books.trial_balance()),
+        },
+        other => {
+            return Err(row.cell_error(
+                "kind",
+                format!(
+                    "'{other}' is not a kind; expected one of {}",
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok((date, body, register))
+}

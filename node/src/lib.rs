@@ -1,0 +1,24 @@
+//! Sajja's group node: the group's own ledger on a small machine in the village.
+//!
+//! - [`store`]: the SQLite ledger — the event log with its hash chain, the
+//!   derived books, the private member register and the group's signing key.
+//! - [`compose`]: the treasurer's vocabulary, turned into event bodies.
+//! - [`import`]: all-or-nothing CSV import of an existing paper ledger.
+//! - [`report`]: event summaries, the fund summary and members' passbooks.
+//! - [`rules_file`]: a group's rules written as TOML.
+//! - [`sync`]: the node's side of the Sync protocol: push, pull, restore, bundles.
+//! - [`daemon`]: `sajja-node run`, the loop that keeps the hub up to date.
+//!
+//! All ledger rules live in `sajja-common`; this crate does the input and output
+//! around them. Member names, phones and ID numbers live only in the register
+//! table and the treasurer's own screen: never in an event, never in a log line.
+
+pub mod compose;
+pub mod daemon;
+pub mod import;
+pub mod report;
+pub mod rules_file;
+pub mod store;
+pub mod sync;
+
+pub use store::{Store, StoreError};

@@ -1,0 +1,408 @@
+//! The node's side of the Sync protocol: push the log to the hub, pull what
+//! the hub holds and the node lacks, and restore a lost node from its hub.
+//!
+//! Only sequence numbers and hashes decide anything; the node's clock never
+//! does. Every batch is acknowledged by the hub only after it is durable, and
+//! the node retries from the hub's acknowledged position, so a retry after any
+//! cut re-sends at most the one batch that was in flight.
+
+use std::time::Duration;
+
+use sajja_common::{GroupId, Hash, SignedCheckpoint};
+use sajja_proto::convert::{self, WireError};
+use sajja_proto::v1::push_request::Message as PushOut;
+use sajja_proto::v1::push_response::Message as PushIn;
+use sajja_proto::v1::sync_client::SyncClient;
+use sajja_proto::v1::{self, Directive};
+use sajja_proto::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::{CompressionEncoding, Streaming};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::store::{Store, StoreError};
+
+/// The most event bytes a pull may hold before the checkpoint that covers them
+/// arrives: a pulled tail is verified whole before any of it is stored.
+pub const MAX_PULL_BYTES: usize = 64 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the node waits for any single answer from the hub.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where the node's hub is and how to recognise it.
+#[derive(Clone, Debug)]
+pub struct HubLink {
+    /// `https://host:port` (or `http://` for a plaintext development hub).
+    pub url: String,
+    /// The hub's CA certificate (PEM).
+    pub ca_pem: Vec<u8>,
+}
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("cannot reach the hub: {0}")]
+    Connect(String),
+    #[error("hub: {0}")]
+    Rpc(#[from] tonic::Status),
+    #[error("hub sent a malformed answer: {0}")]
+    Wire(#[from] WireError),
+    #[error("hub closed the session")]
+    Closed,
+    #[error("hub did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("hub refused seq {seq} ({check}): {message}")]
+    Refused {
+        check: String,
+        seq: u64,
+        message: String,
+    },
+    #[error(
+        "FORK: group {group} has two histories at seq {seq}: this node's differs from what the hub accepted. \
+         Nothing was overwritten; the hub keeps both as evidence. Ask the hub operator to resolve it \
+         (sajja-hub fork show {group})"
+    )]
+    Forked { group: GroupId, seq: u64 },
+    #[error("the hub's log for {group} does not verify: {reason}")]
+    BadPull { group: GroupId, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one sync session achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncReport {
+    pub hub_seq: u64,
+    pub pushed_events: u64,
+    pub pulled_events: u64,
+    pub batches: u64,
+}
+
+pub async fn connect(link: &HubLink) -> Result<SyncClient<Channel>, SyncError> {
+    let connect_error =
+        |e: tonic::transport::Error| SyncError::Connect(format!("{}: {e}", link.url));
+    let mut endpoint = Endpoint::from_shared(link.url.clone())
+        .map_err(connect_error)?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_keepalive(Some(Duration::from_secs(30)));
+    if link.url.starts_with("https://") {
+        let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&link.ca_pem));
+        endpoint = endpoint.tls_config(tls).map_err(connect_error)?;
+    }
+    let channel = endpoint.connect().await.map_err(connect_error)?;
+    Ok(SyncClient::new(channel)
+        .send_compressed(CompressionEncoding::Zstd)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+}
+
+/// One open push stream.
+struct Session {
+    outbound: mpsc::Sender<v1::PushRequest>,
+    inbound: Streaming<v1::PushResponse>,
+}
+
+impl Session {
+    async fn open(client: &mut SyncClient<Channel>) -> Result<Session, SyncError> {
+        let (outbound, rx) = mpsc::channel(2);
+        let inbound = client.push(ReceiverStream::new(rx)).await?.into_inner();
+        Ok(Session { outbound, inbound })
+    }
+
+    async fn ask(&mut self, message: PushOut) -> Result<PushIn, SyncError> {
+        self.outbound
+            .send(v1::PushRequest {
+                message: Some(message),
+            })
+            .await
+            .map_err(|_| SyncError::Closed)?;
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.inbound.message())
+            .await
+            .map_err(|_| SyncError::Timeout(ANSWER_TIMEOUT))??;
+        answer.and_then(|a| a.message).ok_or(SyncError::Closed)
+    }
+
+    async fn hello(&mut self, checkpoint: &SignedCheckpoint) -> Result<v1::Welcome, SyncError> {
+        let hello = PushOut::Hello(v1::Hello {
+            checkpoint: Some(checkpoint.into()),
+        });
+        match self.ask(hello).await? {
+            PushIn::Welcome(welcome) => Ok(welcome),
+            PushIn::Refused(r) => Err(refused(r)),
+            PushIn::Ack(_) => Err(SyncError::Wire(WireError::Missing("welcome"))),
+        }
+    }
+}
+
+fn refused(r: v1::Refused) -> SyncError {
+    SyncError::Refused {
+        check: r.check,
+        seq: r.seq,
+        message: r.message,
+    }
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Brings the hub up to date with this node, or this node up to date with the
+/// hub when the hub holds more (a node restored from an old backup). Returns
+/// once the hub has acknowledged everything the node holds.
+pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, SyncError> {
+    store.refresh()?;
+    let mut client = connect(link).await?;
+    let mut session = Session::open(&mut client).await?;
+    let group = store.group().clone();
+    let welcome = session.hello(&store.sign_checkpoint()?).await?;
+    let position = welcome
+        .position
+        .ok_or(WireError::Missing("welcome.position"))?;
+    let hub_head = convert::hash(&position.head, "position.head")?;
+    let mut report = SyncReport {
+        hub_seq: position.seq,
+        pushed_events: 0,
+        pulled_events: 0,
+        batches: 0,
+    };
+
+    match Directive::try_from(welcome.directive).unwrap_or(Directive::Unspecified) {
+        Directive::UpToDate => {
+            adopt_epoch(store, position.fork_epoch)?;
+        }
+        Directive::Forked => {
+            let seq = welcome.fork.map_or(position.seq, |f| f.seq);
+            return Err(SyncError::Forked { group, seq });
+        }
+        Directive::HubAhead => {
+            adopt_epoch(store, position.fork_epoch)?;
+            report.pulled_events = pull_tail(&mut client, store).await?;
+        }
+        Directive::SendFrom | Directive::Unspecified => {
+            // The hub's head must be a point on this node's own chain; if not,
+            // sign our view of that position so the hub holds the proof.
+            if store.hash_at(position.seq)? != Some(hub_head) {
+                let ours = store.sign_checkpoint_at(position.seq)?;
+                let welcome = session.hello(&ours).await?;
+                let seq = welcome.fork.map_or(position.seq, |f| f.seq);
+                return Err(SyncError::Forked { group, seq });
+            }
+            adopt_epoch(store, position.fork_epoch)?;
+            push_from(
+                store,
+                &mut session,
+                welcome.send_from.max(position.seq + 1),
+                &mut report,
+            )
+            .await?;
+        }
+    }
+    let (head, _) = store.head();
+    report.hub_seq = report.hub_seq.max(head);
+    store.set_acked(head, now_unix())?;
+    Ok(report)
+}
+
+/// A resolved fork bumps the hub's epoch; a node whose chain the hub kept
+/// signs at the new epoch from then on.
+fn adopt_epoch(store: &Store, hub_epoch: u32) -> Result<(), SyncError> {
+    if hub_epoch > store.fork_epoch()? {
+        store.set_fork_epoch(hub_epoch)?;
+    }
+    Ok(())
+}
+
+async fn push_from(
+    store: &mut Store,
+    session: &mut Session,
+    mut next: u64,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let group = store.group().clone();
+    loop {
+        let (head, _) = store.head();
+        if next > head {
+            return Ok(());
+        }
+        let chunk = store.events_from(next, MAX_BATCH_BYTES)?;
+        let Some(&(last, _)) = chunk.last() else {
+            return Ok(());
+        };
+        let checkpoint = store.sign_checkpoint_at(last)?;
+        let count = chunk.len() as u64;
+        let batch = v1::Batch {
+            from_seq: next,
+            events: chunk.into_iter().map(|(_, bytes)| bytes).collect(),
+            checkpoint: Some((&checkpoint).into()),
+        };
+        match session.ask(PushOut::Batch(batch)).await? {
+            PushIn::Ack(ack) => {
+                let head = convert::hash(&ack.head, "ack.head")?;
+                if ack.to_seq != last || store.hash_at(ack.to_seq)? != Some(head) {
+                    return Err(SyncError::Refused {
+                        check: "ack_mismatch".into(),
+                        seq: ack.to_seq,
+                        message: format!(
+                            "hub acknowledged up to {} with a head this node does not have",
+                            ack.to_seq
+                        ),
+                    });
+                }
+                store.set_acked(ack.to_seq, now_unix())?;
+                tracing::debug!(group = %group, from = ack.from_seq, to = ack.to_seq, "batch acknowledged");
+                report.pushed_events += count;
+                report.batches += 1;
+                next = ack.to_seq + 1;
+            }
+            PushIn::Refused(r) if r.check == "gap" && r.send_from > 0 && r.send_from < next => {
+                next = r.send_from;
+            }
+            PushIn::Refused(r) if r.check == "fork" => {
+                return Err(SyncError::Forked { group, seq: r.seq });
+            }
+            PushIn::Refused(r) => return Err(refused(r)),
+            PushIn::Welcome(_) => return Err(SyncError::Wire(WireError::Missing("ack"))),
+        }
+    }
+}
+
+/// Pulls `from..` of this group's log from the hub and verifies it whole
+/// against the hub-held checkpoint (signed with the group's own key).
+async fn pull_events(
+    client: &mut SyncClient<Channel>,
+    group: &GroupId,
+    from: u64,
+) -> Result<(Vec<Vec<u8>>, Option<SignedCheckpoint>), SyncError> {
+    let mut stream = client
+        .pull(v1::PullRequest {
+            group_id: group.as_str().to_string(),
+            from_seq: from,
+        })
+        .await?
+        .into_inner();
+    let mut events = Vec::new();
+    let mut total = 0usize;
+    let mut checkpoint = None;
+    while let Some(chunk) = tokio::time::timeout(ANSWER_TIMEOUT, stream.message())
+        .await
+        .map_err(|_| SyncError::Timeout(ANSWER_TIMEOUT))??
+    {
+        total += chunk.events.iter().map(Vec::len).sum::<usize>();
+        if total > MAX_PULL_BYTES {
+            return Err(SyncError::BadPull {
+                group: group.clone(),
+                reason: format!("more than {MAX_PULL_BYTES} bytes before a checkpoint"),
+            });
+        }
+        events.extend(chunk.events);
+        if let Some(c) = chunk.checkpoint {
+            checkpoint = Some(SignedCheckpoint::try_from(&c)?);
+        }
+    }
+    Ok((events, checkpoint))
+}
+
+async fn pull_tail(client: &mut SyncClient<Channel>, store: &mut Store) -> Result<u64, SyncError> {
+    let group = store.group().clone();
+    let (head, _) = store.head();
+    let (events, checkpoint) = pull_events(client, &group, head + 1).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let checkpoint = checkpoint.ok_or_else(|| SyncError::BadPull {
+        group: group.clone(),
+        reason: "no checkpoint covers the pulled events".into(),
+    })?;
+    store
+        .append_verified_bytes(&events, &checkpoint)
+        .map_err(|e| SyncError::BadPull {
+            group: group.clone(),
+            reason: e.to_string(),
+        })?;
+    tracing::info!(group = %group, pulled = events.len(), "pulled the hub's newer tail");
+    Ok(events.len() as u64)
+}
+
+/// Fills an empty store (a new SD card) with the group's whole log from its
+/// hub, verifying every hash and the checkpoint signature. Returns the head.
+pub async fn restore(store: &mut Store, link: &HubLink) -> Result<(u64, Hash), SyncError> {
+    let mut client = connect(link).await?;
+    let group = store.group().clone();
+    let heads = client
+        .heads(v1::HeadsRequest {
+            group_ids: vec![group.as_str().to_string()],
+        })
+        .await?
+        .into_inner();
+    if let Some(position) = heads.positions.first() {
+        adopt_epoch(store, position.fork_epoch)?;
+    }
+    pull_tail(&mut client, store).await?;
+    let (head, hash) = store.head();
+    store.set_acked(head, now_unix())?;
+    Ok((head, hash))
+}
+
+/// Writes every event the hub has not acknowledged into a bundle for a USB
+/// stick: the same batches a push would send, each with its signed checkpoint.
+/// Returns the file's bytes and the seq range it covers.
+pub fn export_bundle(store: &Store, from: Option<u64>) -> Result<(Vec<u8>, u64, u64), SyncError> {
+    let (head, _) = store.head();
+    let first = from.unwrap_or(store.acked()?.acked_seq + 1).max(1);
+    let mut batches = Vec::new();
+    let mut next = first;
+    while next <= head {
+        let chunk = store.events_from(next, MAX_BATCH_BYTES)?;
+        let Some(&(last, _)) = chunk.last() else {
+            break;
+        };
+        let checkpoint = store.sign_checkpoint_at(last)?;
+        batches.push(v1::Batch {
+            from_seq: next,
+            events: chunk.into_iter().map(|(_, bytes)| bytes).collect(),
+            checkpoint: Some((&checkpoint).into()),
+        });
+        next = last + 1;
+    }
+    Ok((sajja_proto::bundle::encode_bundle(batches), first, head))
+}
+
+/// Records what a hub's receipt says it holds, after checking the receipt's
+/// head is a point on this node's own chain. Returns the acknowledged seq.
+pub fn apply_receipt(store: &Store, file: &[u8]) -> Result<u64, SyncError> {
+    let receipt = sajja_proto::bundle::decode_receipt(file).map_err(|e| SyncError::Refused {
+        check: "receipt".into(),
+        seq: 0,
+        message: e.to_string(),
+    })?;
+    let position = receipt
+        .position
+        .ok_or(WireError::Missing("receipt.position"))?;
+    let group = store.group().clone();
+    if position.group_id != group.as_str() {
+        return Err(SyncError::Refused {
+            check: "receipt".into(),
+            seq: position.seq,
+            message: format!(
+                "the receipt is for group {}, not {group}",
+                position.group_id
+            ),
+        });
+    }
+    let head = convert::hash(&position.head, "receipt.position.head")?;
+    if position.status == v1::GroupStatus::Forked as i32
+        || store.hash_at(position.seq)? != Some(head)
+    {
+        return Err(SyncError::Forked {
+            group,
+            seq: position.seq,
+        });
+    }
+    adopt_epoch(store, position.fork_epoch)?;
+    let acked = position.seq.max(store.acked()?.acked_seq);
+    store.set_acked(acked, now_unix())?;
+    Ok(acked)
+}
