@@ -13,6 +13,7 @@ pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod position;
 pub mod verify;
 
 /// Types generated from `proto/sajja/v1/event.proto`. Only `event` converts

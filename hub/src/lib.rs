@@ -3,6 +3,9 @@
 
 pub mod config;
 pub mod ingest;
+pub mod positions;
+pub mod report;
 pub mod server;
+pub mod simulate;
 pub mod store;
 pub mod tls;

@@ -1,16 +1,18 @@
 //! `sajja-hub`: run a tambon or province hub, and administer it.
 
+mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use sajja_common::{GroupId, PublicKey};
+use sajja_common::{Date, GroupId, PublicKey};
 use sajja_hub::config::{HubConfig, Level};
 use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::store::Store;
-use sajja_hub::{server, tls};
+use sajja_hub::{positions, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -74,10 +76,36 @@ enum Command {
         #[arg(long)]
         receipt: Option<PathBuf>,
     },
+    /// Start a live demo network on this machine: two tambon hubs and six
+    /// group nodes with a year of activity, as real processes over TLS.
+    Demo {
+        /// Print the tables and exit instead of running until Ctrl-C.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Positions for coordinators.
+    Query {
+        #[command(subcommand)]
+        command: QueryCommand,
+    },
     /// Show the hub's committed position for each group.
     Heads {
         #[arg(long)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Each group's position under a scope (a province or tambon geocode).
+    Groups {
+        #[arg(long)]
+        config: PathBuf,
+        /// Province (2 digits) or tambon (6 digits) geocode; all groups if omitted.
+        scope: Option<String>,
+        /// The business date to report as of (default: today).
+        #[arg(long)]
+        as_of: Option<String>,
     },
 }
 
@@ -195,6 +223,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Fork { command } => fork(command),
+        Command::Demo { no_wait } => demo::run(!no_wait),
+        Command::Query {
+            command:
+                QueryCommand::Groups {
+                    config,
+                    scope,
+                    as_of,
+                },
+        } => {
+            let config = load(&config)?;
+            let as_of = match as_of {
+                Some(text) => text.parse::<Date>()?,
+                None => today(),
+            };
+            let store = open_store(&config)?;
+            let lines = positions::group_lines(&store, scope.as_deref().unwrap_or(""), as_of)?;
+            print!("{}", report::group_table(&lines, as_of));
+            Ok(())
+        }
         Command::Import {
             config,
             file,
@@ -266,6 +313,12 @@ fn import(config: &HubConfig, file: &Path, receipt_path: &Path) -> anyhow::Resul
         bail!("{refused} batch(es) not accepted");
     }
     Ok(())
+}
+
+/// Today in Thailand (UTC+7), the default business date of a report.
+fn today() -> Date {
+    let days = (unix_now() + 7 * 3600).div_euclid(86_400);
+    Date::from_days(days.max(0) as u32).unwrap_or(Date::EPOCH)
 }
 
 fn init(

@@ -1,0 +1,268 @@
+//! A group's position on a date: the figures coordinators read, computed from
+//! the books alone, so anyone holding the log can recompute and check them.
+
+use crate::date::{Date, Month};
+use crate::event::{BenefitKind, Source};
+use crate::ledger::Books;
+use crate::money::Money;
+
+/// Loans more than this many days behind count in portfolio at risk.
+pub const PAR_DAYS: u32 = 30;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Arrears {
+    pub loans: u32,
+    pub overdue: Money,
+    /// Outstanding principal of loans more than [`PAR_DAYS`] behind.
+    pub at_risk_outstanding: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupPosition {
+    pub as_of: Date,
+    pub cash: Money,
+    pub bank: Money,
+    pub welfare_fund: Money,
+    pub member_savings: Money,
+    pub loans_outstanding: Money,
+    pub pool_deposits: Money,
+    pub pool_loans: Money,
+    pub reserve_pledged: Money,
+    pub active_members: u32,
+    /// Contributions received in the month of `as_of`, by source.
+    pub contributions_month: Vec<(Source, Money)>,
+    /// Contributions received from 1 January to `as_of`, by source.
+    pub contributions_ytd: Vec<(Source, Money)>,
+    pub benefits_ytd: Vec<(BenefitKind, Money)>,
+    pub arrears: Arrears,
+    /// Welfare fund ÷ average monthly benefits of the last 12 months, in
+    /// hundredths (e.g. 1250 = 12.5 months); `None` when nothing was paid.
+    pub fund_cover_months_x100: Option<i64>,
+    pub last_event_date: Option<Date>,
+}
+
+fn by_key<K: Copy + Eq>(pairs: impl Iterator<Item = (K, Money)>) -> Vec<(K, Money)> {
+    let mut out: Vec<(K, Money)> = Vec::new();
+    for (key, amount) in pairs {
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, total)) => *total = Money::from_satang(total.satang() + amount.satang()),
+            None => out.push((key, amount)),
+        }
+    }
+    out.retain(|(_, amount)| *amount != Money::ZERO);
+    out
+}
+
+impl GroupPosition {
+    /// The position from books folded up to `as_of` (see `Books::fold_as_of`).
+    pub fn of(books: &Books, as_of: Date) -> GroupPosition {
+        let a = &books.accounts;
+        let month = as_of.month();
+        let year_start = Month::new(as_of.year(), 1).unwrap_or(month);
+        let contributions_month = by_key(
+            books
+                .contributions
+                .iter()
+                .filter(|((m, _), _)| *m == month)
+                .map(|((_, s), a)| (*s, *a)),
+        );
+        let contributions_ytd = by_key(
+            books
+                .contributions
+                .iter()
+                .filter(|((m, _), _)| *m >= year_start && *m <= month)
+                .map(|((_, s), a)| (*s, *a)),
+        );
+        let benefits_ytd = by_key(
+            books
+                .benefits
+                .iter()
+                .filter(|((m, _), _)| *m >= year_start && *m <= month)
+                .map(|((_, k), a)| (*k, *a)),
+        );
+        let twelve_months_ago = month.minus(11);
+        let benefits_12m: i64 = books
+            .benefits
+            .iter()
+            .filter(|((m, _), _)| *m >= twelve_months_ago && *m <= month)
+            .map(|(_, a)| a.satang())
+            .sum();
+        // cover = fund / (benefits_12m / 12), in hundredths of a month.
+        let fund_cover_months_x100 = (benefits_12m > 0).then(|| {
+            (i128::from(a.welfare_fund.satang()) * 1200 / i128::from(benefits_12m)) as i64
+        });
+        let mut arrears = Arrears::default();
+        for loan in books.loans.values() {
+            let behind = loan.arrears_on(as_of);
+            if behind.overdue.is_positive() {
+                arrears.loans += 1;
+                arrears.overdue =
+                    Money::from_satang(arrears.overdue.satang() + behind.overdue.satang());
+                if behind.days_past_due > PAR_DAYS {
+                    arrears.at_risk_outstanding = Money::from_satang(
+                        arrears.at_risk_outstanding.satang() + loan.outstanding().satang(),
+                    );
+                }
+            }
+        }
+        GroupPosition {
+            as_of,
+            cash: a.cash,
+            bank: a.bank,
+            welfare_fund: a.welfare_fund,
+            member_savings: a.member_savings,
+            loans_outstanding: a.loans_receivable,
+            pool_deposits: a.pool_deposits(),
+            pool_loans: a.pool_loans_payable(),
+            reserve_pledged: a.reserve_pledged(),
+            active_members: books.active_members() as u32,
+            contributions_month,
+            contributions_ytd,
+            benefits_ytd,
+            arrears,
+            fund_cover_months_x100,
+            last_event_date: books.last_date,
+        }
+    }
+
+    /// Portfolio at risk > 30 days as a share of loans outstanding, in basis
+    /// points (10000 = 100%).
+    pub fn par30_basis_points(&self) -> i64 {
+        if self.loans_outstanding.satang() <= 0 {
+            return 0;
+        }
+        (i128::from(self.arrears.at_risk_outstanding.satang()) * 10_000
+            / i128::from(self.loans_outstanding.satang())) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Body, Channel, Event, Rules, Sex};
+    use crate::ids::{GroupId, LoanNo, MemberNo};
+
+    fn event(seq: u64, date: &str, body: Body) -> Event {
+        Event {
+            group: GroupId::parse("230101-007").unwrap(),
+            seq,
+            date: date.parse().unwrap(),
+            recorded_at: 0,
+            body,
+        }
+    }
+
+    #[test]
+    fn a_loan_three_instalments_behind_is_at_risk_and_fund_cover_counts_months() {
+        let events = vec![
+            event(
+                1,
+                "2026-01-01",
+                Body::GroupOpened {
+                    name: "g".into(),
+                    tambon: "230101".into(),
+                    province: "23".into(),
+                },
+            ),
+            event(
+                2,
+                "2026-01-01",
+                Body::RulesChanged(Rules {
+                    waiting_days: 0,
+                    ..Rules::default()
+                }),
+            ),
+            event(
+                3,
+                "2026-01-01",
+                Body::MemberJoined {
+                    member: MemberNo(1),
+                    birth_year: 1970,
+                    sex: Sex::Female,
+                },
+            ),
+            event(
+                4,
+                "2026-01-02",
+                Body::SavingsDeposited {
+                    member: MemberNo(1),
+                    amount: Money::from_baht(20_000),
+                    channel: Channel::Cash,
+                },
+            ),
+            event(
+                5,
+                "2026-01-05",
+                Body::ContributionReceived {
+                    member: Some(MemberNo(1)),
+                    amount: Money::from_baht(1_200),
+                    period: Month::new(2026, 1).unwrap(),
+                    source: Source::Member,
+                    channel: Channel::Cash,
+                },
+            ),
+            // 10,000 over 10 months from 1 February: 1,000 due on the 1st of each month.
+            event(
+                6,
+                "2026-02-01",
+                Body::LoanDisbursed {
+                    loan: LoanNo(1),
+                    member: MemberNo(1),
+                    principal: Money::from_baht(10_000),
+                    monthly_interest_basis_points: 100,
+                    term_months: 10,
+                    guarantors: vec![],
+                    channel: Channel::Cash,
+                },
+            ),
+            event(
+                7,
+                "2026-03-01",
+                Body::LoanRepaid {
+                    loan: LoanNo(1),
+                    principal: Money::from_baht(1_000),
+                    interest: Money::ZERO,
+                    channel: Channel::Cash,
+                },
+            ),
+            event(
+                8,
+                "2026-03-10",
+                Body::BenefitPaid {
+                    member: MemberNo(1),
+                    kind: BenefitKind::Childbirth,
+                    amount: Money::from_baht(300),
+                    nights: 0,
+                    committee_override: false,
+                    override_reason: String::new(),
+                    channel: Channel::Cash,
+                },
+            ),
+        ];
+        let as_of: Date = "2026-06-15".parse().unwrap();
+        let books = Books::fold(GroupId::parse("230101-007").unwrap(), &events).unwrap();
+        let p = GroupPosition::of(&books, as_of);
+        // Due by 15 June: instalments of 1 Mar, Apr, May, Jun = 4,000; paid 1,000.
+        // The oldest unpaid is 1 April: 75 days late, so all 9,000 is at risk.
+        assert_eq!(
+            p.arrears,
+            Arrears {
+                loans: 1,
+                overdue: Money::from_baht(3_000),
+                at_risk_outstanding: Money::from_baht(9_000)
+            }
+        );
+        assert_eq!(p.par30_basis_points(), 10_000);
+        // Fund 1,200 − 300 = 900; 300 paid in 12 months = 25 a month; cover 36 months.
+        assert_eq!(p.fund_cover_months_x100, Some(3_600));
+        assert_eq!(
+            p.contributions_ytd,
+            vec![(Source::Member, Money::from_baht(1_200))]
+        );
+        assert_eq!(p.contributions_month, vec![]);
+        assert_eq!(
+            p.benefits_ytd,
+            vec![(BenefitKind::Childbirth, Money::from_baht(300))]
+        );
+    }
+}
