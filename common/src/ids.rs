@@ -64,6 +64,35 @@ impl GroupId {
         &self.0
     }
 
+    /// The id of a hub's own administrative log: the hub's geocode padded to a
+    /// group id with group number 000 (`230101-000`; province 23: `230000-000`).
+    /// No real group has number 000 and no real tambon code ends in 0000.
+    pub fn hub_log(hub_geocode: &str) -> Result<GroupId, IdError> {
+        let padded = match hub_geocode.len() {
+            2 => format!("{hub_geocode}0000-000"),
+            6 => format!("{hub_geocode}-000"),
+            _ => return Err(IdError::Geocode(hub_geocode.to_string(), "hub", 6)),
+        };
+        GroupId::parse(&padded)
+    }
+
+    /// Whether this id names a hub's administrative log rather than a group.
+    pub fn is_hub_log(&self) -> bool {
+        self.0.ends_with("-000")
+    }
+
+    /// The geocode of the hub whose administrative log this is.
+    pub fn hub_of_log(&self) -> Option<&str> {
+        if !self.is_hub_log() {
+            return None;
+        }
+        Some(if self.0[2..6] == *"0000" {
+            &self.0[..2]
+        } else {
+            &self.0[..6]
+        })
+    }
+
     /// The tambon geocode the group belongs to (its first six digits).
     pub fn tambon(&self) -> &str {
         &self.0[..6]
@@ -149,6 +178,21 @@ mod tests {
         ] {
             assert!(GroupId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hub_logs_are_group_number_000() {
+        let tambon = GroupId::hub_log("230101").unwrap();
+        let province = GroupId::hub_log("23").unwrap();
+        assert_eq!(
+            (tambon.as_str(), province.as_str()),
+            ("230101-000", "230000-000")
+        );
+        assert_eq!(
+            (tambon.hub_of_log(), province.hub_of_log()),
+            (Some("230101"), Some("23"))
+        );
+        assert!(!GroupId::parse("230101-007").unwrap().is_hub_log());
     }
 
     #[test]

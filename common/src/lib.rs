@@ -6,6 +6,7 @@
 //! the node and the hubs do their input and output and call in here, so the
 //! same rules run on every node and every hub.
 
+pub mod admin;
 pub mod chain;
 pub mod checkpoint;
 pub mod date;

@@ -1,9 +1,11 @@
 //! A group's position on a date: the figures coordinators read, computed from
 //! the books alone, so anyone holding the log can recompute and check them.
 
+use crate::admin::PoolObligations;
 use crate::date::{Date, Month};
 use crate::event::{BenefitKind, Source};
-use crate::ledger::Books;
+use crate::ids::{GroupId, PoolId};
+use crate::ledger::{Books, PoolBalances};
 use crate::money::Money;
 
 /// Loans more than this many days behind count in portfolio at risk.
@@ -39,6 +41,8 @@ pub struct GroupPosition {
     /// hundredths (e.g. 1250 = 12.5 months); `None` when nothing was paid.
     pub fund_cover_months_x100: Option<i64>,
     pub last_event_date: Option<Date>,
+    /// The group's balances with each pooled fund it deals with.
+    pub pools: Vec<(PoolId, PoolBalances)>,
 }
 
 fn by_key<K: Copy + Eq>(pairs: impl Iterator<Item = (K, Money)>) -> Vec<(K, Money)> {
@@ -122,6 +126,11 @@ impl GroupPosition {
             arrears,
             fund_cover_months_x100,
             last_event_date: books.last_date,
+            pools: a
+                .pools
+                .iter()
+                .map(|(id, balances)| (id.clone(), *balances))
+                .collect(),
         }
     }
 
@@ -136,11 +145,99 @@ impl GroupPosition {
     }
 }
 
+/// A pooled fund's position: what groups placed in it, borrowed from it and
+/// pledged to it as reserve, against what it guarantees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolPosition {
+    pub pool: PoolId,
+    pub deposits: Money,
+    pub loans_to_groups: Money,
+    pub reserve: Money,
+    pub currency_outstanding: Money,
+    pub guarantees_outstanding: Money,
+    pub min_reserve_ratio_basis_points: Option<u32>,
+    /// Pledging groups, largest pledge first.
+    pub pledges: Vec<(GroupId, Money)>,
+}
+
+impl PoolPosition {
+    /// Folds the pool's balances out of its groups' positions and its hub's
+    /// obligations.
+    pub fn of<'a>(
+        pool: &PoolId,
+        groups: impl IntoIterator<Item = (&'a GroupId, &'a GroupPosition)>,
+        obligations: Option<&PoolObligations>,
+    ) -> PoolPosition {
+        let (mut deposits, mut loans, mut reserve) = (0i64, 0i64, 0i64);
+        let mut pledges = Vec::new();
+        for (group, position) in groups {
+            for (id, balances) in &position.pools {
+                if id != pool {
+                    continue;
+                }
+                deposits += balances.deposits.satang();
+                loans += balances.loans_payable.satang();
+                reserve += balances.reserve_pledged.satang();
+                if balances.reserve_pledged.is_positive() {
+                    pledges.push((group.clone(), balances.reserve_pledged));
+                }
+            }
+        }
+        pledges.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        PoolPosition {
+            pool: pool.clone(),
+            deposits: Money::from_satang(deposits),
+            loans_to_groups: Money::from_satang(loans),
+            reserve: Money::from_satang(reserve),
+            currency_outstanding: obligations.map_or(Money::ZERO, |o| o.currency_outstanding),
+            guarantees_outstanding: obligations.map_or(Money::ZERO, |o| o.guarantees_outstanding()),
+            min_reserve_ratio_basis_points: obligations
+                .and_then(|o| o.min_reserve_ratio_basis_points),
+            pledges,
+        }
+    }
+
+    pub fn obligations(&self) -> Money {
+        Money::from_satang(
+            self.currency_outstanding.satang() + self.guarantees_outstanding.satang(),
+        )
+    }
+
+    /// Reserve ÷ obligations in basis points; `None` when nothing is owed.
+    pub fn reserve_ratio_basis_points(&self) -> Option<i64> {
+        ratio(self.reserve.satang(), self.obligations().satang())
+    }
+
+    /// The ratio if the `n` largest pledging groups withdrew their pledges.
+    pub fn ratio_without_largest(&self, n: usize) -> Option<i64> {
+        let largest: i64 = self.pledges.iter().take(n).map(|(_, m)| m.satang()).sum();
+        ratio(self.reserve.satang() - largest, self.obligations().satang())
+    }
+
+    /// Reserve above (positive) or below (negative) what the policy requires.
+    pub fn headroom(&self) -> Option<Money> {
+        let min = i128::from(self.min_reserve_ratio_basis_points?);
+        let product = i128::from(self.obligations().satang()) * min;
+        // Rounded up: a policy is met only in whole satang.
+        let required = (product + 9_999) / 10_000;
+        Some(Money::from_satang(self.reserve.satang() - required as i64))
+    }
+
+    pub fn below_policy(&self) -> bool {
+        self.headroom().is_some_and(|h| h.satang() < 0)
+    }
+}
+
+fn ratio(numerator: i64, denominator: i64) -> Option<i64> {
+    (denominator > 0).then(|| (i128::from(numerator) * 10_000 / i128::from(denominator)) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::{Body, Channel, Event, Rules, Sex};
-    use crate::ids::{GroupId, LoanNo, MemberNo};
+    use crate::ids::LoanNo;
+    use crate::ids::MemberNo;
 
     fn event(seq: u64, date: &str, body: Body) -> Event {
         Event {
@@ -264,5 +361,61 @@ mod tests {
             p.benefits_ytd,
             vec![(BenefitKind::Childbirth, Money::from_baht(300))]
         );
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+    use crate::admin::Guarantee;
+
+    fn position_with(pool: &PoolId, reserve_baht: i64) -> GroupPosition {
+        let books = Books::new(GroupId::parse("230101-001").unwrap());
+        let mut p = GroupPosition::of(&books, Date::from_days(20_000).unwrap());
+        p.pools = vec![(
+            pool.clone(),
+            PoolBalances {
+                reserve_pledged: Money::from_baht(reserve_baht),
+                ..Default::default()
+            },
+        )];
+        p
+    }
+
+    #[test]
+    fn reserve_ratio_headroom_and_concentration_follow_the_pledges() {
+        let pool = PoolId::parse("230101").unwrap();
+        let ids: Vec<GroupId> = (1..=4)
+            .map(|n| GroupId::parse(&format!("230101-00{n}")).unwrap())
+            .collect();
+        let positions = [
+            position_with(&pool, 40_000),
+            position_with(&pool, 30_000),
+            position_with(&pool, 20_000),
+            position_with(&pool, 10_000),
+        ];
+        let mut obligations = PoolObligations {
+            min_reserve_ratio_basis_points: Some(5_000),
+            currency_outstanding: Money::from_baht(100_000),
+            ..Default::default()
+        };
+        obligations.guarantees.insert(
+            1,
+            Guarantee {
+                beneficiary: ids[0].clone(),
+                lender: "bank".into(),
+                amount: Money::from_baht(60_000),
+                given_on: Date::EPOCH,
+            },
+        );
+        let p = PoolPosition::of(&pool, ids.iter().zip(positions.iter()), Some(&obligations));
+        // Reserve 100,000 against 160,000 of obligations: 62.50%.
+        assert_eq!(p.reserve_ratio_basis_points(), Some(6_250));
+        // Policy 50% needs 80,000: 20,000 of headroom.
+        assert_eq!(p.headroom(), Some(Money::from_baht(20_000)));
+        // Without the largest pledge (40,000): 60,000 / 160,000 = 37.50%; without three: 10,000 → 6.25%.
+        assert_eq!(p.ratio_without_largest(1), Some(3_750));
+        assert_eq!(p.ratio_without_largest(3), Some(625));
+        assert!(!p.below_policy());
     }
 }

@@ -4,6 +4,7 @@
 
 use thiserror::Error;
 
+use crate::admin::AdminEvent;
 use crate::chain::{self, Hash};
 use crate::checkpoint::{PublicKey, SignedCheckpoint};
 use crate::event::{DecodeError, Event};
@@ -103,24 +104,39 @@ impl ChainVerifier {
     /// Decodes the next event, checks it is this group's next one, and extends
     /// the chain with its exact bytes.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Event, VerifyError> {
+        self.advance(bytes, Event::decode, |e| (&e.group, e.seq))
+    }
+
+    /// The same for a hub's administrative log.
+    pub fn push_admin(&mut self, bytes: &[u8]) -> Result<AdminEvent, VerifyError> {
+        self.advance(bytes, AdminEvent::decode, |e| (&e.log, e.seq))
+    }
+
+    fn advance<T>(
+        &mut self,
+        bytes: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+        header: impl FnOnce(&T) -> (&GroupId, u64),
+    ) -> Result<T, VerifyError> {
         let expected = self.seq + 1;
-        let event = Event::decode(bytes).map_err(|reason| VerifyError::Undecodable {
+        let event = decode(bytes).map_err(|reason| VerifyError::Undecodable {
             group: self.group.clone(),
             seq: expected,
             reason,
         })?;
-        if event.group != self.group {
+        let (group, seq) = header(&event);
+        if *group != self.group {
             return Err(VerifyError::WrongGroup {
                 group: self.group.clone(),
                 seq: expected,
-                found: event.group,
+                found: group.clone(),
             });
         }
-        if event.seq != expected {
+        if seq != expected {
             return Err(VerifyError::SequenceGap {
                 group: self.group.clone(),
                 expected,
-                found: event.seq,
+                found: seq,
             });
         }
         self.head = chain::next(&self.head, bytes);

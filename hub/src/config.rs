@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::check::{self, Problem};
+
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -39,9 +41,42 @@ pub struct HubConfig {
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     pub tls: TlsFiles,
+    /// The hub's Ed25519 signing key (hex seed, mode 0600): it signs the hub's
+    /// administrative log.
+    #[serde(default = "default_signing_key")]
+    pub signing_key: PathBuf,
+    /// A tambon hub's province hub, to which it relays every log it holds.
+    #[serde(default)]
+    pub parent: Option<Parent>,
+    /// A province hub's tambon hubs, and the keys their administrative logs
+    /// are signed with. Group keys reach the province through those logs.
+    #[serde(default)]
+    pub children: Vec<Child>,
     /// Serve plaintext gRPC instead of TLS. For local development only.
     #[serde(default)]
     pub insecure_plaintext: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parent {
+    /// `https://host:port` of the province hub.
+    pub url: String,
+    /// The province hub's CA certificate (PEM).
+    pub ca: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Child {
+    /// The tambon hub's geocode (6 digits).
+    pub hub_id: String,
+    /// The tambon hub's public key, hex (`sajja-hub key` on that hub).
+    pub key: String,
+}
+
+fn default_signing_key() -> PathBuf {
+    PathBuf::from("hub.key")
 }
 
 fn default_listen() -> SocketAddr {
@@ -59,10 +94,17 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    /// Every problem found, each with its line (see `sajja-hub check-config`).
+    #[error("{}", show_problems(path, problems))]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn show_problems(path: &str, problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| p.display(path)).collect();
+    lines.join("\n")
 }
 
 impl HubConfig {
@@ -74,10 +116,14 @@ impl HubConfig {
             path: display.clone(),
             source,
         })?;
-        let mut config: HubConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
+        // Parsing goes on past unknown keys so that each one is reported.
+        let (parsed, mut problems) = check::parse::<HubConfig>(&text);
+        let Some(mut config) = parsed else {
+            return Err(ConfigError::Invalid {
+                path: display,
+                problems,
+            });
+        };
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -89,20 +135,37 @@ impl HubConfig {
         resolve(&mut config.tls.key);
         resolve(&mut config.tls.ca);
         resolve(&mut config.tls.ca_key);
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: display,
-            message,
-        })?;
+        resolve(&mut config.signing_key);
+        if let Some(parent) = config.parent.as_mut() {
+            resolve(&mut parent.ca);
+        }
+        problems.extend(
+            config
+                .validate()
+                .into_iter()
+                .map(|message| check::locate(&text, message)),
+        );
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.line);
+            return Err(ConfigError::Invalid {
+                path: display,
+                problems,
+            });
+        }
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), String> {
-        let digits = match self.level {
-            Level::Tambon => 6,
-            Level::Province => 2,
+    /// Every rule the parsed file breaks, each message starting with the key
+    /// it is about (`tls.cert: ...`), which is how check-config finds its line.
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let (digits, level) = match self.level {
+            Level::Tambon => (6, "tambon"),
+            Level::Province => (2, "province"),
         };
-        sajja_common::ids::check_geocode(&self.hub_id, "hub", digits)
-            .map_err(|e| format!("hub_id: {e}"))?;
+        if let Err(e) = sajja_common::ids::check_geocode(&self.hub_id, "hub", digits) {
+            problems.push(format!("hub_id: {e} (level is {level})"));
+        }
         if !self.insecure_plaintext {
             for (name, file) in [
                 ("tls.cert", &self.tls.cert),
@@ -110,11 +173,11 @@ impl HubConfig {
                 ("tls.ca", &self.tls.ca),
             ] {
                 if !file.is_file() {
-                    return Err(format!("{name}: {} does not exist", file.display()));
+                    problems.push(format!("{name}: {} does not exist", file.display()));
                 }
             }
         }
-        Ok(())
+        problems
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -1,7 +1,7 @@
 //! `sajja-hub demo`: a live network on this machine, from nothing.
 //!
-//! Two tambon hubs run as real `sajja-hub run` processes with generated TLS
-//! credentials; six groups run as real `sajja-node` ledgers, each given a year
+//! A province hub and two tambon hubs relaying to it run as real `sajja-hub
+//! run` processes with generated TLS credentials; six groups run as real `sajja-node` ledgers, each given a year
 //! of simulated activity and a real `sajja-node run` daemon that pushes it over
 //! gRPC. Everything lives in one temporary directory, removed on exit.
 
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sajja_common::{Date, GroupId, PublicKey};
+use sajja_hub::admin::read_key;
 use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::unix_now;
 use sajja_hub::simulate;
@@ -48,6 +49,19 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+fn append_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut contents = std::fs::read_to_string(path)?;
+    contents.push_str(text);
+    std::fs::write(path, contents)?;
+    Ok(())
+}
+
+/// Today in Thailand (UTC+7).
+fn today() -> Date {
+    let days = (unix_now() + 7 * 3600).div_euclid(86_400);
+    Date::from_days(days.max(0) as u32).unwrap_or(Date::EPOCH)
 }
 
 fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
@@ -96,35 +110,70 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     let scratch = Scratch(root.clone());
     let mut children = Children(Vec::new());
     println!("Sajja demo network in {}", root.display());
-
-    let mut hubs = Vec::new();
-    for tambon in TAMBONS {
-        let dir = root.join(format!("hub-{tambon}"));
+    let hub = |args: &[&str]| {
+        let mut command = Command::new(&exe);
+        command.args(args);
+        command
+    };
+    let init = |dir: &Path, hub_id: &str, level: &str| {
+        let dir = dir.display().to_string();
         run_checked(
-            Command::new(&exe).args(["init", "--dir"]).arg(&dir).args([
+            &mut hub(&[
+                "init",
+                "--dir",
+                &dir,
                 "--hub-id",
-                tambon,
+                hub_id,
                 "--level",
-                "tambon",
+                level,
                 "--listen",
                 "127.0.0.1:0",
             ]),
             "sajja-hub init",
-        )?;
-        let config_path = dir.join("hub.toml");
+        )
+    };
+    let start =
+        |config_path: &Path, config: &HubConfig, what: &str| -> anyhow::Result<(Child, String)> {
+            let log = std::fs::File::create(config.data_dir.join("hub.log"))?;
+            let mut child = hub(&["run", "--config", &config_path.display().to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?;
+            let addr = wait_for_file(&config.addr_file(), &mut child, what)?;
+            Ok((child, addr))
+        };
+
+    // The province hub trusts its tambon hubs' keys from its configuration.
+    let province_path = root.join("hub-23").join("hub.toml");
+    init(&root.join("hub-23"), "23", "province")?;
+    let mut children_toml = String::new();
+    for tambon in TAMBONS {
+        let dir = root.join(format!("hub-{tambon}"));
+        init(&dir, tambon, "tambon")?;
+        let key = read_key(&HubConfig::load(&dir.join("hub.toml"))?.signing_key)?.public();
+        children_toml.push_str(&format!(
+            "\n[[children]]\nhub_id = \"{tambon}\"\nkey = \"{key}\"\n"
+        ));
+    }
+    append_text(&province_path, &children_toml)?;
+    let province = HubConfig::load(&province_path)?;
+    let (child, province_addr) = start(&province_path, &province, "the province hub")?;
+    children.0.push(child);
+    println!("  province hub 23 listening on https://{province_addr}");
+
+    let mut hubs = Vec::new();
+    for tambon in TAMBONS {
+        let config_path = root.join(format!("hub-{tambon}")).join("hub.toml");
+        let parent = format!(
+            "\n[parent]\nurl = \"https://{province_addr}\"\nca = \"{}\"\n",
+            province.tls.ca.display()
+        );
+        append_text(&config_path, &parent)?;
         let config = HubConfig::load(&config_path)?;
-        let log = std::fs::File::create(dir.join("hub.log"))?;
-        let mut child = Command::new(&exe)
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
-        let addr = wait_for_file(&config.addr_file(), &mut child, "the tambon hub")?;
+        let (child, addr) = start(&config_path, &config, "a tambon hub")?;
         children.0.push(child);
-        println!("  tambon hub {tambon} listening on https://{addr}");
+        println!("  tambon hub {tambon} listening on https://{addr}, relaying to the province");
         hubs.push((tambon, config_path, config, addr));
     }
 
@@ -173,7 +222,18 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             .and_then(|rest| rest.split_whitespace().nth(1))
             .and_then(|seq| seq.parse().ok())
             .context("sajja-node status printed no head")?;
-        Store::open(&config.database_path())?.enrol(&group_id, &key, unix_now())?;
+        let config_text = config_path.display().to_string();
+        run_checked(
+            &mut hub(&[
+                "enrol",
+                "--config",
+                &config_text,
+                group,
+                "--key",
+                &key.to_hex(),
+            ]),
+            "sajja-hub enrol",
+        )?;
         let ca = config.tls.ca.display().to_string();
         run_checked(
             &mut node(&["connect", "--hub", &format!("https://{addr}"), "--ca", &ca]),
@@ -187,56 +247,109 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             .spawn()?;
         children.0.push(child);
         println!(
-            "  group {group} ({} members, {head} events) enrolled at {}; its daemon is pushing",
-            activity.members,
-            config_path.display()
+            "  group {group} ({} members, {head} events) enrolled; its daemon is pushing",
+            activity.members
         );
         heads.push((group_id, config.database_path(), head));
     }
 
     let deadline = Instant::now() + SYNC_TIMEOUT;
+    let held = |database: &Path, group: &GroupId| -> anyhow::Result<u64> {
+        Ok(Store::open(database)?
+            .group(group)?
+            .map_or(0, |row| row.seq))
+    };
     for (group, database, head) in &heads {
-        loop {
-            let held = Store::open(database)?
-                .group(group)?
-                .map_or(0, |row| row.seq);
-            if held >= *head {
-                break;
-            }
+        while held(database, group)? < *head {
             if Instant::now() > deadline {
-                bail!(
-                    "group {group} did not reach its hub within {SYNC_TIMEOUT:?} (hub holds {held} of {head})"
-                );
+                bail!("group {group} did not reach its tambon hub within {SYNC_TIMEOUT:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
     println!(
-        "all six logs verified and stored by their hubs in {:.1} s\n",
+        "all six logs verified and stored by their tambon hubs in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
-    let as_of: Date = "2026-10-31".parse()?;
-    for (tambon, _, config, _) in &hubs {
-        let store = Store::open(&config.database_path())?;
-        let lines = positions::group_lines(&store, tambon, as_of)?;
-        println!("tambon {tambon}");
-        print!("{}", report::group_table(&lines, as_of));
-        println!();
+    // Each tambon network fund sets a reserve policy, issues community
+    // currency and guarantees a group's bank loan: facts in the hub's own log.
+    for (tambon, config_path, ..) in &hubs {
+        let config = config_path.display().to_string();
+        let pool = |args: &[&str]| {
+            run_checked(
+                &mut hub(&[&["pool"], args, &["--config", &config]].concat()),
+                "sajja-hub pool",
+            )
+        };
+        pool(&["policy", tambon, "--min-ratio", "50"])?;
+        pool(&["issue-currency", tambon, "20000"])?;
+        let beneficiary = format!("{tambon}-002");
+        pool(&[
+            "guarantee",
+            tambon,
+            "--id",
+            "1",
+            "--group",
+            &beneficiary,
+            "--lender",
+            "ธ.ก.ส.",
+            "30000",
+        ])?;
     }
+    let province_db = province.database_path();
+    for (group, _, head) in &heads {
+        while held(&province_db, group)? < *head {
+            if Instant::now() > deadline {
+                bail!("group {group} did not reach the province within {SYNC_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let as_of = today();
+    for (tambon, ..) in &hubs {
+        loop {
+            let store = Store::open(&province_db)?;
+            let books = positions::admin_books_as_of(&store, tambon, as_of)?;
+            if books.is_some_and(|b| b.pools.values().any(|p| !p.guarantees.is_empty())) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the log of hub {tambon} did not reach the province within {SYNC_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    println!(
+        "the province re-verified every log relayed by its tambon hubs; network up in {:.1} s\n",
+        started.elapsed().as_secs_f64()
+    );
+
+    let store = Store::open(&province_db)?;
+    println!("Province 23, as its hub computes it from the relayed logs");
+    print!(
+        "{}",
+        report::group_table(&positions::group_lines(&store, "23", as_of)?, as_of)
+    );
+    println!();
+    print!(
+        "{}",
+        report::pool_table(&positions::pool_positions(&store, "23", as_of)?, as_of)
+    );
+    println!();
     println!("Query the live hubs (paste into another terminal while the demo runs):");
+    let province_text = province_path.display().to_string();
+    let exe_text = exe.display().to_string();
+    println!("  {exe_text} query groups --config {province_text} 23");
+    println!("  {exe_text} query reserves --config {province_text} 23");
+    println!("  {exe_text} query groups --config {province_text} 230101 --as-of 2026-06-30");
     for (tambon, config_path, ..) in &hubs {
         println!(
-            "  {} query groups --config {} {tambon} --as-of 2026-10-31",
-            exe.display(),
-            config_path.display()
-        );
-        println!(
-            "  {} heads --config {}",
-            exe.display(),
+            "  {exe_text} query groups --config {} {tambon}",
             config_path.display()
         );
     }
+    println!("  {exe_text} heads --config {province_text}");
     println!(
         "  {} --data-dir {} balance",
         node_bin.display(),

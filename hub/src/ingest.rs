@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use sajja_common::admin::{AdminBooks, AdminEvent, AdminRefusal};
 use sajja_common::ledger::{Refusal, reversal_target};
 use sajja_common::verify::{ChainVerifier, VerifyError};
 use sajja_common::{Books, Event, GroupId, Hash, SignedCheckpoint};
@@ -31,10 +32,18 @@ pub enum IngestError {
         "group {group} seq {seq}: this branch was abandoned when a fork was resolved; restore the node from its hub"
     )]
     AbandonedBranch { group: GroupId, seq: u64 },
+    #[error("group {group}: events out of order: seq {found} arrives before seq {expected}")]
+    OutOfOrder {
+        group: GroupId,
+        expected: u64,
+        found: u64,
+    },
     #[error(transparent)]
     Verify(#[from] VerifyError),
     #[error(transparent)]
     Ledger(#[from] Refusal),
+    #[error(transparent)]
+    Admin(#[from] AdminRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,8 +56,10 @@ impl IngestError {
             IngestError::Forked(_) => "forked",
             IngestError::EmptyBatch { .. } => "empty_batch",
             IngestError::AbandonedBranch { .. } => "abandoned_branch",
+            IngestError::OutOfOrder { .. } => "out_of_order",
             IngestError::Verify(e) => e.check(),
             IngestError::Ledger(r) => r.rule.name(),
+            IngestError::Admin(_) => "admin_rule",
             IngestError::Store(_) => "storage",
         }
     }
@@ -67,10 +78,34 @@ impl IngestError {
                 VerifyError::CheckpointWrongGroup { .. } => 0,
             },
             IngestError::Ledger(r) => r.seq,
+            IngestError::Admin(r) => r.seq,
             IngestError::AbandonedBranch { seq, .. } => *seq,
+            IngestError::OutOfOrder { found, .. } => *found,
             _ => 0,
         }
     }
+}
+
+/// A sequence gap whose missing event comes later in the same batch is a
+/// reordering, not a loss: the two are named apart so an operator can tell a
+/// dropped event from a shuffled batch. Only the refusal path decodes ahead.
+fn name_gap(error: VerifyError, later: &[Vec<u8>]) -> IngestError {
+    if let VerifyError::SequenceGap {
+        group,
+        expected,
+        found,
+    } = &error
+        && later
+            .iter()
+            .any(|bytes| Event::decode(bytes).is_ok_and(|e| e.seq == *expected))
+    {
+        return IngestError::OutOfOrder {
+            group: group.clone(),
+            expected: *expected,
+            found: *found,
+        };
+    }
+    error.into()
 }
 
 /// The hub's committed position for a group.
@@ -266,6 +301,12 @@ impl Ingest {
             }
         }
         if end <= row.seq {
+            if row.group.is_hub_log() {
+                // A re-sent administrative batch re-applies its effects, which
+                // are idempotent: a crash between commit and effect heals here.
+                let books = self.admin_books(&row)?;
+                self.apply_admin_effects(&books)?;
+            }
             let head = self.store.hash_at(&row, end)?.unwrap_or(row.head);
             return Ok(BatchOutcome::Acked {
                 from,
@@ -274,11 +315,17 @@ impl Ingest {
             });
         }
         let fresh = &events[(row.seq + 1 - from) as usize..];
+        if row.group.is_hub_log() {
+            return self.admin_batch(&row, from, end, fresh, checkpoint);
+        }
         let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head);
         let mut decoded = Vec::with_capacity(fresh.len());
         let mut hashes = Vec::with_capacity(fresh.len());
-        for bytes in fresh {
-            decoded.push(verifier.push(bytes)?);
+        for (i, bytes) in fresh.iter().enumerate() {
+            let event = verifier
+                .push(bytes)
+                .map_err(|e| name_gap(e, &fresh[i + 1..]))?;
+            decoded.push(event);
             hashes.push(verifier.head());
         }
         verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
@@ -325,8 +372,10 @@ impl Ingest {
     ) -> Result<BatchOutcome, IngestError> {
         let start = self.store.hash_at(row, from - 1)?.unwrap_or(row.head);
         let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start);
-        for bytes in events {
-            verifier.push(bytes)?;
+        for (i, bytes) in events.iter().enumerate() {
+            verifier
+                .push(bytes)
+                .map_err(|e| name_gap(e, &events[i + 1..]))?;
         }
         if checkpoint.checkpoint.fork_epoch < row.fork_epoch && checkpoint.verify(&row.key) {
             return Err(IngestError::AbandonedBranch {
@@ -401,6 +450,70 @@ impl Ingest {
             Ok(())
         })?;
         Ok(books)
+    }
+
+    /// Accepts a batch of a hub's administrative log: chain, the hub's
+    /// signature, the administrative rules; then commit; then its effects
+    /// (enrolments and re-keys of the groups under that hub).
+    fn admin_batch(
+        &mut self,
+        row: &GroupRow,
+        from: u64,
+        end: u64,
+        fresh: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<BatchOutcome, IngestError> {
+        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head);
+        let mut decoded = Vec::with_capacity(fresh.len());
+        let mut hashes = Vec::with_capacity(fresh.len());
+        for bytes in fresh {
+            decoded.push(verifier.push_admin(bytes)?);
+            hashes.push(verifier.head());
+        }
+        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+        let mut books = self.admin_books(row)?;
+        for event in &decoded {
+            books.apply(event)?;
+        }
+        let new_events: Vec<NewEvent<'_>> = fresh
+            .iter()
+            .zip(&hashes)
+            .zip(&decoded)
+            .map(|((bytes, hash), event)| NewEvent {
+                bytes,
+                hash: *hash,
+                business_date: event.date.days(),
+            })
+            .collect();
+        self.store
+            .commit_batch(row, &new_events, checkpoint, unix_now())?;
+        self.apply_admin_effects(&books)?;
+        Ok(BatchOutcome::Acked {
+            from,
+            to: end,
+            head: verifier.head(),
+        })
+    }
+
+    /// The fold of a hub's administrative log as stored (logs are small).
+    pub fn admin_books(&self, row: &GroupRow) -> Result<AdminBooks, IngestError> {
+        let mut books = AdminBooks::new(row.group.clone());
+        self.store.for_each_event(row.gid, |seq, bytes| {
+            let event = AdminEvent::decode(bytes).map_err(|e| {
+                StoreError::Damaged(format!("hub log {} seq {seq}: {e}", row.group))
+            })?;
+            books.apply_unchecked(&event);
+            Ok(())
+        })?;
+        Ok(books)
+    }
+
+    fn apply_admin_effects(&mut self, books: &AdminBooks) -> Result<(), IngestError> {
+        let now = unix_now();
+        for (group, key) in &books.enrolled {
+            self.store.set_key(group, key, now)?;
+        }
+        Ok(())
     }
 
     fn remember_books(&mut self, gid: i64, books: Books) {

@@ -1,9 +1,14 @@
 //! Sajja's hub: ingest of group logs under one accept rule, storage, and the
 //! gRPC services. The binary in `main.rs` is a thin CLI over this library.
 
+pub mod admin;
+pub mod backup;
+pub mod check;
 pub mod config;
 pub mod ingest;
+pub mod logging;
 pub mod positions;
+pub mod relay;
 pub mod report;
 pub mod server;
 pub mod simulate;

@@ -8,11 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use sajja_common::{Date, GroupId, PublicKey};
+use sajja_common::admin::AdminBody;
+use sajja_common::{Date, GroupId, PoolId, PublicKey};
+use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::{HubConfig, Level};
 use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::store::Store;
-use sajja_hub::{positions, report, server, tls};
+use sajja_hub::{backup::PendingBackup, check, positions, relay, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +24,9 @@ use sajja_hub::{positions, report, server, tls};
     about = "Sajja tambon/province hub: verifies, stores and consolidates group ledgers"
 )]
 struct Cli {
+    /// Log lines as `text` (default) or `json` (one object a line), on stderr.
+    #[arg(long, global = true, value_parser = |t: &str| t.parse::<LogFormat>())]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +49,19 @@ enum Command {
         /// Extra DNS names or IP addresses for the server certificate.
         #[arg(long = "name")]
         names: Vec<String>,
+        /// Where the database goes (written to hub.toml; relative to --dir).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Check a config file and explain each problem with its line; exit 0
+    /// when it is valid, 64 otherwise.
+    CheckConfig { file: PathBuf },
+    /// Copy the hub's database, consistently, while the hub runs (SQLite's
+    /// backup API); DEST gets mode 0600 and is never overwritten.
+    Backup {
+        #[arg(long)]
+        config: PathBuf,
+        dest: PathBuf,
     },
     /// Run the hub until SIGTERM or Ctrl-C.
     Run {
@@ -83,6 +102,16 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Print this hub's public key (a province lists it under [[children]]).
+    Key {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Pooled funds managed by this hub: policies, currency, guarantees.
+    Pool {
+        #[command(subcommand)]
+        command: PoolCommand,
+    },
     /// Positions for coordinators.
     Query {
         #[command(subcommand)]
@@ -106,6 +135,66 @@ enum QueryCommand {
         /// The business date to report as of (default: today).
         #[arg(long)]
         as_of: Option<String>,
+    },
+    /// Pooled funds' reserve ratios against their policies.
+    Reserves {
+        #[arg(long)]
+        config: PathBuf,
+        /// Province or tambon geocode (default: this hub's).
+        scope: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoolCommand {
+    /// Set the pool's minimum reserve ratio (reserve ÷ obligations).
+    Policy {
+        #[arg(long)]
+        config: PathBuf,
+        pool: String,
+        /// Percent, e.g. 50.
+        #[arg(long)]
+        min_ratio: u32,
+    },
+    /// Record community currency (เงินตราชุมชน) issued against the pool.
+    IssueCurrency {
+        #[arg(long)]
+        config: PathBuf,
+        pool: String,
+        /// Baht.
+        amount: String,
+    },
+    /// Record community currency redeemed.
+    RedeemCurrency {
+        #[arg(long)]
+        config: PathBuf,
+        pool: String,
+        amount: String,
+    },
+    /// Record a guarantee the pool gives a group's loan from a lender.
+    Guarantee {
+        #[arg(long)]
+        config: PathBuf,
+        pool: String,
+        /// The guarantee's number within the pool.
+        #[arg(long)]
+        id: u32,
+        /// The beneficiary group.
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        lender: String,
+        amount: String,
+    },
+    /// Release a guarantee (the loan was repaid).
+    Release {
+        #[arg(long)]
+        config: PathBuf,
+        pool: String,
+        #[arg(long)]
+        id: u32,
     },
 }
 
@@ -139,14 +228,12 @@ enum ForkCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    logging::init(
+        cli.log_format.unwrap_or_default(),
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    );
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -181,7 +268,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             level,
             listen,
             names,
-        } => init(&dir, &hub_id, &level, &listen, &names),
+            data_dir,
+        } => init(&dir, &hub_id, &level, &listen, &names, &data_dir),
+        Command::CheckConfig { file } => match check::check_file(&file) {
+            Ok(summary) => {
+                println!("{}: ok: {summary}", file.display());
+                Ok(())
+            }
+            Err(problems) => {
+                for problem in problems {
+                    eprintln!("{}", problem.display(&file.display().to_string()));
+                }
+                std::process::exit(64)
+            }
+        },
+        Command::Backup { config, dest } => {
+            let config = load(&config)?;
+            backup(&config, &dest)
+        }
         Command::Run { config } => {
             let config = load(&config)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -197,8 +301,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if config.level == Level::Tambon && group.tambon() != config.hub_id {
                 bail!("group {group} is not in tambon {}", config.hub_id);
             }
-            open_store(&config)?.enrol(&group, &key, unix_now())?;
-            println!("enrolled {group} with key {key}");
+            if group.is_hub_log() {
+                bail!(
+                    "{group} is a hub's log id; list child hubs under [[children]] in the province's config"
+                );
+            }
+            let identity = HubIdentity::load(&config)?;
+            let mut ingest = Ingest::new(open_store(&config)?);
+            if let Some(existing) = ingest.store().group(&group)? {
+                if existing.key == key {
+                    println!("{group} is already enrolled with key {key}");
+                    return Ok(());
+                }
+                bail!(
+                    "{group} is already enrolled with another key; a lost key needs an operator re-key"
+                );
+            }
+            let seq = admin::append(
+                &mut ingest,
+                &identity,
+                vec![AdminBody::GroupEnrolled {
+                    group: group.clone(),
+                    key,
+                }],
+            )?;
+            println!("enrolled {group} with key {key} (hub log seq {seq})");
             Ok(())
         }
         Command::Heads { config } => {
@@ -224,6 +351,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fork { command } => fork(command),
         Command::Demo { no_wait } => demo::run(!no_wait),
+        Command::Query {
+            command:
+                QueryCommand::Reserves {
+                    config,
+                    scope,
+                    as_of,
+                },
+        } => {
+            let config = load(&config)?;
+            let as_of = match as_of {
+                Some(text) => text.parse::<Date>()?,
+                None => today(),
+            };
+            let store = open_store(&config)?;
+            let scope = scope.unwrap_or_else(|| config.hub_id.clone());
+            let pools = positions::pool_positions(&store, &scope, as_of)?;
+            print!("{}", report::pool_table(&pools, as_of));
+            Ok(())
+        }
+        Command::Pool { command } => pool(command),
+        Command::Key { config } => {
+            let config = load(&config)?;
+            println!("{}", HubIdentity::load(&config)?.public());
+            Ok(())
+        }
         Command::Query {
             command:
                 QueryCommand::Groups {
@@ -315,6 +467,21 @@ fn import(config: &HubConfig, file: &Path, receipt_path: &Path) -> anyhow::Resul
     Ok(())
 }
 
+/// A consistent copy of the live database, checked before it takes DEST's name.
+fn backup(config: &HubConfig, dest: &Path) -> anyhow::Result<()> {
+    let pending = PendingBackup::start(&config.database_path(), dest)?;
+    let store = Store::open(pending.path())?;
+    let groups = store.groups()?.len();
+    drop(store);
+    let dest = pending.finish()?;
+    println!(
+        "backed up hub {} ({groups} groups) to {} (mode 0600)",
+        config.hub_id,
+        dest.display()
+    );
+    Ok(())
+}
+
 /// Today in Thailand (UTC+7), the default business date of a report.
 fn today() -> Date {
     let days = (unix_now() + 7 * 3600).div_euclid(86_400);
@@ -327,6 +494,7 @@ fn init(
     level: &str,
     listen: &str,
     names: &[String],
+    data_dir: &Path,
 ) -> anyhow::Result<()> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         bail!("{} exists and is not empty", dir.display());
@@ -335,19 +503,26 @@ fn init(
         .parse()
         .with_context(|| format!("--listen {listen} is not an address"))?;
     std::fs::create_dir_all(dir.join("tls"))?;
-    std::fs::create_dir_all(dir.join("data"))?;
+    let data_dir_text = data_dir
+        .to_str()
+        .with_context(|| format!("--data-dir {} is not UTF-8", data_dir.display()))?
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     let ca = tls::generate_ca(hub_id)?;
     let server = tls::issue_server_cert(&ca, hub_id, names)?;
     tls::write_public(&dir.join("tls/ca.pem"), ca.cert.as_bytes())?;
     tls::write_private(&dir.join("tls/ca.key"), ca.key.as_bytes())?;
     tls::write_public(&dir.join("tls/server.pem"), server.cert.as_bytes())?;
     tls::write_private(&dir.join("tls/server.key"), server.key.as_bytes())?;
+    let hub_key = sajja_common::SigningKey::generate()?;
+    tls::write_private(&dir.join("hub.key"), hex::encode(hub_key.seed()).as_bytes())?;
     let config = format!(
         "# Sajja hub configuration. Paths are relative to this file.\n\
          hub_id = \"{hub_id}\"\n\
          level = \"{level}\"\n\
          listen = \"{listen}\"\n\
-         data_dir = \"data\"\n\n\
+         data_dir = \"{data_dir_text}\"\n\
+         signing_key = \"hub.key\"\n\n\
          [tls]\n\
          cert = \"tls/server.pem\"\n\
          key = \"tls/server.key\"\n\
@@ -359,6 +534,10 @@ fn init(
     open_store(&config)?;
     println!("created hub {hub_id} ({level}) in {}", dir.display());
     println!(
+        "hub key {} (a province lists it under [[children]])",
+        hub_key.public()
+    );
+    println!(
         "nodes verify this hub with {}",
         dir.join("tls/ca.pem").display()
     );
@@ -366,8 +545,19 @@ fn init(
 }
 
 async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
-    let ingest = Arc::new(Mutex::new(Ingest::new(store)));
+    let identity = HubIdentity::load(&config)?;
+    let mut ingest = Ingest::new(open_store(&config)?);
+    // The hub's own log exists from the first start; a province trusts its
+    // tambon hubs' logs by the keys in its configuration.
+    if ingest.position(&identity.log()).map(|p| p.seq).unwrap_or(0) == 0 {
+        admin::append(&mut ingest, &identity, Vec::new())?;
+    }
+    for child in &config.children {
+        let log = GroupId::hub_log(&child.hub_id)?;
+        let key = PublicKey::from_hex(&child.key).context("children.key")?;
+        ingest.store_mut().set_key(&log, &key, unix_now())?;
+    }
+    let ingest = Arc::new(Mutex::new(ingest));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -379,7 +569,29 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     std::fs::write(&tmp, addr.to_string())?;
     std::fs::rename(&tmp, &addr_file)?;
     tracing::info!(hub = %config.hub_id, %addr, "listening");
+    let relay = match &config.parent {
+        Some(parent) => {
+            let link = relay::ParentLink {
+                url: parent.url.clone(),
+                ca_pem: std::fs::read(&parent.ca)
+                    .with_context(|| format!("reading {}", parent.ca.display()))?,
+            };
+            tracing::info!(hub = %config.hub_id, parent = %link.url, "relaying to parent");
+            let wake = Arc::new(tokio::sync::Notify::new());
+            Some(tokio::spawn(relay::run(
+                config.hub_id.clone(),
+                link,
+                ingest.clone(),
+                wake,
+                shutdown_signal(),
+            )))
+        }
+        None => None,
+    };
     server::serve(&config, ingest, listener, shutdown_signal()).await?;
+    if let Some(relay) = relay {
+        relay.abort();
+    }
     tracing::info!(hub = %config.hub_id, "stopped");
     Ok(())
 }
@@ -397,6 +609,82 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term.recv() => {}
     }
+}
+
+fn pool(command: PoolCommand) -> anyhow::Result<()> {
+    let money = |text: &str| sajja_common::Money::parse_baht(text);
+    let (config, body) = match command {
+        PoolCommand::Policy {
+            config,
+            pool,
+            min_ratio,
+        } => {
+            if min_ratio > 1_000 {
+                bail!("--min-ratio {min_ratio}% is not plausible");
+            }
+            let pool = PoolId::parse(&pool)?;
+            (
+                config,
+                AdminBody::PoolPolicySet {
+                    pool,
+                    min_reserve_ratio_basis_points: min_ratio * 100,
+                },
+            )
+        }
+        PoolCommand::IssueCurrency {
+            config,
+            pool,
+            amount,
+        } => (
+            config,
+            AdminBody::CurrencyIssued {
+                pool: PoolId::parse(&pool)?,
+                amount: money(&amount)?,
+            },
+        ),
+        PoolCommand::RedeemCurrency {
+            config,
+            pool,
+            amount,
+        } => (
+            config,
+            AdminBody::CurrencyRedeemed {
+                pool: PoolId::parse(&pool)?,
+                amount: money(&amount)?,
+            },
+        ),
+        PoolCommand::Guarantee {
+            config,
+            pool,
+            id,
+            group,
+            lender,
+            amount,
+        } => (
+            config,
+            AdminBody::GuaranteeGiven {
+                pool: PoolId::parse(&pool)?,
+                guarantee: id,
+                beneficiary: parse_group(&group)?,
+                lender,
+                amount: money(&amount)?,
+            },
+        ),
+        PoolCommand::Release { config, pool, id } => (
+            config,
+            AdminBody::GuaranteeReleased {
+                pool: PoolId::parse(&pool)?,
+                guarantee: id,
+            },
+        ),
+    };
+    let config = load(&config)?;
+    let identity = HubIdentity::load(&config)?;
+    let mut ingest = Ingest::new(open_store(&config)?);
+    let kind = body.kind();
+    let seq = admin::append(&mut ingest, &identity, vec![body])?;
+    println!("recorded {kind} in hub log {} at seq {seq}", identity.log());
+    Ok(())
 }
 
 fn fork(command: ForkCommand) -> anyhow::Result<()> {

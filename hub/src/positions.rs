@@ -5,8 +5,11 @@
 //! step (issue 4); its results must equal this fold.
 
 use sajja_common::ledger::reversal_target;
-use sajja_common::position::GroupPosition;
-use sajja_common::{Books, Date, Event, GroupId};
+use std::collections::{BTreeMap, BTreeSet};
+
+use sajja_common::admin::{AdminBooks, AdminEvent};
+use sajja_common::position::{GroupPosition, PoolPosition};
+use sajja_common::{Books, Date, Event, GroupId, Money, PoolId};
 
 use crate::store::{GroupRow, GroupStatus, Store, StoreError};
 
@@ -51,7 +54,7 @@ pub fn fold_group(store: &Store, row: &GroupRow, as_of: Date) -> Result<Books, S
 pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
     let mut lines = Vec::new();
     for group in store.groups()? {
-        if !group.as_str().starts_with(scope) {
+        if !group.as_str().starts_with(scope) || group.is_hub_log() {
             continue;
         }
         let Some(row) = store.group(&group)? else {
@@ -72,4 +75,238 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
         });
     }
     Ok(lines)
+}
+
+/// The fold of hub `hub_id`'s administrative log as of `as_of`, if this store
+/// holds it (its own, or a child's relayed one).
+pub fn admin_books_as_of(
+    store: &Store,
+    hub_id: &str,
+    as_of: Date,
+) -> Result<Option<AdminBooks>, StoreError> {
+    let Ok(log) = GroupId::hub_log(hub_id) else {
+        return Ok(None);
+    };
+    let Some(row) = store.group(&log)? else {
+        return Ok(None);
+    };
+    let mut books = AdminBooks::new(log.clone());
+    store.for_each_event(row.gid, |seq, bytes| {
+        let event = AdminEvent::decode(bytes)
+            .map_err(|e| StoreError::Damaged(format!("hub log {log} seq {seq}: {e}")))?;
+        if event.date <= as_of {
+            books.apply_unchecked(&event);
+        }
+        Ok(())
+    })?;
+    Ok(Some(books))
+}
+
+/// Every pooled fund managed under `scope` (a province or tambon geocode), as
+/// of `as_of`: the groups' side from their logs, the obligations from the
+/// managing hub's administrative log.
+pub fn pool_positions(
+    store: &Store,
+    scope: &str,
+    as_of: Date,
+) -> Result<Vec<PoolPosition>, StoreError> {
+    // Groups of a province deal with tambon pools and the province pool alike;
+    // folding the province's groups covers both.
+    let province = scope.get(..2).unwrap_or(scope);
+    let lines = group_lines(store, province, as_of)?;
+    let mut pools: BTreeSet<PoolId> = BTreeSet::new();
+    for line in &lines {
+        pools.extend(line.position.pools.iter().map(|(id, _)| id.clone()));
+    }
+    let mut admin: BTreeMap<String, Option<AdminBooks>> = BTreeMap::new();
+    for network in pools
+        .iter()
+        .map(|p| p.network().to_string())
+        .collect::<BTreeSet<_>>()
+    {
+        admin.insert(network.clone(), admin_books_as_of(store, &network, as_of)?);
+    }
+    // Pools known only from a hub's facts (a policy set before any deposit).
+    for books in admin.values().flatten() {
+        pools.extend(books.pools.keys().cloned());
+    }
+    let mut out = Vec::new();
+    for pool in pools
+        .into_iter()
+        .filter(|p| p.network().starts_with(scope) || scope.starts_with(p.network()))
+    {
+        let books = match admin.get(pool.network()) {
+            Some(books) => books.clone(),
+            None => admin_books_as_of(store, pool.network(), as_of)?,
+        };
+        let obligations = books.as_ref().and_then(|b| b.pools.get(&pool));
+        out.push(PoolPosition::of(
+            &pool,
+            lines.iter().map(|l| (&l.group, &l.position)),
+            obligations,
+        ));
+    }
+    Ok(out)
+}
+
+/// Sums and counts over the groups (and pools) under a scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopePosition {
+    pub scope: String,
+    pub groups: u32,
+    pub ok: u32,
+    pub stale: u32,
+    pub forked: u32,
+    pub members: u64,
+    pub cash_and_bank: Money,
+    pub welfare_fund: Money,
+    pub member_savings: Money,
+    pub loans_outstanding: Money,
+    pub loans_at_risk: Money,
+    pub pool_deposits: Money,
+    pub reserve_pledged: Money,
+    /// The oldest last-sync time among the groups (unix seconds): how fresh
+    /// the figures are at worst.
+    pub oldest_sync: Option<i64>,
+}
+
+/// Whether a group counts as stale: nothing received for `stale_after_days`.
+pub fn is_stale(line: &GroupLine, now: i64, stale_after_days: u32) -> bool {
+    line.last_sync_at
+        .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+}
+
+pub fn scope_position(
+    lines: &[GroupLine],
+    scope: &str,
+    now: i64,
+    stale_after_days: u32,
+) -> ScopePosition {
+    let add = |a: Money, b: Money| Money::from_satang(a.satang() + b.satang());
+    let mut out = ScopePosition {
+        scope: scope.to_string(),
+        ..Default::default()
+    };
+    for line in lines {
+        let p = &line.position;
+        out.groups += 1;
+        if line.forked {
+            out.forked += 1;
+        } else if is_stale(line, now, stale_after_days) {
+            out.stale += 1;
+        } else {
+            out.ok += 1;
+        }
+        out.members += u64::from(p.active_members);
+        out.cash_and_bank = add(out.cash_and_bank, add(p.cash, p.bank));
+        out.welfare_fund = add(out.welfare_fund, p.welfare_fund);
+        out.member_savings = add(out.member_savings, p.member_savings);
+        out.loans_outstanding = add(out.loans_outstanding, p.loans_outstanding);
+        out.loans_at_risk = add(out.loans_at_risk, p.arrears.at_risk_outstanding);
+        out.pool_deposits = add(out.pool_deposits, p.pool_deposits);
+        out.reserve_pledged = add(out.reserve_pledged, p.reserve_pledged);
+        out.oldest_sync = match (out.oldest_sync, line.last_sync_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    out
+}
+
+/// Something a coordinator must look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Alert {
+    ReserveBelowPolicy {
+        pool: PoolId,
+        headroom: Money,
+    },
+    Forked(GroupId),
+    Stale {
+        group: GroupId,
+        last_sync_at: Option<i64>,
+    },
+    /// A `PeriodClosed` whose digest differs from the hub's own fold.
+    DigestMismatch {
+        group: GroupId,
+        seq: u64,
+        month: sajja_common::Month,
+    },
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Alert::ReserveBelowPolicy { pool, headroom } => {
+                write!(
+                    f,
+                    "pool {pool}: reserve below policy by {}",
+                    Money::from_satang(-headroom.satang())
+                )
+            }
+            Alert::Forked(group) => {
+                write!(f, "group {group}: forked; pushes refused until resolved")
+            }
+            Alert::Stale {
+                group,
+                last_sync_at: Some(at),
+            } => write!(f, "group {group}: stale, last synced at {at}"),
+            Alert::Stale {
+                group,
+                last_sync_at: None,
+            } => write!(f, "group {group}: stale, never synced"),
+            Alert::DigestMismatch { group, seq, month } => {
+                write!(
+                    f,
+                    "group {group}: month {month} closed at seq {seq} with a trial balance this hub does not reproduce"
+                )
+            }
+        }
+    }
+}
+
+/// Every alert under a scope as of `as_of`.
+pub fn alerts(
+    store: &Store,
+    scope: &str,
+    as_of: Date,
+    now: i64,
+    stale_after_days: u32,
+) -> Result<Vec<Alert>, StoreError> {
+    let mut out = Vec::new();
+    for pool in pool_positions(store, scope, as_of)? {
+        if pool.below_policy() {
+            out.push(Alert::ReserveBelowPolicy {
+                headroom: pool.headroom().unwrap_or_default(),
+                pool: pool.pool,
+            });
+        }
+    }
+    for group in store.groups()? {
+        if !group.as_str().starts_with(scope) || group.is_hub_log() {
+            continue;
+        }
+        let Some(row) = store.group(&group)? else {
+            continue;
+        };
+        if row.status == GroupStatus::Forked {
+            out.push(Alert::Forked(group.clone()));
+        } else if row
+            .last_sync_at
+            .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+        {
+            out.push(Alert::Stale {
+                group: group.clone(),
+                last_sync_at: row.last_sync_at,
+            });
+        }
+        let books = fold_group(store, &row, as_of)?;
+        for close in books.closes.iter().filter(|c| !c.matches) {
+            out.push(Alert::DigestMismatch {
+                group: group.clone(),
+                seq: close.seq,
+                month: close.month,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -84,3 +84,52 @@ pub fn group_table(lines: &[GroupLine], as_of: Date) -> String {
     }
     out
 }
+
+fn percent(basis_points: Option<i64>) -> String {
+    match basis_points {
+        Some(bp) => format!("{}.{:02}%", bp / 100, (bp % 100).abs()),
+        None => "-".into(),
+    }
+}
+
+pub fn pool_table(pools: &[sajja_common::position::PoolPosition], as_of: Date) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Pooled funds as of {as_of} (amounts in baht)");
+    let _ = writeln!(
+        out,
+        "{:<12} {:>11} {:>11} {:>11} {:>11} {:>9} {:>8} {:>11} {:>9} {:>9}  alert",
+        "pool",
+        "deposits",
+        "loans",
+        "reserve",
+        "obligation",
+        "ratio",
+        "policy",
+        "headroom",
+        "w/o top1",
+        "w/o top3"
+    );
+    for p in pools {
+        let policy = p.min_reserve_ratio_basis_points.map(i64::from);
+        let alert = if p.below_policy() {
+            "RESERVE BELOW POLICY"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} {:>11} {:>11} {:>11} {:>11} {:>9} {:>8} {:>11} {:>9} {:>9}  {alert}",
+            p.pool.as_str(),
+            baht(p.deposits),
+            baht(p.loans_to_groups),
+            baht(p.reserve),
+            baht(p.obligations()),
+            percent(p.reserve_ratio_basis_points()),
+            percent(policy),
+            p.headroom().map_or("-".into(), baht),
+            percent(p.ratio_without_largest(1)),
+            percent(p.ratio_without_largest(3)),
+        );
+    }
+    out
+}

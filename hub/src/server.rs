@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use sajja_common::SignedCheckpoint;
+use sajja_common::{GroupId, SignedCheckpoint};
 use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1::push_request::Message as PushIn;
 use sajja_proto::v1::push_response::Message as PushOut;
@@ -99,8 +99,14 @@ fn wire_refusal(error: &WireError) -> PushResponse {
 }
 
 /// Handles one message of a push stream. Every outcome is an answer on the
-/// stream; only a broken hub ends it.
-fn handle_push(ingest: &mut Ingest, request: PushRequest) -> PushResponse {
+/// stream; only a broken hub ends it. A session belongs to the group its
+/// accepted hello named: a batch under another group's checkpoint, even one
+/// validly signed by that group, is refused rather than filed elsewhere.
+fn handle_push(
+    ingest: &mut Ingest,
+    session: &mut Option<GroupId>,
+    request: PushRequest,
+) -> PushResponse {
     match request.message {
         None => refused("malformed", 0, "empty push message".into(), 0, None),
         Some(PushIn::Hello(hello)) => {
@@ -108,8 +114,11 @@ fn handle_push(ingest: &mut Ingest, request: PushRequest) -> PushResponse {
                 Ok(c) => c,
                 Err(e) => return wire_refusal(&e),
             };
+            // A new hello (a relay sends one per log) ends the previous binding.
+            *session = None;
             match ingest.greet(&offered) {
                 Ok((position, greeting)) => {
+                    *session = Some(offered.checkpoint.group.clone());
                     let (directive, send_from, fork) = match &greeting {
                         Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
                         Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
@@ -135,6 +144,34 @@ fn handle_push(ingest: &mut Ingest, request: PushRequest) -> PushResponse {
                     Ok(c) => c,
                     Err(e) => return wire_refusal(&e),
                 };
+            let end = batch
+                .from_seq
+                .saturating_add(batch.events.len() as u64)
+                .saturating_sub(1);
+            match session.as_ref() {
+                None => {
+                    return refused(
+                        "malformed",
+                        batch.from_seq,
+                        "a push opens with a hello".into(),
+                        0,
+                        None,
+                    );
+                }
+                Some(group) if *group != checkpoint.checkpoint.group => {
+                    return refused(
+                        "checkpoint_wrong_group",
+                        end,
+                        format!(
+                            "group {group}: the checkpoint of the batch ending at seq {end} is for group {}",
+                            checkpoint.checkpoint.group
+                        ),
+                        ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
+                        None,
+                    );
+                }
+                Some(_) => {}
+            }
             let bytes: usize = batch.events.iter().map(Vec::len).sum();
             if batch.events.len() > MAX_EVENTS_PER_BATCH || bytes > MAX_BATCH_BYTES * 2 {
                 return refused(
@@ -251,6 +288,7 @@ impl SyncRpc for SyncService {
         let (tx, rx) = mpsc::channel(PUSH_RESPONSE_QUEUE);
         let service = self.clone();
         tokio::spawn(async move {
+            let mut session: Option<GroupId> = None;
             loop {
                 let request = match inbound.message().await {
                     Ok(Some(request)) => request,
@@ -260,9 +298,17 @@ impl SyncRpc for SyncService {
                         break;
                     }
                 };
+                let mut group = session.take();
                 let response = service
-                    .with_ingest(move |ingest| handle_push(ingest, request))
-                    .await;
+                    .with_ingest(move |ingest| {
+                        let response = handle_push(ingest, &mut group, request);
+                        (response, group)
+                    })
+                    .await
+                    .map(|(response, group)| {
+                        session = group;
+                        response
+                    });
                 if tx.send(response).await.is_err() {
                     break;
                 }

@@ -192,6 +192,29 @@ impl Store {
         Ok(())
     }
 
+    /// Enrols a group, or changes its key: a hub's administrative log is the
+    /// authority for the groups under it, and a re-key there means checkpoints
+    /// signed with the old key are refused from now on.
+    pub fn set_key(
+        &mut self,
+        group: &GroupId,
+        key: &PublicKey,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match self.group(group)? {
+            None => self.enrol(group, key, now),
+            Some(existing) if &existing.key == key => Ok(()),
+            Some(existing) => {
+                self.conn.execute(
+                    "UPDATE groups SET public_key = ?2 WHERE gid = ?1",
+                    params![existing.gid, key.as_bytes().as_slice()],
+                )?;
+                tracing::info!(group = %group, "group re-keyed");
+                Ok(())
+            }
+        }
+    }
+
     pub fn group(&self, group: &GroupId) -> Result<Option<GroupRow>, StoreError> {
         let row = self
             .conn
@@ -292,6 +315,33 @@ impl Store {
             out.push((row.get(0)?, bytes));
         }
         Ok(out)
+    }
+
+    /// The stored checkpoints of a log from `seq` on, in order (at most `limit`).
+    pub fn checkpoints_from(
+        &self,
+        gid: i64,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT checkpoint FROM checkpoints WHERE gid = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![gid, seq, limit as i64], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(decode_checkpoint(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// The exact bytes of events `from..=to` of a log.
+    pub fn events_range(&self, gid: i64, from: u64, to: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT bytes FROM events WHERE gid = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![gid, from, to], |r| r.get::<_, Vec<u8>>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Calls `each` with every stored event of a group in order, streaming.

@@ -13,24 +13,43 @@ use tokio::time::{Instant, sleep_until};
 use crate::store::Store;
 use crate::sync::{self, HubLink, SyncError};
 
-/// How often the daemon looks for events appended by the CLI in another process.
+/// How often the daemon looks for events appended by the CLI in another
+/// process, unless `[sync] poll_interval_s` says otherwise.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
-/// A hub down for days is retried at least this often.
+/// A hub down for days is retried at least this often, unless
+/// `[sync] backoff_max_s` says otherwise.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// The daemon's timing, from `node.toml`'s `[sync]` section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub poll_interval: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            poll_interval: POLL_INTERVAL,
+            backoff_max: BACKOFF_MAX,
+        }
+    }
+}
 
 enum Wake {
     Tick,
     Shutdown,
 }
 
-/// The next backoff: doubled, capped, with up to 25% jitter so that many nodes
-/// cut off by the same outage do not return in lockstep.
-pub fn next_backoff(current: Duration, jitter_seed: u64) -> Duration {
-    let doubled = (current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+/// The next backoff: doubled, capped at `max`, with up to 25% jitter so that
+/// many nodes cut off by the same outage do not return in lockstep.
+pub fn next_backoff(current: Duration, max: Duration, jitter_seed: u64) -> Duration {
+    let max = max.max(BACKOFF_MIN);
+    let doubled = (current * 2).clamp(BACKOFF_MIN, max);
     let jitter_ms = (doubled.as_millis() as u64 / 4).max(1);
     let jitter = Duration::from_millis(splitmix(jitter_seed) % jitter_ms);
-    (doubled + jitter).min(BACKOFF_MAX + BACKOFF_MAX / 4)
+    (doubled + jitter).min(max + max / 4)
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -46,6 +65,7 @@ fn splitmix(mut x: u64) -> u64 {
 pub async fn run(
     mut store: Store,
     link: HubLink,
+    settings: Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), SyncError> {
     tokio::pin!(shutdown);
@@ -59,7 +79,7 @@ pub async fn run(
         let deadline = if must_sync {
             next_attempt
         } else {
-            Instant::now() + POLL_INTERVAL
+            Instant::now() + settings.poll_interval
         };
         let wake = tokio::select! {
             _ = &mut shutdown => Wake::Shutdown,
@@ -94,12 +114,12 @@ pub async fn run(
                     }
                     Err(error @ SyncError::Forked { .. }) => {
                         tracing::error!(group = %group, "{error}");
-                        backoff = BACKOFF_MAX;
+                        backoff = settings.backoff_max;
                         next_attempt = Instant::now() + backoff;
                         must_sync = true;
                     }
                     Err(error) => {
-                        backoff = next_backoff(backoff, attempts ^ head);
+                        backoff = next_backoff(backoff, settings.backoff_max, attempts ^ head);
                         tracing::warn!(group = %group, retry_in_s = backoff.as_secs(), "sync failed: {error}");
                         next_attempt = Instant::now() + backoff;
                         must_sync = true;
@@ -118,7 +138,7 @@ mod tests {
     fn backoff_grows_to_a_cap_with_bounded_jitter() {
         let mut backoff = Duration::ZERO;
         for attempt in 0..20 {
-            let next = next_backoff(backoff, attempt);
+            let next = next_backoff(backoff, BACKOFF_MAX, attempt);
             assert!(
                 next >= backoff.min(BACKOFF_MAX),
                 "backoff never shrinks while failing"
@@ -127,5 +147,17 @@ mod tests {
             backoff = next;
         }
         assert!(backoff >= BACKOFF_MAX);
+    }
+
+    #[test]
+    fn a_configured_cap_bounds_the_backoff() {
+        // Proves `[sync] backoff_max_s` caps the wait, jitter included.
+        let max = Duration::from_secs(10);
+        let mut backoff = Duration::ZERO;
+        for attempt in 0..20 {
+            backoff = next_backoff(backoff, max, attempt);
+            assert!(backoff <= max + max / 4, "{backoff:?}");
+        }
+        assert!(backoff >= max);
     }
 }

@@ -8,17 +8,24 @@
 //! - [`rules_file`]: a group's rules written as TOML.
 //! - [`sync`]: the node's side of the Sync protocol: push, pull, restore, bundles.
 //! - [`daemon`]: `sajja-node run`, the loop that keeps the hub up to date.
+//! - [`config`]: the optional `node.toml` and `check-config`.
+//! - [`backup`]: `sajja-node backup`, an online copy of the ledger.
+//! - [`logging`]: text or JSON log lines on stderr.
 //!
 //! All ledger rules live in `sajja-common`; this crate does the input and output
 //! around them. Member names, phones and ID numbers live only in the register
 //! table and the treasurer's own screen: never in an event, never in a log line.
 
+pub mod backup;
 pub mod compose;
+pub mod config;
 pub mod daemon;
 pub mod import;
+pub mod logging;
 pub mod report;
 pub mod rules_file;
 pub mod store;
 pub mod sync;
+pub mod toml_check;
 
 pub use store::{Store, StoreError};

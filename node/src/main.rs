@@ -21,8 +21,11 @@ use sajja_common::ids::{GroupId, LoanNo, MemberNo, PoolId};
 use sajja_common::ledger::{Refusal, trial_balance_digest};
 use sajja_common::money::Money;
 use sajja_common::{Event, SigningKey};
+use sajja_node::backup::PendingBackup;
 use sajja_node::compose::{self, parse_date, parse_loan, parse_member, parse_money};
+use sajja_node::config::{self, NodeConfig};
 use sajja_node::import::{self, ImportError};
+use sajja_node::logging::LogFormat;
 use sajja_node::report::{self, Passbook};
 use sajja_node::rules_file;
 use sajja_node::store::{self, GroupInit, RegisterEntry, Store, StoreError};
@@ -42,14 +45,18 @@ const DATABASE_FILE: &str = "ledger.sqlite";
     long_about = None
 )]
 struct Cli {
-    /// Directory holding the group's ledger (created by `init`).
-    #[arg(
-        long,
-        global = true,
-        env = "SAJJA_NODE_DATA",
-        default_value = "./sajja-node-data"
-    )]
-    data_dir: PathBuf,
+    /// Directory holding the group's ledger (created by `init`)
+    /// [default: `data_dir` from --config, else ./sajja-node-data].
+    #[arg(long, global = true, env = "SAJJA_NODE_DATA")]
+    data_dir: Option<PathBuf>,
+    /// A node.toml whose values are the defaults for these flags
+    /// (see deploy/examples/node.toml); its [hub] overrides `connect`.
+    #[arg(long, global = true, env = "SAJJA_NODE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log lines as `text` or `json` (one object a line), on stderr
+    /// [default: [log] format from --config, else text].
+    #[arg(long, global = true, value_parser = |t: &str| t.parse::<LogFormat>())]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -266,10 +273,12 @@ enum Command {
     /// Rebuild a lost node (a new SD card) from its hub. Member names are not
     /// restored: they never left the village.
     Restore {
+        /// The hub's address [default: [hub] url from --config].
         #[arg(long)]
-        hub: String,
+        hub: Option<String>,
+        /// The hub's CA certificate [default: [hub] ca from --config].
         #[arg(long)]
-        ca: PathBuf,
+        ca: Option<PathBuf>,
         #[arg(long, value_parser = |t: &str| GroupId::parse(t).map_err(|e| e.to_string()))]
         group: GroupId,
         /// The key backup written by `sajja-node key-export`.
@@ -289,6 +298,13 @@ enum Command {
     },
     /// Record the receipt `sajja-hub import` wrote for a bundle.
     ImportReceipt { file: PathBuf },
+    /// Check a node.toml and explain each problem with its line; exit 0 when
+    /// it is valid, 64 otherwise.
+    CheckConfig { file: PathBuf },
+    /// Copy the ledger, consistently, while the daemon runs (SQLite's backup
+    /// API). DEST gets mode 0600 (it holds the signing key) and is never
+    /// overwritten; restore by copying it back while the daemon is stopped.
+    Backup { dest: PathBuf },
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
 }
@@ -447,13 +463,23 @@ fn main() -> ExitCode {
             };
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SAJJA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .init();
-    match run(cli) {
+    if let Command::CheckConfig { file } = &cli.command {
+        return check_config(file);
+    }
+    let config = match cli.config.as_deref().map(NodeConfig::load).transpose() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let log = config.as_ref().map(|c| c.log.clone()).unwrap_or_default();
+    sajja_node::logging::init(
+        cli.log_format.unwrap_or(log.format),
+        tracing_subscriber::EnvFilter::try_from_env("SAJJA_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level)),
+    );
+    match run(cli, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("sajja-node: {error}");
@@ -476,6 +502,22 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     match store_error {
         Some(StoreError::Damaged(_)) => EXIT_DAMAGED,
         _ => EXIT_REFUSED,
+    }
+}
+
+fn check_config(file: &Path) -> ExitCode {
+    let shown = file.display().to_string();
+    match config::check_file(file) {
+        Ok(summary) => {
+            println!("{shown}: ok: {summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("{}", problem.display(&shown));
+            }
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 
@@ -523,8 +565,13 @@ fn refuse(store: &Store, rule: sajja_common::ledger::Rule) -> anyhow::Error {
     .into()
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let data_dir = cli.data_dir;
+fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
+    // A flag (or SAJJA_NODE_DATA) wins over the file, the file over the default.
+    let data_dir = cli
+        .data_dir
+        .or_else(|| config.as_ref().and_then(|c| c.data_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(config::DATA_DIR_DEFAULT));
+    let config = config.as_ref();
     match cli.command {
         Command::Init {
             group,
@@ -673,26 +720,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log { from, limit } => log(&data_dir, from, limit),
         Command::Verify => verify(&data_dir),
         Command::Import { file } => import_file(&data_dir, &file),
-        Command::Status => status(&data_dir),
+        Command::Status => status(&data_dir, config),
         Command::Connect { hub, ca } => {
             let ca_pem = fs::read(&ca).map_err(|e| usage(format!("{}: {e}", ca.display())))?;
-            if !hub.starts_with("https://") && !hub.starts_with("http://") {
-                return Err(usage(format!("--hub {hub}: expected https://host:port")));
-            }
+            config::check_hub_url(&hub).map_err(|e| usage(format!("--hub {e}")))?;
             open(&data_dir)?.set_hub_link(&hub, &ca_pem)?;
             println!("this node now syncs with {hub}");
+            if let Some(file) = config.and_then(|c| c.hub.as_ref()) {
+                println!(
+                    "note: while the config file's [hub] section names {}, that one is used instead",
+                    file.url
+                );
+            }
             Ok(())
         }
         Command::Run => {
             let store = open(&data_dir)?;
-            let link = hub_link(&store)?;
-            tracing::info!(group = %store.group(), hub = %link.url, "sync daemon starting");
-            runtime()?.block_on(sajja_node::daemon::run(store, link, shutdown_signal()))?;
+            let link = hub_link(&store, config)?;
+            let settings = config.map(NodeConfig::daemon_settings).unwrap_or_default();
+            tracing::info!(group = %store.group(), hub = %link.url, poll_interval_s = settings.poll_interval.as_secs(), backoff_max_s = settings.backoff_max.as_secs(), "sync daemon starting");
+            runtime()?.block_on(sajja_node::daemon::run(
+                store,
+                link,
+                settings,
+                shutdown_signal(),
+            ))?;
             Ok(())
         }
         Command::Sync { .. } => {
             let mut store = open(&data_dir)?;
-            let link = hub_link(&store)?;
+            let link = hub_link(&store, config)?;
             let report = runtime()?.block_on(sajja_node::sync::sync_once(&mut store, &link))?;
             println!(
                 "hub holds seq {}: pushed {} events in {} batches, pulled {}",
@@ -705,7 +762,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ca,
             group,
             key,
-        } => restore(&data_dir, hub, &ca, group, &key),
+        } => {
+            let from_file = config.and_then(|c| c.hub.as_ref());
+            let hub = hub
+                .or_else(|| from_file.map(|h| h.url.clone()))
+                .ok_or_else(|| usage("restore needs --hub (or [hub] url in --config)"))?;
+            let ca = ca
+                .or_else(|| from_file.map(|h| h.ca.clone()))
+                .ok_or_else(|| usage("restore needs --ca (or [hub] ca in --config)"))?;
+            restore(&data_dir, hub, &ca, group, &key)
+        }
         Command::KeyExport { file } => {
             let store = open(&data_dir)?;
             write_private(&file, hex::encode(store.signing_seed()).as_bytes())?;
@@ -742,6 +808,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Debug(DebugCommand::AppendLoop { count }) => append_loop(&data_dir, count),
+        // Handled in `main`, before any config file is read.
+        Command::CheckConfig { file } => Err(usage(format!(
+            "check-config {} runs on its own",
+            file.display()
+        ))),
+        Command::Backup { dest } => backup(&data_dir, &dest),
     }
 }
 
@@ -1206,11 +1278,37 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn hub_link(store: &Store) -> anyhow::Result<sajja_node::sync::HubLink> {
+/// The config file's `[hub]` when it has one, else the link `connect` stored.
+fn hub_link(
+    store: &Store,
+    config: Option<&NodeConfig>,
+) -> anyhow::Result<sajja_node::sync::HubLink> {
+    if let Some(link) = config.map(NodeConfig::hub_link).transpose()?.flatten() {
+        return Ok(link);
+    }
     let (url, ca_pem) = store.hub_link()?.ok_or_else(|| {
         usage("no hub configured: run `sajja-node connect --hub URL --ca FILE` first")
     })?;
     Ok(sajja_node::sync::HubLink { url, ca_pem })
+}
+
+/// An online copy of the ledger, verified like `verify` before it takes DEST's name.
+fn backup(data_dir: &Path, dest: &Path) -> anyhow::Result<()> {
+    let source = database(data_dir);
+    if !source.is_file() {
+        return Err(StoreError::Missing(source).into());
+    }
+    let pending = PendingBackup::start(&source, dest)?;
+    let report = store::verify(pending.path())?;
+    let dest = pending.finish()?;
+    println!(
+        "backed up group {}: {} events, head {}, to {} (mode 0600; it holds the signing key)",
+        report.group,
+        report.events,
+        report.head,
+        dest.display()
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -1282,7 +1380,7 @@ fn restore(
     }
 }
 
-fn status(data_dir: &Path) -> anyhow::Result<()> {
+fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
     let store = open(data_dir)?;
     let (seq, head) = store.head();
     let sync = store.acked()?;
@@ -1295,9 +1393,10 @@ fn status(data_dir: &Path) -> anyhow::Result<()> {
         Some(at) => println!("last sync       {at} (unix seconds)"),
         None => println!("last sync       never"),
     }
-    match store.hub_link()? {
-        Some((url, _)) => println!("hub             {url}"),
-        None => println!("hub             none (sajja-node connect)"),
+    match (config.and_then(|c| c.hub.as_ref()), store.hub_link()?) {
+        (Some(hub), _) => println!("hub             {} (from the config file)", hub.url),
+        (None, Some((url, _))) => println!("hub             {url}"),
+        (None, None) => println!("hub             none (sajja-node connect)"),
     }
     Ok(())
 }

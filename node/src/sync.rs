@@ -126,6 +126,7 @@ impl Session {
     async fn hello(&mut self, checkpoint: &SignedCheckpoint) -> Result<v1::Welcome, SyncError> {
         let hello = PushOut::Hello(v1::Hello {
             checkpoint: Some(checkpoint.into()),
+            relayed_by: String::new(),
         });
         match self.ask(hello).await? {
             PushIn::Welcome(welcome) => Ok(welcome),
@@ -233,6 +234,8 @@ async fn push_from(
         };
         let checkpoint = store.sign_checkpoint_at(last)?;
         let count = chunk.len() as u64;
+        let bytes: usize = chunk.iter().map(|(_, b)| b.len()).sum();
+        tracing::debug!(group = %group, from = next, to = last, bytes, "sending batch");
         let batch = v1::Batch {
             from_seq: next,
             events: chunk.into_iter().map(|(_, bytes)| bytes).collect(),

@@ -4,6 +4,7 @@
 //! them.
 
 pub mod bundle;
+pub mod client;
 pub mod convert;
 
 pub mod v1 {

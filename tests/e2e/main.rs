@@ -2,5 +2,6 @@
 //! over TLS on 127.0.0.1, with real SQLite files.
 
 mod demo;
+mod federation;
 mod support;
 mod sync;

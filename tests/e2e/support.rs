@@ -55,3 +55,224 @@ pub fn import_activity(node: &Node, dir: &Path, members: u32, contributions: u32
     std::fs::write(&file, csv).expect("write csv");
     node.cli(&["import", file.to_str().expect("utf-8 path")]);
 }
+
+/// Writes `rows` under `header` to `dir/name` and imports them in one transaction.
+pub fn import_rows(node: &Node, dir: &Path, name: &str, header: &str, rows: &[String]) -> String {
+    let mut csv = format!("{header}\n");
+    for row in rows {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    let file = dir.join(name);
+    std::fs::write(&file, csv).expect("write csv");
+    node.cli(&["import", file.to_str().expect("utf-8 path")])
+}
+
+pub fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A node's log as the raw-protocol tests need it: exact bytes, chain hashes
+/// and the signing key, read from the node's own SQLite file.
+pub struct GroupLog {
+    pub group: sajja_common::GroupId,
+    pub events: Vec<Vec<u8>>,
+    pub hashes: Vec<sajja_common::Hash>,
+    pub key: sajja_common::SigningKey,
+}
+
+impl GroupLog {
+    pub fn read(node: &Node, group: &str) -> GroupLog {
+        GroupLog {
+            group: sajja_common::GroupId::parse(group).expect("group id"),
+            events: node.event_bytes(),
+            hashes: node
+                .event_hashes()
+                .iter()
+                .map(|h| sajja_common::Hash::from_slice(h).expect("32-byte hash"))
+                .collect(),
+            key: sajja_common::SigningKey::from_seed(&node.signing_seed()).expect("seed"),
+        }
+    }
+
+    /// Events `from..=to` (1-based seqs).
+    pub fn range(&self, from: u64, to: u64) -> Vec<Vec<u8>> {
+        self.events[(from - 1) as usize..to as usize].to_vec()
+    }
+
+    pub fn head_at(&self, seq: u64) -> sajja_common::Hash {
+        self.hashes[(seq - 1) as usize]
+    }
+
+    /// The group's checkpoint at `seq`, signed as the node would sign it.
+    pub fn checkpoint_at(&self, seq: u64) -> sajja_common::SignedCheckpoint {
+        sajja_common::Checkpoint {
+            group: self.group.clone(),
+            seq,
+            head: self.head_at(seq),
+            fork_epoch: 0,
+        }
+        .sign(&self.key)
+    }
+}
+
+use sajja_proto::v1;
+pub use sajja_proto::v1::push_response::Message as PushAnswer;
+
+/// A raw gRPC client of a hub's Sync service, built as the node builds its
+/// own (TLS against the hub's CA, zstd), for tests that must say exactly
+/// what goes on the wire.
+pub struct RawHub {
+    runtime: tokio::runtime::Runtime,
+    client: v1::sync_client::SyncClient<tonic::transport::Channel>,
+}
+
+/// One open Push stream.
+pub struct RawPush<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    outbound: tokio::sync::mpsc::Sender<v1::PushRequest>,
+    inbound: tonic::codec::Streaming<v1::PushResponse>,
+}
+
+impl RawHub {
+    pub fn connect(hub: &Hub) -> RawHub {
+        use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+        // One worker keeps the HTTP/2 connection alive while the test thread
+        // blocks on a hub answer or reads SQLite.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let ca = std::fs::read(hub.ca()).expect("hub CA");
+        let client = runtime.block_on(async {
+            let channel = Endpoint::from_shared(hub.url())
+                .expect("hub url")
+                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
+                .expect("tls config")
+                .connect()
+                .await
+                .expect("connect to the hub over TLS");
+            v1::sync_client::SyncClient::new(channel)
+                .send_compressed(tonic::codec::CompressionEncoding::Zstd)
+                .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
+        });
+        RawHub { runtime, client }
+    }
+
+    pub fn open(&mut self) -> RawPush<'_> {
+        let (outbound, rx) = tokio::sync::mpsc::channel(2);
+        let client = &mut self.client;
+        let inbound = self.runtime.block_on(async {
+            client
+                .push(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .expect("open push stream")
+                .into_inner()
+        });
+        RawPush {
+            runtime: &self.runtime,
+            outbound,
+            inbound,
+        }
+    }
+}
+
+impl RawPush<'_> {
+    fn ask(&mut self, message: v1::push_request::Message) -> PushAnswer {
+        self.runtime.block_on(async {
+            self.outbound
+                .send(v1::PushRequest {
+                    message: Some(message),
+                })
+                .await
+                .expect("send on the push stream");
+            tokio::time::timeout(std::time::Duration::from_secs(30), self.inbound.message())
+                .await
+                .expect("the hub answers within 30 s")
+                .expect("push stream status")
+                .expect("an answer")
+                .message
+                .expect("a non-empty answer")
+        })
+    }
+
+    pub fn hello(&mut self, checkpoint: &sajja_common::SignedCheckpoint) -> v1::Welcome {
+        match self.ask(v1::push_request::Message::Hello(v1::Hello {
+            checkpoint: Some(checkpoint.into()),
+            relayed_by: String::new(),
+        })) {
+            PushAnswer::Welcome(welcome) => welcome,
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
+    pub fn batch(
+        &mut self,
+        from: u64,
+        events: Vec<Vec<u8>>,
+        checkpoint: &sajja_common::SignedCheckpoint,
+    ) -> PushAnswer {
+        self.ask(v1::push_request::Message::Batch(v1::Batch {
+            from_seq: from,
+            events,
+            checkpoint: Some(checkpoint.into()),
+        }))
+    }
+
+    /// Sends `log`'s events `from..=to` with the checkpoint at `to`.
+    pub fn push(&mut self, log: &GroupLog, from: u64, to: u64) -> PushAnswer {
+        self.batch(from, log.range(from, to), &log.checkpoint_at(to))
+    }
+}
+
+/// The ack in `answer`, or a panic naming what came instead.
+pub fn ack(answer: PushAnswer) -> v1::Ack {
+    match answer {
+        PushAnswer::Ack(ack) => ack,
+        other => panic!("expected an ack, got {other:?}"),
+    }
+}
+
+/// The refusal in `answer`, or a panic naming what came instead.
+pub fn refusal(answer: PushAnswer) -> v1::Refused {
+    match answer {
+        PushAnswer::Refused(refused) => refused,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Imports a history of `events` events in all (counting the two `init`
+/// writes): 50 members join, then contributions each followed by its
+/// reversal, whose reason is 480 characters of PRNG hex. The long reasons
+/// make a 5,000-event log span several 256 KiB batches, so a push resumes
+/// across batch boundaries, and keep it from compressing to nothing.
+pub fn import_long_history(node: &Node, dir: &Path, events: u32, rng: &mut Rng) {
+    const MEMBERS: u32 = 50;
+    assert!(events > 2 + MEMBERS);
+    let mut rows = Vec::new();
+    for m in 1..=MEMBERS {
+        rows.push(format!("2025-01-01,member-join,{m},member {m},1970,,,"));
+    }
+    let mut seq = 2 + MEMBERS;
+    while seq < events {
+        let day = 1 + (seq / 200) % 28;
+        let member = seq % MEMBERS + 1;
+        seq += 1;
+        rows.push(format!("2025-02-{day:02},contribute,{member},,,30,,"));
+        if seq < events {
+            let reason: String = (0..30)
+                .map(|_| format!("{:016x}", rng.next_u64()))
+                .collect();
+            rows.push(format!("2025-02-{day:02},reverse,,,,,{},{reason}", seq));
+            seq += 1;
+        }
+    }
+    import_rows(
+        node,
+        dir,
+        "long-history.csv",
+        "date,kind,member,name,birth_year,amount,seq,reason",
+        &rows,
+    );
+}

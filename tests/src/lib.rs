@@ -240,3 +240,277 @@ pub fn hub_event_bytes(hub: &Hub, group: &str) -> Vec<Vec<u8>> {
         [group],
     )
 }
+
+impl Hub {
+    /// Rewrites the config to listen on the address the hub got at its first
+    /// start, so a restarted hub "returns" where its nodes expect it.
+    pub fn pin_port(&self) {
+        let addr = self.addr.as_deref().expect("hub has started once");
+        let config = std::fs::read_to_string(self.config()).expect("read hub.toml");
+        let pinned: String = config
+            .lines()
+            .map(|line| {
+                if line.starts_with("listen =") {
+                    format!("listen = \"{addr}\"\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(self.config(), pinned).expect("write hub.toml");
+    }
+
+    /// The hub's committed seq for a group (0 when it holds nothing).
+    pub fn seq(&self, group: &str) -> u64 {
+        let conn = open_read_only(&self.database());
+        conn.query_row("SELECT seq FROM groups WHERE group_id = ?1", [group], |r| {
+            r.get(0)
+        })
+        .unwrap_or(0)
+    }
+
+    /// Every row of every table of the hub database, in a stable order, so a
+    /// test can assert that an operation changed nothing at all.
+    pub fn dump(&self) -> Vec<String> {
+        let conn = open_read_only(&self.database());
+        let mut tables = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("prepare");
+        let names: Vec<String> = tables
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let mut out = Vec::new();
+        for name in names {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY 1, 2"))
+                .expect("prepare");
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).expect("query");
+            while let Some(row) = rows.next().expect("row") {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).expect("value")))
+                    .collect();
+                out.push(format!("{name}: {}", values.join(" | ")));
+            }
+        }
+        out
+    }
+}
+
+fn open_read_only(database: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open database")
+}
+
+impl Node {
+    /// The group's Ed25519 seed, as the node stores it.
+    pub fn signing_seed(&self) -> Vec<u8> {
+        read_blobs(&self.database(), "SELECT signing_seed FROM secrets", [])
+            .pop()
+            .expect("a signing seed")
+    }
+
+    /// The chain hash stored after each event, in order.
+    pub fn event_hashes(&self) -> Vec<Vec<u8>> {
+        read_blobs(&self.database(), "SELECT hash FROM events ORDER BY seq", [])
+    }
+
+    /// The hub-acknowledged seq the node has recorded.
+    pub fn acked_seq(&self) -> u64 {
+        let conn = open_read_only(&self.database());
+        conn.query_row("SELECT hub_acked_seq FROM meta", [], |r| r.get(0))
+            .expect("meta row")
+    }
+
+    /// Starts `sajja-node run` in the background, logging to `daemon.log`.
+    pub fn start_daemon(&mut self) {
+        let log = std::fs::File::create(self.dir.with_extension("daemon.log")).expect("log file");
+        let mut command = self.command(&["run"]);
+        command
+            .env("SAJJA_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.daemon = Some(command.spawn().expect("spawn daemon"));
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension("daemon.log")).unwrap_or_default()
+    }
+}
+
+/// A small deterministic PRNG (splitmix64) for fault injection. Its seed is
+/// printed so any failing run can be replayed with the same cuts and kills.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from the environment variable `var` if set, else `default`.
+    pub fn from_env(var: &str, default: u64) -> Rng {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default);
+        println!("{var}={seed} (set it to replay this run)");
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+
+    /// Uniform in `low..=high`.
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        assert!(low <= high);
+        low + self.next_u64() % (high - low + 1)
+    }
+}
+
+/// What the proxy saw of one connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProxiedConnection {
+    /// Bytes forwarded client → server and server → client.
+    pub up_bytes: u64,
+    pub down_bytes: u64,
+    /// Whether the proxy cut it (rather than either end closing it).
+    pub cut: bool,
+}
+
+/// The most bytes the proxy reads at once from either side.
+const PROXY_CHUNK_BYTES: usize = 16 * 1024;
+
+/// A TCP proxy on 127.0.0.1 that forwards both ways to `target` and can cut a
+/// connection after a set number of forwarded bytes (both directions counted
+/// together), as a flaky village uplink would. Plain std threads; the TLS
+/// inside passes through untouched, so the node still verifies the hub.
+pub struct Proxy {
+    addr: std::net::SocketAddr,
+    /// Cut budget for connections accepted from now on; `u64::MAX` = never.
+    cut_after: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<ProxiedConnection>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    pub fn start(target: &str) -> Proxy {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let target: std::net::SocketAddr = target.parse().expect("target address");
+        let cut_after = Arc::new(AtomicU64::new(u64::MAX));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (cut, conns, stopping) = (cut_after.clone(), connections.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let budget = cut.load(Ordering::SeqCst);
+                let index = {
+                    let mut list = conns.lock().expect("proxy stats");
+                    list.push(ProxiedConnection::default());
+                    list.len() - 1
+                };
+                let used = Arc::new(AtomicU64::new(0));
+                for (from, to, up) in [
+                    (client.try_clone(), server.try_clone(), true),
+                    (server.try_clone(), client.try_clone(), false),
+                ] {
+                    let (Ok(from), Ok(to)) = (from, to) else {
+                        continue;
+                    };
+                    let (used, conns) = (used.clone(), conns.clone());
+                    std::thread::spawn(move || {
+                        forward(from, to, budget, &used, |bytes, cut| {
+                            let mut list = conns.lock().expect("proxy stats");
+                            let entry = &mut list[index];
+                            if up {
+                                entry.up_bytes += bytes;
+                            } else {
+                                entry.down_bytes += bytes;
+                            }
+                            entry.cut |= cut;
+                        })
+                    });
+                }
+            }
+        });
+        Proxy {
+            addr,
+            cut_after,
+            connections,
+            stop,
+        }
+    }
+
+    /// `https://127.0.0.1:<port>`: the hub's certificate names 127.0.0.1.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Cuts each connection accepted from now on after `bytes` forwarded
+    /// bytes; `None` forwards everything.
+    pub fn cut_after(&self, bytes: Option<u64>) {
+        self.cut_after.store(
+            bytes.unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    pub fn connections(&self) -> Vec<ProxiedConnection> {
+        self.connections.lock().expect("proxy stats").clone()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the stop flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+/// Copies `from` → `to` until either side closes or the connection's shared
+/// byte budget is spent; then shuts both sockets down in both directions.
+fn forward(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    budget: u64,
+    used: &std::sync::atomic::AtomicU64,
+    mut record: impl FnMut(u64, bool),
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let mut buffer = vec![0u8; PROXY_CHUNK_BYTES];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let before = used.fetch_add(n as u64, Ordering::SeqCst);
+        let allowed = budget.saturating_sub(before).min(n as u64) as usize;
+        if allowed > 0 && to.write_all(&buffer[..allowed]).is_err() {
+            break;
+        }
+        let cut = before.saturating_add(n as u64) >= budget;
+        record(allowed as u64, cut);
+        if cut {
+            let _ = from.shutdown(std::net::Shutdown::Both);
+            let _ = to.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+    }
+    // One side closed: pass the close on.
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}

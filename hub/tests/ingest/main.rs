@@ -243,7 +243,7 @@ fn tampered_batches_are_refused_by_name_and_store_nothing() {
             "reordered events",
             reordered,
             checkpoint.clone(),
-            "sequence_gap",
+            "out_of_order",
             7,
         ),
         (

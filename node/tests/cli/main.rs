@@ -3,6 +3,7 @@
 mod corruption;
 mod crash;
 mod import;
+mod ops;
 mod session;
 
 use std::path::PathBuf;

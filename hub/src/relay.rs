@@ -1,0 +1,223 @@
+//! Relay: a tambon hub pushes every log it holds — its own administrative log
+//! first, then each group's — to its province hub with the same Sync
+//! protocol a node uses, forwarding the node-signed bytes and checkpoints
+//! unchanged. The province verifies everything itself; this hub cannot forge,
+//! alter, reorder or drop part of a log without being refused by name.
+//!
+//! Batches end at checkpoints the log's writer signed, so a relayed batch
+//! covers one or more of the batches this hub accepted.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sajja_common::{GroupId, SignedCheckpoint};
+use sajja_proto::MAX_BATCH_BYTES;
+use sajja_proto::client::{ClientError, PushSession, connect};
+use sajja_proto::v1::push_request::Message as PushOut;
+use sajja_proto::v1::push_response::Message as PushIn;
+use sajja_proto::v1::{self, Directive};
+use thiserror::Error;
+use tokio::sync::Notify;
+
+use crate::ingest::Ingest;
+use crate::store::{GroupRow, StoreError};
+
+/// How often the relay looks for new events when nothing wakes it.
+pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// How many stored checkpoints one relayed batch may span.
+const MAX_CHECKPOINTS_SCANNED: usize = 4_096;
+
+#[derive(Debug, Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("hub state is unavailable")]
+    Poisoned,
+    #[error("parent refused {log} seq {seq} ({check}): {message}")]
+    Refused {
+        log: GroupId,
+        seq: u64,
+        check: String,
+        message: String,
+    },
+    #[error("parent sent an unexpected answer for {0}")]
+    Unexpected(GroupId),
+}
+
+/// Where to relay to.
+#[derive(Clone, Debug)]
+pub struct ParentLink {
+    pub url: String,
+    pub ca_pem: Vec<u8>,
+}
+
+fn with<T>(
+    ingest: &Arc<Mutex<Ingest>>,
+    work: impl FnOnce(&Ingest) -> Result<T, StoreError>,
+) -> Result<T, RelayError> {
+    let guard = ingest.lock().map_err(|_| RelayError::Poisoned)?;
+    Ok(work(&guard)?)
+}
+
+/// Relays until `shutdown`; `wake` is notified after each accepted batch.
+pub async fn run(
+    hub_id: String,
+    parent: ParentLink,
+    ingest: Arc<Mutex<Ingest>>,
+    wake: Arc<Notify>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::ZERO;
+    loop {
+        let wait = match relay_round(&hub_id, &parent, &ingest).await {
+            Ok(sent) => {
+                if sent > 0 {
+                    tracing::info!(hub = %hub_id, parent = %parent.url, events = sent, "relayed");
+                }
+                backoff = Duration::ZERO;
+                RELAY_INTERVAL
+            }
+            Err(error) => {
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), BACKOFF_MAX);
+                tracing::warn!(hub = %hub_id, parent = %parent.url, retry_in_s = backoff.as_secs(), "relay failed: {error}");
+                backoff
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = wake.notified(), if backoff.is_zero() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One pass over every log: returns how many events the parent newly accepted.
+pub async fn relay_round(
+    hub_id: &str,
+    parent: &ParentLink,
+    ingest: &Arc<Mutex<Ingest>>,
+) -> Result<u64, RelayError> {
+    let mut logs = with(ingest, |i| i.store().groups())?;
+    // The administrative log carries the enrolments the parent needs first.
+    logs.sort_by_key(|g| !g.is_hub_log());
+    let mut client = None;
+    let mut session = None;
+    let mut sent = 0;
+    for log in logs {
+        let Some(row) = with(ingest, |i| i.store().group(&log))? else {
+            continue;
+        };
+        let Some(head) = row.checkpoint.clone() else {
+            continue;
+        };
+        if session.is_none() {
+            let mut c = connect(&parent.url, &parent.ca_pem).await?;
+            session = Some(PushSession::open(&mut c).await?);
+            client = Some(c);
+        }
+        let Some(session) = session.as_mut() else {
+            continue;
+        };
+        match relay_log(hub_id, session, ingest, &row, head).await {
+            Ok(n) => sent += n,
+            // One log's refusal must not hold back the others.
+            Err(RelayError::Refused {
+                log,
+                seq,
+                check,
+                message,
+            }) => {
+                tracing::error!(hub = %hub_id, group = %log, seq, check, "parent refused a relayed log: {message}");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    drop(client);
+    Ok(sent)
+}
+
+async fn relay_log(
+    hub_id: &str,
+    session: &mut PushSession,
+    ingest: &Arc<Mutex<Ingest>>,
+    row: &GroupRow,
+    head: SignedCheckpoint,
+) -> Result<u64, RelayError> {
+    let refused = |r: v1::Refused| RelayError::Refused {
+        log: row.group.clone(),
+        seq: r.seq,
+        check: r.check,
+        message: r.message,
+    };
+    let hello = PushOut::Hello(v1::Hello {
+        checkpoint: Some((&head).into()),
+        relayed_by: hub_id.to_string(),
+    });
+    let welcome = match session.ask(hello).await? {
+        PushIn::Welcome(w) => w,
+        PushIn::Refused(r) => return Err(refused(r)),
+        PushIn::Ack(_) => return Err(RelayError::Unexpected(row.group.clone())),
+    };
+    match Directive::try_from(welcome.directive).unwrap_or(Directive::Unspecified) {
+        Directive::UpToDate => return Ok(0),
+        Directive::HubAhead => {
+            tracing::warn!(group = %row.group, "the parent holds more of this log than this hub");
+            return Ok(0);
+        }
+        Directive::Forked => {
+            tracing::error!(group = %row.group, "the parent holds a conflicting history of this log");
+            return Ok(0);
+        }
+        Directive::SendFrom | Directive::Unspecified => {}
+    }
+    let mut next = welcome.send_from.max(1);
+    let mut sent = 0;
+    while next <= head.checkpoint.seq {
+        let gid = row.gid;
+        let (from, events, checkpoint) = with(ingest, |i| {
+            let store = i.store();
+            let checkpoints = store.checkpoints_from(gid, next, MAX_CHECKPOINTS_SCANNED)?;
+            // The furthest signed checkpoint whose events still fit one batch;
+            // at least the first, whatever its size.
+            let mut chosen = None;
+            let mut bytes = 0usize;
+            let mut events = Vec::new();
+            let mut cursor = next;
+            for checkpoint in checkpoints {
+                let part = store.events_range(gid, cursor, checkpoint.checkpoint.seq)?;
+                let size: usize = part.iter().map(Vec::len).sum();
+                if chosen.is_some() && bytes + size > MAX_BATCH_BYTES {
+                    break;
+                }
+                bytes += size;
+                cursor = checkpoint.checkpoint.seq + 1;
+                events.extend(part);
+                chosen = Some(checkpoint);
+            }
+            Ok((next, events, chosen))
+        })?;
+        let Some(checkpoint) = checkpoint else { break };
+        let count = events.len() as u64;
+        let batch = v1::Batch {
+            from_seq: from,
+            events,
+            checkpoint: Some((&checkpoint).into()),
+        };
+        match session.ask(PushOut::Batch(batch)).await? {
+            PushIn::Ack(ack) => {
+                sent += count.min(ack.to_seq.saturating_sub(from) + 1);
+                next = ack.to_seq + 1;
+            }
+            PushIn::Refused(r) if r.check == "gap" && r.send_from > 0 && r.send_from < next => {
+                next = r.send_from
+            }
+            PushIn::Refused(r) => return Err(refused(r)),
+            PushIn::Welcome(_) => return Err(RelayError::Unexpected(row.group.clone())),
+        }
+    }
+    Ok(sent)
+}

@@ -1,0 +1,316 @@
+//! `node.toml`, the node's optional configuration file
+//! (`sajja-node --config FILE`, or `SAJJA_NODE_CONFIG`).
+//!
+//! Its values are defaults: a command-line flag (or its environment variable)
+//! still wins. Without a file the node behaves exactly as before: data in
+//! `./sajja-node-data`, the hub link that `sajja-node connect` stored in the
+//! ledger. When the file has a `[hub]` section, that section is the hub link
+//! and the stored one is ignored, so an operator's configuration is never
+//! silently overridden by an old `connect`.
+//!
+//! Relative paths are resolved against the file's directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+use tonic::transport::Uri;
+
+use crate::daemon;
+use crate::logging::LogFormat;
+use crate::sync::HubLink;
+use crate::toml_check::{self, Problem};
+
+/// Where the ledger lives when neither `--data-dir`, `SAJJA_NODE_DATA` nor
+/// the file says.
+pub const DATA_DIR_DEFAULT: &str = "./sajja-node-data";
+/// The log filter when neither `SAJJA_LOG` nor `[log] level` says.
+pub const LOG_LEVEL_DEFAULT: &str = "warn";
+pub const POLL_INTERVAL_S_DEFAULT: u64 = 2;
+pub const POLL_INTERVAL_S_MAX: u64 = 3_600;
+pub const BACKOFF_MAX_S_DEFAULT: u64 = 300;
+/// A hub down for a week is still retried at least once a day.
+pub const BACKOFF_MAX_S_MAX: u64 = 86_400;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The directory holding `ledger.sqlite`.
+    pub data_dir: Option<PathBuf>,
+    /// The hub this node pushes to; takes precedence over `sajja-node connect`.
+    pub hub: Option<HubSection>,
+    #[serde(default)]
+    pub log: LogSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubSection {
+    /// `https://host:port` (`http://` only for a plaintext development hub).
+    pub url: String,
+    /// The hub's CA certificate (PEM), from the hub operator.
+    pub ca: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter (`warn`, `info`, `sajja_node=debug`); `SAJJA_LOG` wins.
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> LogSection {
+        LogSection {
+            format: LogFormat::Text,
+            level: default_level(),
+        }
+    }
+}
+
+fn default_level() -> String {
+    LOG_LEVEL_DEFAULT.to_string()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// How often the daemon looks for events recorded by the CLI.
+    #[serde(default = "default_poll")]
+    pub poll_interval_s: u64,
+    /// The longest wait between retries while the hub is unreachable.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_s: u64,
+}
+
+impl Default for SyncSection {
+    fn default() -> SyncSection {
+        SyncSection {
+            poll_interval_s: POLL_INTERVAL_S_DEFAULT,
+            backoff_max_s: BACKOFF_MAX_S_DEFAULT,
+        }
+    }
+}
+
+fn default_poll() -> u64 {
+    POLL_INTERVAL_S_DEFAULT
+}
+
+fn default_backoff_max() -> u64 {
+    BACKOFF_MAX_S_DEFAULT
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Every problem found, each with its line.
+    #[error("{}", show_problems(path, problems))]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn show_problems(path: &str, problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| p.display(path)).collect();
+    lines.join("\n")
+}
+
+/// The rule for a hub address, shared by `[hub] url` and `connect --hub`.
+pub fn check_hub_url(url: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("'{url}' {why}; expected https://host:port"));
+    let uri = match url.parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(_) => return bad("is not an address"),
+    };
+    match uri.scheme_str() {
+        Some("https" | "http") => {}
+        _ => return bad("does not start with https://"),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return bad("has no host");
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return bad("has a path");
+    }
+    Ok(())
+}
+
+impl NodeConfig {
+    /// Reads and validates a config file, resolving relative paths against
+    /// its directory.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let (parsed, mut problems) = toml_check::parse::<NodeConfig>(&text);
+        let Some(mut config) = parsed else {
+            return Err(ConfigError::Invalid {
+                path: display,
+                problems,
+            });
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(data_dir) = config.data_dir.as_mut() {
+            resolve(data_dir);
+        }
+        if let Some(hub) = config.hub.as_mut() {
+            resolve(&mut hub.ca);
+        }
+        problems.extend(
+            config
+                .validate()
+                .into_iter()
+                .map(|message| toml_check::locate(&text, message)),
+        );
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.line);
+            return Err(ConfigError::Invalid {
+                path: display,
+                problems,
+            });
+        }
+        Ok(config)
+    }
+
+    /// Every rule the parsed file breaks, each message starting with its key.
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(data_dir) = &self.data_dir
+            && data_dir.as_os_str().is_empty()
+        {
+            problems.push("data_dir: must not be empty".to_string());
+        }
+        if let Some(hub) = &self.hub {
+            if let Err(e) = check_hub_url(&hub.url) {
+                problems.push(format!("hub.url: {e}"));
+            }
+            if !hub.ca.is_file() {
+                problems.push(format!("hub.ca: {} does not exist", hub.ca.display()));
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            problems.push(format!(
+                "log.level: '{}' is not a filter: {e}",
+                self.log.level
+            ));
+        }
+        if !(1..=POLL_INTERVAL_S_MAX).contains(&self.sync.poll_interval_s) {
+            problems.push(format!(
+                "sync.poll_interval_s: {} is not between 1 and {POLL_INTERVAL_S_MAX}",
+                self.sync.poll_interval_s
+            ));
+        }
+        if !(1..=BACKOFF_MAX_S_MAX).contains(&self.sync.backoff_max_s) {
+            problems.push(format!(
+                "sync.backoff_max_s: {} is not between 1 and {BACKOFF_MAX_S_MAX}",
+                self.sync.backoff_max_s
+            ));
+        }
+        problems
+    }
+
+    /// The hub link from `[hub]`, with its CA read from disk.
+    pub fn hub_link(&self) -> Result<Option<HubLink>, ConfigError> {
+        let Some(hub) = &self.hub else {
+            return Ok(None);
+        };
+        let ca_pem = std::fs::read(&hub.ca).map_err(|source| ConfigError::Read {
+            path: hub.ca.display().to_string(),
+            source,
+        })?;
+        Ok(Some(HubLink {
+            url: hub.url.clone(),
+            ca_pem,
+        }))
+    }
+
+    pub fn daemon_settings(&self) -> daemon::Settings {
+        daemon::Settings {
+            poll_interval: Duration::from_secs(self.sync.poll_interval_s),
+            backoff_max: Duration::from_secs(self.sync.backoff_max_s),
+        }
+    }
+}
+
+/// Checks a node config file: `Ok(summary)` when it is valid, else every problem.
+pub fn check_file(path: &Path) -> Result<String, Vec<Problem>> {
+    match NodeConfig::load(path) {
+        Ok(config) => {
+            let data_dir = config
+                .data_dir
+                .as_ref()
+                .map_or(DATA_DIR_DEFAULT.to_string(), |d| d.display().to_string());
+            let hub = config
+                .hub
+                .as_ref()
+                .map_or("the link stored by `sajja-node connect`".to_string(), |h| {
+                    h.url.clone()
+                });
+            Ok(format!("data in {data_dir}, hub {hub}"))
+        }
+        Err(ConfigError::Read { source, .. }) => Err(vec![Problem {
+            line: None,
+            message: source.to_string(),
+        }]),
+        Err(ConfigError::Invalid { problems, .. }) => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_addresses_are_checked_by_one_rule() {
+        // Proves the address rule accepts what connect accepted and refuses the rest.
+        for good in [
+            "https://127.0.0.1:7400",
+            "https://hub.example:7400/",
+            "http://localhost:7400",
+        ] {
+            assert_eq!(check_hub_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "hub.example:7400",
+            "ftp://hub.example",
+            "https://",
+            "https://h:7400/x",
+            "not an address",
+        ] {
+            assert!(check_hub_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_means_every_default() {
+        // Proves each option's documented default.
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "").unwrap();
+        let config = NodeConfig::load(&path).unwrap();
+        assert!(config.data_dir.is_none() && config.hub.is_none());
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.level, LOG_LEVEL_DEFAULT);
+        let settings = config.daemon_settings();
+        assert_eq!(settings.poll_interval, daemon::POLL_INTERVAL);
+        assert_eq!(settings.backoff_max, daemon::BACKOFF_MAX);
+    }
+}
