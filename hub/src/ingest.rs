@@ -153,6 +153,8 @@ pub enum BatchOutcome {
 
 pub struct Ingest {
     store: Store,
+    /// Woken after every commit, so a relay forwards new events at once.
+    on_commit: Option<std::sync::Arc<tokio::sync::Notify>>,
     books: HashMap<i64, Books>,
     books_order: VecDeque<i64>,
 }
@@ -167,8 +169,20 @@ impl Ingest {
     pub fn new(store: Store) -> Ingest {
         Ingest {
             store,
+            on_commit: None,
             books: HashMap::new(),
             books_order: VecDeque::new(),
+        }
+    }
+
+    /// Notifies `wake` after each committed batch.
+    pub fn wake_on_commit(&mut self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        self.on_commit = Some(wake);
+    }
+
+    fn committed(&self) {
+        if let Some(wake) = &self.on_commit {
+            wake.notify_one();
         }
     }
 
@@ -350,6 +364,7 @@ impl Ingest {
             .collect();
         self.store
             .commit_batch(&row, &new_events, checkpoint, unix_now())?;
+        self.committed();
         self.remember_books(row.gid, books);
         Ok(BatchOutcome::Acked {
             from,
@@ -487,6 +502,7 @@ impl Ingest {
             .collect();
         self.store
             .commit_batch(row, &new_events, checkpoint, unix_now())?;
+        self.committed();
         self.apply_admin_effects(&books)?;
         Ok(BatchOutcome::Acked {
             from,

@@ -578,6 +578,9 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
             };
             tracing::info!(hub = %config.hub_id, parent = %link.url, "relaying to parent");
             let wake = Arc::new(tokio::sync::Notify::new());
+            if let Ok(mut guard) = ingest.lock() {
+                guard.wake_on_commit(wake.clone());
+            }
             Some(tokio::spawn(relay::run(
                 config.hub_id.clone(),
                 link,

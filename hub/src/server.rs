@@ -102,11 +102,7 @@ fn wire_refusal(error: &WireError) -> PushResponse {
 /// stream; only a broken hub ends it. A session belongs to the group its
 /// accepted hello named: a batch under another group's checkpoint, even one
 /// validly signed by that group, is refused rather than filed elsewhere.
-fn handle_push(
-    ingest: &mut Ingest,
-    session: &mut Option<GroupId>,
-    request: PushRequest,
-) -> PushResponse {
+fn handle_push(ingest: &mut Ingest, session: &mut Session, request: PushRequest) -> PushResponse {
     match request.message {
         None => refused("malformed", 0, "empty push message".into(), 0, None),
         Some(PushIn::Hello(hello)) => {
@@ -115,10 +111,11 @@ fn handle_push(
                 Err(e) => return wire_refusal(&e),
             };
             // A new hello (a relay sends one per log) ends the previous binding.
-            *session = None;
+            session.group = None;
+            session.presenter = presenter_of(&hello.relayed_by);
             match ingest.greet(&offered) {
                 Ok((position, greeting)) => {
-                    *session = Some(offered.checkpoint.group.clone());
+                    session.group = Some(offered.checkpoint.group.clone());
                     let (directive, send_from, fork) = match &greeting {
                         Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
                         Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
@@ -135,7 +132,7 @@ fn handle_push(
                         })),
                     }
                 }
-                Err(e) => refusal(ingest, &offered, &e),
+                Err(e) => refusal(ingest, &offered, &e, &session.presenter),
             }
         }
         Some(PushIn::Batch(batch)) => {
@@ -148,7 +145,7 @@ fn handle_push(
                 .from_seq
                 .saturating_add(batch.events.len() as u64)
                 .saturating_sub(1);
-            match session.as_ref() {
+            match session.group.as_ref() {
                 None => {
                     return refused(
                         "malformed",
@@ -217,24 +214,51 @@ fn handle_push(
                     0,
                     Some(&fork),
                 ),
-                Err(e) => refusal(ingest, &checkpoint, &e),
+                Err(e) => refusal(ingest, &checkpoint, &e, &session.presenter),
             }
         }
     }
 }
 
-fn refusal(ingest: &Ingest, checkpoint: &SignedCheckpoint, error: &IngestError) -> PushResponse {
+/// What a push stream remembers between messages.
+#[derive(Default)]
+struct Session {
+    /// The log the last accepted hello named; batches must be of it.
+    group: Option<GroupId>,
+    /// Who presents the log: `node` for its own writer, or the relaying hub.
+    presenter: String,
+}
+
+/// The presenting party as named in a hello, bounded and printable.
+fn presenter_of(relayed_by: &str) -> String {
+    if relayed_by.is_empty() {
+        return "node".into();
+    }
+    let clean: String = relayed_by
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    format!("hub {clean}")
+}
+
+fn refusal(
+    ingest: &Ingest,
+    checkpoint: &SignedCheckpoint,
+    error: &IngestError,
+    presenter: &str,
+) -> PushResponse {
     let group = &checkpoint.checkpoint.group;
     if matches!(error, IngestError::Store(_)) {
         tracing::error!(group = %group, error = %error, "storage failure during push");
     } else {
-        tracing::warn!(group = %group, check = error.check(), seq = error.seq(), "batch refused: {error}");
+        tracing::warn!(group = %group, check = error.check(), seq = error.seq(), presenter, "batch refused: {error}");
     }
     let send_from = ingest.position(group).map(|p| p.seq + 1).unwrap_or(0);
     refused(
         error.check(),
         error.seq(),
-        error.to_string(),
+        format!("{error} (presented by {presenter})"),
         send_from,
         None,
     )
@@ -288,7 +312,7 @@ impl SyncRpc for SyncService {
         let (tx, rx) = mpsc::channel(PUSH_RESPONSE_QUEUE);
         let service = self.clone();
         tokio::spawn(async move {
-            let mut session: Option<GroupId> = None;
+            let mut session = Session::default();
             loop {
                 let request = match inbound.message().await {
                     Ok(Some(request)) => request,
@@ -298,15 +322,15 @@ impl SyncRpc for SyncService {
                         break;
                     }
                 };
-                let mut group = session.take();
+                let mut state = std::mem::take(&mut session);
                 let response = service
                     .with_ingest(move |ingest| {
-                        let response = handle_push(ingest, &mut group, request);
-                        (response, group)
+                        let response = handle_push(ingest, &mut state, request);
+                        (response, state)
                     })
                     .await
-                    .map(|(response, group)| {
-                        session = group;
+                    .map(|(response, state)| {
+                        session = state;
                         response
                     });
                 if tx.send(response).await.is_err() {
