@@ -6,29 +6,22 @@
 //! the node retries from the hub's acknowledged position, so a retry after any
 //! cut re-sends at most the one batch that was in flight.
 
-use std::time::Duration;
-
 use sajja_common::{GroupId, Hash, SignedCheckpoint};
+use sajja_proto::MAX_BATCH_BYTES;
+use sajja_proto::client::{self, ANSWER_TIMEOUT, ClientError, PushSession};
 use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1::push_request::Message as PushOut;
 use sajja_proto::v1::push_response::Message as PushIn;
 use sajja_proto::v1::sync_client::SyncClient;
 use sajja_proto::v1::{self, Directive};
-use sajja_proto::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
 use thiserror::Error;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::codec::{CompressionEncoding, Streaming};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
 
 use crate::store::{Store, StoreError};
 
 /// The most event bytes a pull may hold before the checkpoint that covers them
 /// arrives: a pulled tail is verified whole before any of it is stored.
 pub const MAX_PULL_BYTES: usize = 64 * 1024 * 1024;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long the node waits for any single answer from the hub.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Where the node's hub is and how to recognise it.
 #[derive(Clone, Debug)]
@@ -41,16 +34,10 @@ pub struct HubLink {
 
 #[derive(Debug, Error)]
 pub enum SyncError {
-    #[error("cannot reach the hub: {0}")]
-    Connect(String),
-    #[error("hub: {0}")]
-    Rpc(#[from] tonic::Status),
+    #[error(transparent)]
+    Client(#[from] ClientError),
     #[error("hub sent a malformed answer: {0}")]
     Wire(#[from] WireError),
-    #[error("hub closed the session")]
-    Closed,
-    #[error("hub did not answer within {0:?}")]
-    Timeout(Duration),
     #[error("hub refused seq {seq} ({check}): {message}")]
     Refused {
         check: String,
@@ -69,6 +56,12 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+impl From<tonic::Status> for SyncError {
+    fn from(status: tonic::Status) -> SyncError {
+        SyncError::Client(ClientError::Rpc(status))
+    }
+}
+
 /// What one sync session achieved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncReport {
@@ -79,60 +72,22 @@ pub struct SyncReport {
 }
 
 pub async fn connect(link: &HubLink) -> Result<SyncClient<Channel>, SyncError> {
-    let connect_error =
-        |e: tonic::transport::Error| SyncError::Connect(format!("{}: {e}", link.url));
-    let mut endpoint = Endpoint::from_shared(link.url.clone())
-        .map_err(connect_error)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_keepalive(Some(Duration::from_secs(30)));
-    if link.url.starts_with("https://") {
-        let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&link.ca_pem));
-        endpoint = endpoint.tls_config(tls).map_err(connect_error)?;
-    }
-    let channel = endpoint.connect().await.map_err(connect_error)?;
-    Ok(SyncClient::new(channel)
-        .send_compressed(CompressionEncoding::Zstd)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+    Ok(client::connect(&link.url, &link.ca_pem).await?)
 }
 
-/// One open push stream.
-struct Session {
-    outbound: mpsc::Sender<v1::PushRequest>,
-    inbound: Streaming<v1::PushResponse>,
-}
-
-impl Session {
-    async fn open(client: &mut SyncClient<Channel>) -> Result<Session, SyncError> {
-        let (outbound, rx) = mpsc::channel(2);
-        let inbound = client.push(ReceiverStream::new(rx)).await?.into_inner();
-        Ok(Session { outbound, inbound })
-    }
-
-    async fn ask(&mut self, message: PushOut) -> Result<PushIn, SyncError> {
-        self.outbound
-            .send(v1::PushRequest {
-                message: Some(message),
-            })
-            .await
-            .map_err(|_| SyncError::Closed)?;
-        let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.inbound.message())
-            .await
-            .map_err(|_| SyncError::Timeout(ANSWER_TIMEOUT))??;
-        answer.and_then(|a| a.message).ok_or(SyncError::Closed)
-    }
-
-    async fn hello(&mut self, checkpoint: &SignedCheckpoint) -> Result<v1::Welcome, SyncError> {
-        let hello = PushOut::Hello(v1::Hello {
-            checkpoint: Some(checkpoint.into()),
-            relayed_by: String::new(),
-        });
-        match self.ask(hello).await? {
-            PushIn::Welcome(welcome) => Ok(welcome),
-            PushIn::Refused(r) => Err(refused(r)),
-            PushIn::Ack(_) => Err(SyncError::Wire(WireError::Missing("welcome"))),
-        }
+/// Opens with the node's own signed head (a node presents its own log).
+async fn hello(
+    session: &mut PushSession,
+    checkpoint: &SignedCheckpoint,
+) -> Result<v1::Welcome, SyncError> {
+    let hello = PushOut::Hello(v1::Hello {
+        checkpoint: Some(checkpoint.into()),
+        relayed_by: String::new(),
+    });
+    match session.ask(hello).await? {
+        PushIn::Welcome(welcome) => Ok(welcome),
+        PushIn::Refused(r) => Err(refused(r)),
+        PushIn::Ack(_) => Err(SyncError::Wire(WireError::Missing("welcome"))),
     }
 }
 
@@ -156,9 +111,9 @@ fn now_unix() -> i64 {
 pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, SyncError> {
     store.refresh()?;
     let mut client = connect(link).await?;
-    let mut session = Session::open(&mut client).await?;
+    let mut session = PushSession::open(&mut client).await?;
     let group = store.group().clone();
-    let welcome = session.hello(&store.sign_checkpoint()?).await?;
+    let welcome = hello(&mut session, &store.sign_checkpoint()?).await?;
     let position = welcome
         .position
         .ok_or(WireError::Missing("welcome.position"))?;
@@ -187,7 +142,7 @@ pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, 
             // sign our view of that position so the hub holds the proof.
             if store.hash_at(position.seq)? != Some(hub_head) {
                 let ours = store.sign_checkpoint_at(position.seq)?;
-                let welcome = session.hello(&ours).await?;
+                let welcome = hello(&mut session, &ours).await?;
                 let seq = welcome.fork.map_or(position.seq, |f| f.seq);
                 return Err(SyncError::Forked { group, seq });
             }
@@ -218,7 +173,7 @@ fn adopt_epoch(store: &Store, hub_epoch: u32) -> Result<(), SyncError> {
 
 async fn push_from(
     store: &mut Store,
-    session: &mut Session,
+    session: &mut PushSession,
     mut next: u64,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
@@ -291,7 +246,7 @@ async fn pull_events(
     let mut checkpoint = None;
     while let Some(chunk) = tokio::time::timeout(ANSWER_TIMEOUT, stream.message())
         .await
-        .map_err(|_| SyncError::Timeout(ANSWER_TIMEOUT))??
+        .map_err(|_| ClientError::Timeout(ANSWER_TIMEOUT))??
     {
         total += chunk.events.iter().map(Vec::len).sum::<usize>();
         if total > MAX_PULL_BYTES {

@@ -20,7 +20,7 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach {url}: {reason}")]
+    #[error("cannot reach the hub at {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("hub: {0}")]
     Rpc(#[from] tonic::Status),
