@@ -7,7 +7,9 @@
 //! - `scenario`: three years of a 30-member group against hand-computed figures.
 //! - `integrity`: the hash chain, checkpoints and the verifier's precise errors.
 //! - `money`: amounts as a treasurer types them.
+//! - `hostile`: arbitrary and damaged bytes never panic anything.
 
+mod hostile;
 mod integrity;
 mod kinds;
 mod money;

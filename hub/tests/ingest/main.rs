@@ -9,6 +9,8 @@ use sajja_common::{
 use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::store::Store;
 
+mod mutation;
+
 const GROUP: &str = "230101-007";
 
 /// A group's log as its node would write it: exact bytes, hashes, a key.
