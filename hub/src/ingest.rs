@@ -352,19 +352,8 @@ impl Ingest {
             };
             books.apply(event, original.as_ref())?;
         }
-        let new_events: Vec<NewEvent<'_>> = fresh
-            .iter()
-            .zip(&hashes)
-            .zip(&decoded)
-            .map(|((bytes, hash), event)| NewEvent {
-                bytes,
-                hash: *hash,
-                business_date: event.date.days(),
-            })
-            .collect();
-        self.store
-            .commit_batch(&row, &new_events, checkpoint, unix_now())?;
-        self.committed();
+        let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
+        self.commit(&row, fresh, &hashes, &dates, checkpoint)?;
         self.remember_books(row.gid, books);
         Ok(BatchOutcome::Acked {
             from,
@@ -437,6 +426,32 @@ impl Ingest {
         Ok(Some(event))
     }
 
+    /// Stores a verified, validated batch with its checkpoint in one
+    /// transaction, then wakes whoever waits for new events (the relay).
+    fn commit(
+        &mut self,
+        row: &GroupRow,
+        fresh: &[Vec<u8>],
+        hashes: &[Hash],
+        dates: &[u32],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<(), IngestError> {
+        let new_events: Vec<NewEvent<'_>> = fresh
+            .iter()
+            .zip(hashes)
+            .zip(dates)
+            .map(|((bytes, hash), date)| NewEvent {
+                bytes,
+                hash: *hash,
+                business_date: *date,
+            })
+            .collect();
+        self.store
+            .commit_batch(row, &new_events, checkpoint, unix_now())?;
+        self.committed();
+        Ok(())
+    }
+
     /// The group's books at its committed position, from memory or re-folded.
     fn books_for(&self, row: &GroupRow) -> Result<Books, IngestError> {
         if let Some(books) = self.books.get(&row.gid)
@@ -444,27 +459,7 @@ impl Ingest {
         {
             return Ok(books.clone());
         }
-        let mut books = Books::new(row.group.clone());
-        let store = &self.store;
-        store.for_each_event(row.gid, |seq, bytes| {
-            let decode = |bytes: &[u8], seq: u64| {
-                Event::decode(bytes)
-                    .map_err(|e| StoreError::Damaged(format!("group {} seq {seq}: {e}", row.group)))
-            };
-            let event = decode(bytes, seq)?;
-            // Stored events were validated when accepted; only a reversal needs
-            // to look back, and reversals are rare.
-            let original = match reversal_target(&event) {
-                Some(target) => store
-                    .event_bytes(row.gid, target)?
-                    .map(|b| decode(&b, target))
-                    .transpose()?,
-                None => None,
-            };
-            books.apply_unchecked(&event, original.as_ref());
-            Ok(())
-        })?;
-        Ok(books)
+        Ok(crate::positions::fold_group(&self.store, row, None)?)
     }
 
     /// Accepts a batch of a hub's administrative log: chain, the hub's
@@ -490,19 +485,8 @@ impl Ingest {
         for event in &decoded {
             books.apply(event)?;
         }
-        let new_events: Vec<NewEvent<'_>> = fresh
-            .iter()
-            .zip(&hashes)
-            .zip(&decoded)
-            .map(|((bytes, hash), event)| NewEvent {
-                bytes,
-                hash: *hash,
-                business_date: event.date.days(),
-            })
-            .collect();
-        self.store
-            .commit_batch(row, &new_events, checkpoint, unix_now())?;
-        self.committed();
+        let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
+        self.commit(row, fresh, &hashes, &dates, checkpoint)?;
         self.apply_admin_effects(&books)?;
         Ok(BatchOutcome::Acked {
             from,

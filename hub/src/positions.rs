@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sajja_common::admin::{AdminBooks, AdminEvent};
 use sajja_common::position::{GroupPosition, PoolPosition};
-use sajja_common::{Books, Date, Event, GroupId, Money, PoolId};
+use sajja_common::{Books, Date, Event, GroupId, Hash, Money, Month, PoolId};
 
+use crate::signoff;
 use crate::store::{GroupRow, GroupStatus, Store, StoreError};
 
 /// A group's position with the hub's view of its log.
@@ -22,10 +23,52 @@ pub struct GroupLine {
     pub forked: bool,
     pub last_sync_at: Option<i64>,
     pub position: GroupPosition,
+    /// Months signed off for this group, in any administrative log held here.
+    pub signed_off: Vec<Month>,
 }
 
-/// Folds the stored events of `row` dated on or before `as_of`.
-pub fn fold_group(store: &Store, row: &GroupRow, as_of: Date) -> Result<Books, StoreError> {
+/// How a group stands: forked outranks stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Stale,
+    Forked,
+}
+
+impl Health {
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Stale => "stale",
+            Health::Forked => "forked",
+        }
+    }
+}
+
+/// When a report is made and how old a last sync may be.
+#[derive(Clone, Copy, Debug)]
+pub struct Freshness {
+    /// Unix seconds.
+    pub now: i64,
+    pub stale_after_days: u32,
+}
+
+impl GroupLine {
+    pub fn health(&self, freshness: Freshness) -> Health {
+        if self.forked {
+            Health::Forked
+        } else if is_stale(self, freshness.now, freshness.stale_after_days) {
+            Health::Stale
+        } else {
+            Health::Ok
+        }
+    }
+}
+
+/// Folds the stored events of `row` (those dated on or before `as_of`, when
+/// given). Stored events were validated when accepted, so they are applied
+/// without re-validation; only a reversal looks back, and reversals are rare.
+pub fn fold_group(store: &Store, row: &GroupRow, as_of: Option<Date>) -> Result<Books, StoreError> {
     let mut books = Books::new(row.group.clone());
     let decode = |bytes: &[u8], seq: u64| {
         Event::decode(bytes)
@@ -33,7 +76,7 @@ pub fn fold_group(store: &Store, row: &GroupRow, as_of: Date) -> Result<Books, S
     };
     store.for_each_event(row.gid, |seq, bytes| {
         let event = decode(bytes, seq)?;
-        if event.date > as_of {
+        if as_of.is_some_and(|as_of| event.date > as_of) {
             return Ok(());
         }
         let original = match reversal_target(&event) {
@@ -52,6 +95,16 @@ pub fn fold_group(store: &Store, row: &GroupRow, as_of: Date) -> Result<Books, S
 /// Positions of every group whose id starts with `scope` (a province or
 /// tambon geocode; empty for all).
 pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
+    let mut signed: BTreeMap<String, Vec<Month>> = BTreeMap::new();
+    for log in store.groups()? {
+        if let Some(hub) = log.hub_of_log()
+            && let Some(books) = signoff::admin_books(store, hub)?
+        {
+            for (subject, month) in books.sign_offs.keys() {
+                signed.entry(subject.clone()).or_default().push(*month);
+            }
+        }
+    }
     let mut lines = Vec::new();
     for group in store.groups()? {
         if !group.as_str().starts_with(scope) || group.is_hub_log() {
@@ -60,7 +113,7 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
         let Some(row) = store.group(&group)? else {
             continue;
         };
-        let books = fold_group(store, &row, as_of)?;
+        let books = fold_group(store, &row, Some(as_of))?;
         lines.push(GroupLine {
             name: books
                 .opened
@@ -68,6 +121,12 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
                 .map(|o| o.name.clone())
                 .unwrap_or_default(),
             position: GroupPosition::of(&books, as_of),
+            signed_off: {
+                let mut months = signed.remove(group.as_str()).unwrap_or_default();
+                months.sort();
+                months.dedup();
+                months
+            },
             group,
             seq: row.seq,
             forked: row.status == GroupStatus::Forked,
@@ -114,8 +173,19 @@ pub fn pool_positions(
     // folding the province's groups covers both.
     let province = scope.get(..2).unwrap_or(scope);
     let lines = group_lines(store, province, as_of)?;
+    pools_of_lines(store, &lines, scope, as_of)
+}
+
+/// The pools under `scope` from `lines`, which must cover every group of the
+/// scope's province (see [`pool_positions`]).
+pub fn pools_of_lines(
+    store: &Store,
+    lines: &[GroupLine],
+    scope: &str,
+    as_of: Date,
+) -> Result<Vec<PoolPosition>, StoreError> {
     let mut pools: BTreeSet<PoolId> = BTreeSet::new();
-    for line in &lines {
+    for line in lines {
         pools.extend(line.position.pools.iter().map(|(id, _)| id.clone()));
     }
     let mut admin: BTreeMap<String, Option<AdminBooks>> = BTreeMap::new();
@@ -164,7 +234,13 @@ pub struct ScopePosition {
     pub loans_outstanding: Money,
     pub loans_at_risk: Money,
     pub pool_deposits: Money,
+    pub pool_loans: Money,
     pub reserve_pledged: Money,
+    pub loans_in_arrears: u32,
+    /// Contributions from every source, 1 January to the report date.
+    pub contributions_ytd: Money,
+    /// Benefits of every kind paid, 1 January to the report date.
+    pub benefits_ytd: Money,
     /// The oldest last-sync time among the groups (unix seconds): how fresh
     /// the figures are at worst.
     pub oldest_sync: Option<i64>,
@@ -204,13 +280,95 @@ pub fn scope_position(
         out.loans_outstanding = add(out.loans_outstanding, p.loans_outstanding);
         out.loans_at_risk = add(out.loans_at_risk, p.arrears.at_risk_outstanding);
         out.pool_deposits = add(out.pool_deposits, p.pool_deposits);
+        out.pool_loans = add(out.pool_loans, p.pool_loans);
         out.reserve_pledged = add(out.reserve_pledged, p.reserve_pledged);
+        out.loans_in_arrears += p.arrears.loans;
+        for (_, amount) in &p.contributions_ytd {
+            out.contributions_ytd = add(out.contributions_ytd, *amount);
+        }
+        for (_, amount) in &p.benefits_ytd {
+            out.benefits_ytd = add(out.benefits_ytd, *amount);
+        }
         out.oldest_sync = match (out.oldest_sync, line.last_sync_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
     }
     out
+}
+
+impl ScopePosition {
+    /// Portfolio at risk > 30 days: outstanding principal of loans more than
+    /// 30 days behind ÷ loans outstanding, in basis points; `None` without loans.
+    pub fn par30_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(self.loans_at_risk, self.loans_outstanding)
+    }
+
+    /// Loan-to-fund: loans outstanding ÷ the funds members own or hold in
+    /// common (member savings + welfare fund), in basis points.
+    pub fn loan_to_fund_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(
+            self.loans_outstanding,
+            Money::from_satang(self.member_savings.satang() + self.welfare_fund.satang()),
+        )
+    }
+
+    /// Benefits paid ÷ contributions received (every source), year to date,
+    /// in basis points: how much of what comes in goes out again as welfare.
+    pub fn benefits_to_contributions_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(self.benefits_ytd, self.contributions_ytd)
+    }
+}
+
+/// `numerator ÷ denominator` in basis points, rounded toward zero; `None`
+/// when the denominator is not positive. Exact integer arithmetic.
+pub fn ratio_basis_points(numerator: Money, denominator: Money) -> Option<i64> {
+    (denominator.satang() > 0).then(|| {
+        (i128::from(numerator.satang()) * 10_000 / i128::from(denominator.satang())) as i64
+    })
+}
+
+/// Narrows a list of groups; every filter set must hold (they combine with AND).
+#[derive(Clone, Debug, Default)]
+pub struct GroupFilter {
+    pub stale: bool,
+    pub forked: bool,
+    /// At least one loan with an instalment overdue.
+    pub arrears: bool,
+    /// Deals with (deposits in, borrows from or pledges reserve to) a pool
+    /// whose reserve is below its policy.
+    pub below_reserve: bool,
+}
+
+impl GroupFilter {
+    pub fn is_empty(&self) -> bool {
+        !(self.stale || self.forked || self.arrears || self.below_reserve)
+    }
+}
+
+/// The lines that pass `filter`. `pools_below` names the pools below policy
+/// (used only by `below_reserve`).
+pub fn filter_lines(
+    lines: Vec<GroupLine>,
+    filter: &GroupFilter,
+    freshness: Freshness,
+    pools_below: &BTreeSet<PoolId>,
+) -> Vec<GroupLine> {
+    lines
+        .into_iter()
+        .filter(|line| {
+            let health = line.health(freshness);
+            (!filter.stale || health == Health::Stale)
+                && (!filter.forked || health == Health::Forked)
+                && (!filter.arrears || line.position.arrears.loans > 0)
+                && (!filter.below_reserve
+                    || line
+                        .position
+                        .pools
+                        .iter()
+                        .any(|(pool, _)| pools_below.contains(pool)))
+        })
+        .collect()
 }
 
 /// Something a coordinator must look at.
@@ -231,6 +389,40 @@ pub enum Alert {
         seq: u64,
         month: sajja_common::Month,
     },
+    /// A month sign-off whose digest the logs held now no longer reproduce:
+    /// an event dated in or before the month arrived after the sign-off (see
+    /// [`crate::signoff`] for the exact definition).
+    SignOffBroken {
+        subject: String,
+        month: Month,
+        signed_by: String,
+        signed: Hash,
+        current: Hash,
+    },
+}
+
+impl Alert {
+    /// A stable name for machines.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Alert::ReserveBelowPolicy { .. } => "reserve_below_policy",
+            Alert::Forked(_) => "forked",
+            Alert::Stale { .. } => "stale",
+            Alert::DigestMismatch { .. } => "digest_mismatch",
+            Alert::SignOffBroken { .. } => "sign_off_broken",
+        }
+    }
+
+    /// The pool, group or tambon the alert is about.
+    pub fn subject(&self) -> String {
+        match self {
+            Alert::ReserveBelowPolicy { pool, .. } => pool.as_str().to_string(),
+            Alert::Forked(group)
+            | Alert::Stale { group, .. }
+            | Alert::DigestMismatch { group, .. } => group.as_str().to_string(),
+            Alert::SignOffBroken { subject, .. } => subject.clone(),
+        }
+    }
 }
 
 impl std::fmt::Display for Alert {
@@ -258,6 +450,17 @@ impl std::fmt::Display for Alert {
                 write!(
                     f,
                     "group {group}: month {month} closed at seq {seq} with a trial balance this hub does not reproduce"
+                )
+            }
+            Alert::SignOffBroken {
+                subject,
+                month,
+                signed_by,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{subject}: sign-off of {month} by hub {signed_by} is BROKEN: events dated in or before the month changed its books after the sign-off"
                 )
             }
         }
@@ -299,12 +502,23 @@ pub fn alerts(
                 last_sync_at: row.last_sync_at,
             });
         }
-        let books = fold_group(store, &row, as_of)?;
+        let books = fold_group(store, &row, Some(as_of))?;
         for close in books.closes.iter().filter(|c| !c.matches) {
             out.push(Alert::DigestMismatch {
                 group: group.clone(),
                 seq: close.seq,
                 month: close.month,
+            });
+        }
+    }
+    for sign_off in signoff::sign_offs(store, scope)? {
+        if sign_off.broken() {
+            out.push(Alert::SignOffBroken {
+                subject: sign_off.subject,
+                month: sign_off.month,
+                signed_by: sign_off.signed_by,
+                signed: sign_off.signed,
+                current: sign_off.current,
             });
         }
     }

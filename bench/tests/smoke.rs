@@ -1,0 +1,86 @@
+//! Every benchmark at smoke scale (seconds): each asserts only that its work
+//! was done correctly — the hub stored every event, the node's log reached
+//! the hub, the import holds every row, the query saw every group — never how
+//! long it took.
+
+use sajja_bench::generate::{self, Stop};
+use sajja_bench::{Options, Scale};
+
+fn options() -> Options {
+    Options::new(Scale::Smoke)
+}
+
+/// The generator's logs pass the ledger rules for every size and seed tried.
+#[test]
+fn generator_never_writes_a_refused_event() {
+    let mut specs = generate::province(6, 99);
+    specs[0].members = generate::MIN_MEMBERS;
+    specs[1].members = generate::MAX_MEMBERS;
+    for spec in &specs {
+        let year = generate::group_log(spec, Stop::Months(14));
+        assert_eq!(
+            year.refused, 0,
+            "group {} ({} members)",
+            spec.group, spec.members
+        );
+        let prefix = generate::group_log(spec, Stop::Events(700));
+        assert_eq!(prefix.events.len(), 700);
+        assert_eq!(
+            prefix.events[..],
+            year.events[..700],
+            "a prefix is the same history"
+        );
+    }
+    // Long histories of small groups (multi-year) stay valid too.
+    let long = generate::group_log(&specs[0], Stop::Events(5_000));
+    assert_eq!((long.refused, long.events.len()), (0, 5_000));
+}
+
+/// Hub ingest pushes every event through gRPC + TLS and the hub holds them all.
+#[test]
+fn ingest_smoke() {
+    let report = sajja_bench::ingest::run(&options()).expect("ingest benchmark");
+    assert_eq!(report.events, 4 * 400);
+    assert_eq!(report.refused_while_generating, 0);
+    assert_eq!(report.direct_events, report.events);
+}
+
+/// Wire cost measures a contribution batch and a year, through the proxy.
+#[test]
+fn wire_smoke() {
+    let report = sajja_bench::wire::run(&options()).expect("wire benchmark");
+    assert_eq!(report.cases.len(), 2);
+    for case in &report.cases {
+        assert!(case.batches_bytes.up > 0 && case.session_bytes.up > case.batches_bytes.up);
+    }
+}
+
+/// Catch-up brings a hub level with a node that was offline.
+#[test]
+fn catchup_smoke() {
+    let report = sajja_bench::catchup::run(&options()).expect("catch-up benchmark");
+    assert_eq!(report.events, 500);
+    assert!(report.bytes.up > 0);
+}
+
+/// The real `sajja-node run` daemon pushes its backlog and its /proc figures are read.
+#[test]
+fn footprint_smoke() {
+    let report = sajja_bench::footprint::run(&options()).expect("footprint benchmark");
+    assert!(report.binary_bytes > 0);
+    assert!(report.backlog.peak_rss_kb > 0 && report.backlog.idle_rss_kb > 0);
+}
+
+/// Bulk import stores every CSV row as an event.
+#[test]
+fn import_smoke() {
+    let report = sajja_bench::import::run(&options()).expect("import benchmark");
+    assert_eq!(report.rows, 2_000);
+}
+
+/// The re-fold query lists every group and agrees with the generator's books.
+#[test]
+fn queries_smoke() {
+    let report = sajja_bench::queries::run(&options()).expect("queries benchmark");
+    assert_eq!(report.provinces[0].cases[0].lines, 3);
+}
