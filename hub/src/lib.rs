@@ -2,11 +2,9 @@
 //! gRPC services. The binary in `main.rs` is a thin CLI over this library.
 
 pub mod admin;
-pub mod backup;
 pub mod check;
 pub mod config;
 pub mod ingest;
-pub mod logging;
 pub mod positions;
 pub mod relay;
 pub mod report;
@@ -14,3 +12,5 @@ pub mod server;
 pub mod simulate;
 pub mod store;
 pub mod tls;
+
+pub use sajja_edge::{backup, logging};

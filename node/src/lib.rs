@@ -16,16 +16,15 @@
 //! around them. Member names, phones and ID numbers live only in the register
 //! table and the treasurer's own screen: never in an event, never in a log line.
 
-pub mod backup;
 pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod import;
-pub mod logging;
 pub mod report;
 pub mod rules_file;
 pub mod store;
 pub mod sync;
-pub mod toml_check;
 
 pub use store::{Store, StoreError};
+
+pub use sajja_edge::{backup, logging, toml_check};

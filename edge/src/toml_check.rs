@@ -1,10 +1,9 @@
 //! Every problem in a TOML config file, each with its line, so an operator
-//! fixes them all in one pass (`sajja-node check-config`).
+//! fixes them all in one pass (`check-config` on both binaries).
 //!
-//! The rules themselves live in [`crate::config`]; this module turns TOML
-//! spans into line numbers and keeps parsing past unknown keys so that each
-//! one is reported. The hub has the same module (hub/src/check.rs): node and
-//! hub never depend on each other, and `common` knows nothing of files.
+//! The rules themselves live in each binary's config module; this module
+//! turns TOML spans into line numbers and keeps parsing past unknown keys so
+//! that each one is reported.
 
 use std::ops::Range;
 

@@ -1,13 +1,10 @@
-//! `sajja-node backup DEST`: a consistent copy of the ledger, taken
-//! with SQLite's online backup API while the daemon and the CLI keep writing.
+//! `sajja-node backup DEST` and `sajja-hub backup DEST`: a consistent copy of
+//! a database, taken with SQLite's online backup API while writers go on.
 //!
 //! The copy is written to `DEST.partial` (mode 0600) and renamed into place
 //! only once it is complete and checked, so a `DEST` that exists is whole.
 //! It is a single self-contained file (rollback journal, not WAL), ready to be
 //! copied back while the daemon is stopped.
-//!
-//! The same code serves `sajja-hub backup` (hub/src/backup.rs): node and hub
-//! never depend on each other, and `common` does no I/O.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
