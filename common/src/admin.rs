@@ -337,6 +337,8 @@ pub enum AdminRule {
     UnknownGuarantee { pool: PoolId, guarantee: u32 },
     #[error("pool {0} is not managed by this hub")]
     ForeignPool(PoolId),
+    #[error("{subject} is not under hub {hub}: a hub signs off only its own groups or tambons")]
+    ForeignSubject { subject: String, hub: String },
 }
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -533,7 +535,18 @@ impl AdminBooks {
                 }
                 Ok(())
             }
-            (AdminBody::MonthSignedOff { .. }, _) => Ok(()),
+            (AdminBody::MonthSignedOff { subject, .. }, _) => {
+                // A tambon hub signs off its groups (`230101-007`), a province
+                // hub its tambons (`230101`); never itself or a stranger.
+                if subject.len() > self.hub_id.len() && subject.starts_with(&self.hub_id) {
+                    Ok(())
+                } else {
+                    Err(AdminRule::ForeignSubject {
+                        subject: subject.clone(),
+                        hub: self.hub_id.clone(),
+                    })
+                }
+            }
         }
     }
 
@@ -732,6 +745,14 @@ mod tests {
                     amount: Money::from_baht(1),
                 },
                 "not managed",
+            ),
+            (
+                AdminBody::MonthSignedOff {
+                    subject: "230102-001".into(),
+                    month: Month::new(2026, 9).unwrap(),
+                    digest: Hash::of(b"test", &[]),
+                },
+                "not under hub",
             ),
         ];
         for (body, says) in refusals {

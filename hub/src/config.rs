@@ -55,6 +55,24 @@ pub struct HubConfig {
     /// Serve plaintext gRPC instead of TLS. For local development only.
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// A group from which nothing has arrived for more than this many days is
+    /// reported stale (`query groups --stale`, `query alerts`).
+    #[serde(default = "default_stale_after_days")]
+    pub stale_after_days: u32,
+    /// Address of the operations endpoint (`GET /metrics`, `GET /health`,
+    /// plain HTTP); none by default. Port 0 picks a free port, written to
+    /// `<data_dir>/metrics.addr`.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Most groups sync daily; a week of silence is worth a coordinator's call.
+pub const DEFAULT_STALE_AFTER_DAYS: u32 = 7;
+/// A bound on `stale_after_days`: ten years.
+pub const MAX_STALE_AFTER_DAYS: u32 = 3_650;
+
+fn default_stale_after_days() -> u32 {
+    DEFAULT_STALE_AFTER_DAYS
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -166,6 +184,23 @@ impl HubConfig {
         if let Err(e) = sajja_common::ids::check_geocode(&self.hub_id, "hub", digits) {
             problems.push(format!("hub_id: {e} (level is {level})"));
         }
+        if !(1..=MAX_STALE_AFTER_DAYS).contains(&self.stale_after_days) {
+            problems.push(format!(
+                "stale_after_days: {} is not between 1 and {MAX_STALE_AFTER_DAYS}",
+                self.stale_after_days
+            ));
+        }
+        if let Some(metrics) = self.metrics_listen
+            && metrics.port() != 0
+            && metrics.port() == self.listen.port()
+            && (metrics.ip() == self.listen.ip()
+                || metrics.ip().is_unspecified()
+                || self.listen.ip().is_unspecified())
+        {
+            problems.push(format!(
+                "metrics_listen: {metrics} is the address the Sync service listens on"
+            ));
+        }
         if !self.insecure_plaintext {
             for (name, file) in [
                 ("tls.cert", &self.tls.cert),
@@ -186,5 +221,10 @@ impl HubConfig {
 
     pub fn addr_file(&self) -> PathBuf {
         self.data_dir.join("hub.addr")
+    }
+
+    /// Where the operations endpoint's bound address is written.
+    pub fn metrics_addr_file(&self) -> PathBuf {
+        self.data_dir.join("metrics.addr")
     }
 }

@@ -4,10 +4,18 @@
 //! run` processes with generated TLS credentials; six groups run as real `sajja-node` ledgers, each given a year
 //! of simulated activity and a real `sajja-node run` daemon that pushes it over
 //! gRPC. Everything lives in one temporary directory, removed on exit.
+//!
+//! Ctrl-C (SIGINT) or SIGTERM at any point stops the network cleanly: the
+//! demo handles the signal itself from its first step, asks each child to
+//! stop with SIGTERM (a child in the terminal's process group has had the
+//! SIGINT already), waits for it, and only then removes the directory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+use tokio::sync::watch;
 
 use anyhow::{Context, bail};
 use sajja_common::{Date, GroupId, PublicKey};
@@ -29,16 +37,86 @@ const GROUPS: [(&str, &str, u32); 6] = [
     ("230102-003", "กลุ่มออมทรัพย์บ้านหัวนา", 50),
 ];
 const SYNC_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the children have to stop on SIGTERM before they are killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Child processes, killed when the demo ends however it ends.
+/// Child processes, stopped when the demo ends however it ends: SIGTERM,
+/// which hubs and daemons answer by finishing in-flight work, then SIGKILL
+/// for any still running after `STOP_TIMEOUT`.
 struct Children(Vec<Child>);
 
 impl Drop for Children {
     fn drop(&mut self) {
         for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
+            // A child not yet waited for keeps its pid, so this cannot hit
+            // another process; one that already exited ignores the signal.
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = kill_process(Pid::from_child(child), Signal::TERM);
+            }
         }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        for child in &mut self.0 {
+            loop {
+                match child.try_wait() {
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Ok(None) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Ok(Some(_)) | Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from the demo's first step so that neither
+/// can end it before its children are stopped and its directory removed.
+struct Interrupt {
+    runtime: tokio::runtime::Runtime,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Interrupt {
+    fn catch() -> anyhow::Result<Interrupt> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        // Creating the streams installs the handlers, now, not at first poll.
+        let (mut interrupt, mut terminate) = {
+            let _context = runtime.enter();
+            (
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            )
+        };
+        let (tx, stopped) = watch::channel(false);
+        runtime.spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            let _ = tx.send(true);
+        });
+        Ok(Interrupt { runtime, stopped })
+    }
+
+    /// An error once a signal has arrived, so `?` unwinds to the cleanup.
+    fn check(&self) -> anyhow::Result<()> {
+        if *self.stopped.borrow() {
+            bail!("interrupted; the network was stopped and its directory removed");
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self) {
+        let stopped = &mut self.stopped;
+        let _ = self.runtime.block_on(stopped.wait_for(|s| *s));
     }
 }
 
@@ -79,9 +157,15 @@ fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn wait_for_file(path: &Path, child: &mut Child, what: &str) -> anyhow::Result<String> {
+fn wait_for_file(
+    path: &Path,
+    child: &mut Child,
+    what: &str,
+    interrupt: &Interrupt,
+) -> anyhow::Result<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        interrupt.check()?;
         if let Ok(text) = std::fs::read_to_string(path) {
             return Ok(text);
         }
@@ -97,6 +181,7 @@ fn wait_for_file(path: &Path, child: &mut Child, what: &str) -> anyhow::Result<S
 
 pub fn run(wait: bool) -> anyhow::Result<()> {
     let started = Instant::now();
+    let mut interrupt = Interrupt::catch()?;
     let exe = std::env::current_exe().context("locating sajja-hub")?;
     let node_bin = exe.with_file_name("sajja-node");
     if !node_bin.is_file() {
@@ -140,7 +225,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()?;
-            let addr = wait_for_file(&config.addr_file(), &mut child, what)?;
+            let addr = wait_for_file(&config.addr_file(), &mut child, what, &interrupt)?;
             Ok((child, addr))
         };
 
@@ -179,6 +264,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
 
     let mut heads = Vec::new();
     for (index, (group, name, members)) in GROUPS.iter().enumerate() {
+        interrupt.check()?;
         let group_id = GroupId::parse(group)?;
         let (_, config_path, config, addr) = hubs
             .iter()
@@ -261,6 +347,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     };
     for (group, database, head) in &heads {
         while held(database, group)? < *head {
+            interrupt.check()?;
             if Instant::now() > deadline {
                 bail!("group {group} did not reach its tambon hub within {SYNC_TIMEOUT:?}");
             }
@@ -275,6 +362,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     // Each tambon network fund sets a reserve policy, issues community
     // currency and guarantees a group's bank loan: facts in the hub's own log.
     for (tambon, config_path, ..) in &hubs {
+        interrupt.check()?;
         let config = config_path.display().to_string();
         let pool = |args: &[&str]| {
             run_checked(
@@ -300,6 +388,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     let province_db = province.database_path();
     for (group, _, head) in &heads {
         while held(&province_db, group)? < *head {
+            interrupt.check()?;
             if Instant::now() > deadline {
                 bail!("group {group} did not reach the province within {SYNC_TIMEOUT:?}");
             }
@@ -314,6 +403,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             if books.is_some_and(|b| b.pools.values().any(|p| !p.guarantees.is_empty())) {
                 break;
             }
+            interrupt.check()?;
             if Instant::now() > deadline {
                 bail!("the log of hub {tambon} did not reach the province within {SYNC_TIMEOUT:?}");
             }
@@ -329,7 +419,14 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     println!("Province 23, as its hub computes it from the relayed logs");
     print!(
         "{}",
-        report::group_table(&positions::group_lines(&store, "23", as_of)?, as_of)
+        report::group_table(
+            &positions::group_lines(&store, "23", as_of)?,
+            as_of,
+            positions::Freshness {
+                now: unix_now(),
+                stale_after_days: province.stale_after_days,
+            }
+        )
     );
     println!();
     print!(
@@ -360,10 +457,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             "\nPress Ctrl-C to stop the network and remove {}",
             root.display()
         );
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(tokio::signal::ctrl_c())?;
+        interrupt.wait();
         println!("stopping");
     }
     drop(children);

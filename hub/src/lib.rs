@@ -4,11 +4,14 @@
 pub mod admin;
 pub mod check;
 pub mod config;
+pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod positions;
 pub mod relay;
 pub mod report;
 pub mod server;
+pub mod signoff;
 pub mod simulate;
 pub mod store;
 pub mod tls;

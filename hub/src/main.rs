@@ -15,7 +15,7 @@ use sajja_hub::config::{HubConfig, Level};
 use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::store::Store;
-use sajja_hub::{backup::PendingBackup, check, positions, relay, report, server, tls};
+use sajja_hub::{backup::PendingBackup, check, positions, relay, report, server, signoff, tls};
 
 #[derive(Parser)]
 #[command(
@@ -122,6 +122,40 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Sign off a month: on a tambon hub, a group's month (`230101-007
+    /// 2026-10`) once its PeriodClosed has arrived and matches; on a province
+    /// hub, a tambon's month (`230101 2026-10`) once the tambon hub has signed
+    /// off every group of it. Recorded in this hub's log and relayed upward.
+    Signoff {
+        #[arg(long)]
+        config: PathBuf,
+        /// A group id (on a tambon hub) or a tambon geocode (on a province hub).
+        subject: String,
+        /// The month, YYYY-MM.
+        month: String,
+    },
+}
+
+/// How a query prints: a table by default.
+#[derive(clap::Args)]
+struct Format {
+    /// JSON for machines: amounts as baht strings with two decimals, ratios in
+    /// basis points.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// CSV for spreadsheets, with the same exact amounts as JSON.
+    #[arg(long)]
+    csv: bool,
+}
+
+impl Format {
+    fn output(&self) -> report::Output {
+        match (self.json, self.csv) {
+            (true, _) => report::Output::Json,
+            (_, true) => report::Output::Csv,
+            _ => report::Output::Table,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -135,6 +169,32 @@ enum QueryCommand {
         /// The business date to report as of (default: today).
         #[arg(long)]
         as_of: Option<String>,
+        /// Only groups nothing has arrived from for `stale_after_days`.
+        #[arg(long)]
+        stale: bool,
+        /// Only forked groups.
+        #[arg(long)]
+        forked: bool,
+        /// Only groups with a loan instalment overdue.
+        #[arg(long)]
+        arrears: bool,
+        /// Only groups dealing with a pool whose reserve is below its policy.
+        /// Filters combine: a group must pass each one given.
+        #[arg(long)]
+        below_reserve: bool,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Sums, counts and indicators over a province or tambon, and its pools.
+    Position {
+        #[arg(long)]
+        config: PathBuf,
+        /// Province (2 digits) or tambon (6 digits) geocode (default: this hub's).
+        scope: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        format: Format,
     },
     /// Pooled funds' reserve ratios against their policies.
     Reserves {
@@ -144,6 +204,30 @@ enum QueryCommand {
         scope: Option<String>,
         #[arg(long)]
         as_of: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// What a coordinator must look at: reserves below policy, forks, stale
+    /// groups, close digests that do not match, broken month sign-offs.
+    Alerts {
+        #[arg(long)]
+        config: PathBuf,
+        /// Province or tambon geocode (default: this hub's).
+        scope: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Month sign-offs recorded in the hub logs held here, each checked
+    /// against the logs as they are now (BROKEN when they no longer agree).
+    Signoffs {
+        #[arg(long)]
+        config: PathBuf,
+        /// Province or tambon geocode (default: this hub's).
+        scope: Option<String>,
+        #[command(flatten)]
+        format: Format,
     },
 }
 
@@ -351,47 +435,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fork { command } => fork(command),
         Command::Demo { no_wait } => demo::run(!no_wait),
-        Command::Query {
-            command:
-                QueryCommand::Reserves {
-                    config,
-                    scope,
-                    as_of,
-                },
-        } => {
-            let config = load(&config)?;
-            let as_of = match as_of {
-                Some(text) => text.parse::<Date>()?,
-                None => today(),
-            };
-            let store = open_store(&config)?;
-            let scope = scope.unwrap_or_else(|| config.hub_id.clone());
-            let pools = positions::pool_positions(&store, &scope, as_of)?;
-            print!("{}", report::pool_table(&pools, as_of));
-            Ok(())
-        }
+        Command::Query { command } => query(command),
+        Command::Signoff {
+            config,
+            subject,
+            month,
+        } => signoff(&config, &subject, &month),
         Command::Pool { command } => pool(command),
         Command::Key { config } => {
             let config = load(&config)?;
             println!("{}", HubIdentity::load(&config)?.public());
-            Ok(())
-        }
-        Command::Query {
-            command:
-                QueryCommand::Groups {
-                    config,
-                    scope,
-                    as_of,
-                },
-        } => {
-            let config = load(&config)?;
-            let as_of = match as_of {
-                Some(text) => text.parse::<Date>()?,
-                None => today(),
-            };
-            let store = open_store(&config)?;
-            let lines = positions::group_lines(&store, scope.as_deref().unwrap_or(""), as_of)?;
-            print!("{}", report::group_table(&lines, as_of));
             Ok(())
         }
         Command::Import {
@@ -404,6 +457,231 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import(&config, &file, &receipt_path)
         }
     }
+}
+
+/// A query's scope: a province (2 digits) or tambon (6 digits) geocode;
+/// `default` when none is given.
+fn scope_arg(scope: Option<String>, default: &str) -> anyhow::Result<String> {
+    let scope = scope.unwrap_or_else(|| default.to_string());
+    let digits = if scope.len() == 2 { 2 } else { 6 };
+    if !scope.is_empty() {
+        sajja_common::ids::check_geocode(&scope, "scope", digits).with_context(|| {
+            format!("scope {scope:?}: a province (2 digits) or tambon (6 digits) geocode")
+        })?;
+    }
+    Ok(scope)
+}
+
+fn as_of_arg(as_of: Option<String>) -> anyhow::Result<Date> {
+    match as_of {
+        Some(text) => text
+            .parse::<Date>()
+            .with_context(|| format!("--as-of {text}: expected YYYY-MM-DD")),
+        None => Ok(today()),
+    }
+}
+
+fn freshness(config: &HubConfig) -> positions::Freshness {
+    positions::Freshness {
+        now: unix_now(),
+        stale_after_days: config.stale_after_days,
+    }
+}
+
+fn query(command: QueryCommand) -> anyhow::Result<()> {
+    use report::Output;
+    match command {
+        QueryCommand::Groups {
+            config,
+            scope,
+            as_of,
+            stale,
+            forked,
+            arrears,
+            below_reserve,
+            format,
+        } => {
+            let config = load(&config)?;
+            let scope = scope_arg(scope, "")?;
+            let as_of = as_of_arg(as_of)?;
+            let store = open_store(&config)?;
+            let filter = positions::GroupFilter {
+                stale,
+                forked,
+                arrears,
+                below_reserve,
+            };
+            let freshness = freshness(&config);
+            let mut lines = positions::group_lines(&store, &scope, as_of)?;
+            if !filter.is_empty() {
+                let below = if below_reserve {
+                    positions::pool_positions(&store, "", as_of)?
+                        .into_iter()
+                        .filter(|p| p.below_policy())
+                        .map(|p| p.pool)
+                        .collect()
+                } else {
+                    Default::default()
+                };
+                lines = positions::filter_lines(lines, &filter, freshness, &below);
+            }
+            match format.output() {
+                Output::Table => print!("{}", report::group_table(&lines, as_of, freshness)),
+                Output::Json => print!("{}", report::groups_json(&scope, &lines, as_of, freshness)),
+                Output::Csv => print!("{}", report::groups_csv(&lines, freshness)),
+            }
+        }
+        QueryCommand::Position {
+            config,
+            scope,
+            as_of,
+            format,
+        } => {
+            let config = load(&config)?;
+            let scope = scope_arg(scope, &config.hub_id)?;
+            let as_of = as_of_arg(as_of)?;
+            let store = open_store(&config)?;
+            let freshness = freshness(&config);
+            // The province's groups cover both the scope's own and its pools'.
+            let province = scope.get(..2).unwrap_or(&scope);
+            let all = positions::group_lines(&store, province, as_of)?;
+            let pools = positions::pools_of_lines(&store, &all, &scope, as_of)?;
+            let lines: Vec<_> = all
+                .into_iter()
+                .filter(|l| l.group.as_str().starts_with(&scope))
+                .collect();
+            let position = positions::scope_position(
+                &lines,
+                &scope,
+                freshness.now,
+                freshness.stale_after_days,
+            );
+            match format.output() {
+                Output::Table => print!(
+                    "{}",
+                    report::position_table(&position, &pools, as_of, freshness.now)
+                ),
+                Output::Json => print!("{}", report::position_json(&position, &pools, as_of)),
+                Output::Csv => print!("{}", report::position_csv(&position, as_of)),
+            }
+        }
+        QueryCommand::Reserves {
+            config,
+            scope,
+            as_of,
+            format,
+        } => {
+            let config = load(&config)?;
+            let scope = scope_arg(scope, &config.hub_id)?;
+            let as_of = as_of_arg(as_of)?;
+            let store = open_store(&config)?;
+            let pools = positions::pool_positions(&store, &scope, as_of)?;
+            match format.output() {
+                Output::Table => print!("{}", report::pool_table(&pools, as_of)),
+                Output::Json => print!("{}", report::pools_json(&scope, &pools, as_of)),
+                Output::Csv => print!("{}", report::pools_csv(&pools, as_of)),
+            }
+        }
+        QueryCommand::Alerts {
+            config,
+            scope,
+            as_of,
+            format,
+        } => {
+            let config = load(&config)?;
+            let scope = scope_arg(scope, &config.hub_id)?;
+            let as_of = as_of_arg(as_of)?;
+            let store = open_store(&config)?;
+            let freshness = freshness(&config);
+            let alerts = positions::alerts(
+                &store,
+                &scope,
+                as_of,
+                freshness.now,
+                freshness.stale_after_days,
+            )?;
+            match format.output() {
+                Output::Table => print!("{}", report::alerts_table(&scope, &alerts, as_of)),
+                Output::Json => print!("{}", report::alerts_json(&scope, &alerts, as_of)),
+                Output::Csv => print!("{}", report::alerts_csv(&alerts)),
+            }
+        }
+        QueryCommand::Signoffs {
+            config,
+            scope,
+            format,
+        } => {
+            let config = load(&config)?;
+            let scope = scope_arg(scope, &config.hub_id)?;
+            let store = open_store(&config)?;
+            let sign_offs = signoff::sign_offs(&store, &scope)?;
+            match format.output() {
+                Output::Table => print!("{}", report::signoffs_table(&scope, &sign_offs)),
+                Output::Json => print!("{}", report::signoffs_json(&scope, &sign_offs)),
+                Output::Csv => print!("{}", report::signoffs_csv(&sign_offs)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `sajja-hub signoff`: checks the month may be signed off here, then records
+/// `MonthSignedOff` in this hub's log through the accept rule.
+fn signoff(config: &Path, subject: &str, month: &str) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let month: sajja_common::Month = month
+        .parse()
+        .with_context(|| format!("month {month:?}: expected YYYY-MM"))?;
+    let identity = HubIdentity::load(&config)?;
+    let mut ingest = Ingest::new(open_store(&config)?);
+    let digest = match config.level {
+        Level::Tambon => {
+            let group = GroupId::parse(subject).with_context(|| {
+                format!(
+                    "{subject:?}: a tambon hub signs off a group's month, e.g. {}-007",
+                    config.hub_id
+                )
+            })?;
+            if group.tambon() != config.hub_id || group.is_hub_log() {
+                bail!("group {group} is not a group of tambon {}", config.hub_id);
+            }
+            signoff::group_sign_off(ingest.store(), &group, month)?
+        }
+        Level::Province => {
+            sajja_common::ids::check_geocode(subject, "tambon", 6).with_context(|| {
+                format!(
+                    "{subject:?}: a province hub signs off a tambon's month, e.g. {}0101",
+                    config.hub_id
+                )
+            })?;
+            if !config.children.iter().any(|c| c.hub_id == subject) {
+                return Err(signoff::SignOffError::NotAChild(subject.to_string()).into());
+            }
+            signoff::tambon_sign_off(ingest.store(), subject, month)?
+        }
+    };
+    let log = identity.log();
+    if let Some(books) = signoff::admin_books(ingest.store(), &config.hub_id)?
+        && let Some((signed, seq)) = books.sign_offs.get(&(subject.to_string(), month))
+        && *signed == digest
+    {
+        println!("{subject} {month} is already signed off (hub log {log} seq {seq})");
+        return Ok(());
+    }
+    let seq = admin::append(
+        &mut ingest,
+        &identity,
+        vec![AdminBody::MonthSignedOff {
+            subject: subject.to_string(),
+            month,
+            digest,
+        }],
+    )?;
+    println!(
+        "signed off {subject} {month} (digest {}) in hub log {log} at seq {seq}",
+        &digest.to_hex()[..16]
+    );
+    Ok(())
 }
 
 fn import(config: &HubConfig, file: &Path, receipt_path: &Path) -> anyhow::Result<()> {
@@ -569,6 +847,8 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     std::fs::write(&tmp, addr.to_string())?;
     std::fs::rename(&tmp, &addr_file)?;
     tracing::info!(hub = %config.hub_id, %addr, "listening");
+    let metrics = Arc::new(sajja_hub::metrics::Metrics::default());
+    let operations = sajja_hub::http::start(&config, metrics.clone(), shutdown_signal()).await?;
     let relay = match &config.parent {
         Some(parent) => {
             let link = relay::ParentLink {
@@ -586,14 +866,18 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
                 link,
                 ingest.clone(),
                 wake,
+                metrics.clone(),
                 shutdown_signal(),
             )))
         }
         None => None,
     };
-    server::serve(&config, ingest, listener, shutdown_signal()).await?;
+    server::serve_metered(&config, ingest, metrics, listener, shutdown_signal()).await?;
     if let Some(relay) = relay {
         relay.abort();
+    }
+    if let Some(operations) = operations {
+        operations.abort();
     }
     tracing::info!(hub = %config.hub_id, "stopped");
     Ok(())

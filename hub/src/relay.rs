@@ -19,7 +19,8 @@ use sajja_proto::v1::{self, Directive};
 use thiserror::Error;
 use tokio::sync::Notify;
 
-use crate::ingest::Ingest;
+use crate::ingest::{Ingest, unix_now};
+use crate::metrics::Metrics;
 use crate::store::{GroupRow, StoreError};
 
 /// How often the relay looks for new events when nothing wakes it.
@@ -63,18 +64,22 @@ fn with<T>(
 }
 
 /// Relays until `shutdown`; `wake` is notified after each accepted batch.
+/// What the parent holds of each log, and the last clean round, go to `metrics`.
 pub async fn run(
     hub_id: String,
     parent: ParentLink,
     ingest: Arc<Mutex<Ingest>>,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    metrics.relay_enabled();
     let mut backoff = Duration::ZERO;
     loop {
-        let wait = match relay_round(&hub_id, &parent, &ingest).await {
+        let wait = match relay_round(&hub_id, &parent, &ingest, &metrics).await {
             Ok(sent) => {
+                metrics.relay_succeeded(unix_now());
                 if sent > 0 {
                     tracing::info!(hub = %hub_id, parent = %parent.url, events = sent, "relayed");
                 }
@@ -100,6 +105,7 @@ pub async fn relay_round(
     hub_id: &str,
     parent: &ParentLink,
     ingest: &Arc<Mutex<Ingest>>,
+    metrics: &Metrics,
 ) -> Result<u64, RelayError> {
     let mut logs = with(ingest, |i| i.store().groups())?;
     // The administrative log carries the enrolments the parent needs first.
@@ -122,7 +128,7 @@ pub async fn relay_round(
         let Some(session) = session.as_mut() else {
             continue;
         };
-        match relay_log(hub_id, session, ingest, &row, head).await {
+        match relay_log(hub_id, session, ingest, &row, head, metrics).await {
             Ok(n) => sent += n,
             // One log's refusal must not hold back the others.
             Err(RelayError::Refused {
@@ -146,6 +152,7 @@ async fn relay_log(
     ingest: &Arc<Mutex<Ingest>>,
     row: &GroupRow,
     head: SignedCheckpoint,
+    metrics: &Metrics,
 ) -> Result<u64, RelayError> {
     let refused = |r: v1::Refused| RelayError::Refused {
         log: row.group.clone(),
@@ -162,6 +169,9 @@ async fn relay_log(
         PushIn::Refused(r) => return Err(refused(r)),
         PushIn::Ack(_) => return Err(RelayError::Unexpected(row.group.clone())),
     };
+    if let Some(position) = &welcome.position {
+        metrics.relay_acked(&row.group, position.seq);
+    }
     match Directive::try_from(welcome.directive).unwrap_or(Directive::Unspecified) {
         Directive::UpToDate => return Ok(0),
         Directive::HubAhead => {
@@ -209,6 +219,7 @@ async fn relay_log(
         };
         match session.ask(PushOut::Batch(batch)).await? {
             PushIn::Ack(ack) => {
+                metrics.relay_acked(&row.group, ack.to_seq);
                 sent += count.min(ack.to_seq.saturating_sub(from) + 1);
                 next = ack.to_seq + 1;
             }

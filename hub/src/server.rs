@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use sajja_common::{GroupId, SignedCheckpoint};
 use sajja_proto::convert::{self, WireError};
@@ -19,6 +20,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::HubConfig;
 use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::metrics::Metrics;
 use crate::store::ForkRecord;
 
 /// How many responses a push stream may have queued for a slow client.
@@ -27,11 +29,12 @@ const PUSH_RESPONSE_QUEUE: usize = 8;
 #[derive(Clone)]
 pub struct SyncService {
     ingest: Arc<Mutex<Ingest>>,
+    metrics: Arc<Metrics>,
 }
 
 impl SyncService {
-    pub fn new(ingest: Arc<Mutex<Ingest>>) -> SyncService {
-        SyncService { ingest }
+    pub fn new(ingest: Arc<Mutex<Ingest>>, metrics: Arc<Metrics>) -> SyncService {
+        SyncService { ingest, metrics }
     }
 
     /// Runs `work` on the ingest state on a blocking thread: SQLite and
@@ -98,11 +101,32 @@ fn wire_refusal(error: &WireError) -> PushResponse {
     refused("malformed", 0, error.to_string(), 0, None)
 }
 
-/// Handles one message of a push stream. Every outcome is an answer on the
+/// Handles one message of a push stream, and counts a batch's refusal
+/// under its check (acks are counted where the batch is applied).
+fn handle_push(
+    ingest: &mut Ingest,
+    session: &mut Session,
+    request: PushRequest,
+    metrics: &Metrics,
+) -> PushResponse {
+    let is_batch = matches!(request.message, Some(PushIn::Batch(_)));
+    let response = answer_push(ingest, session, request, metrics);
+    if is_batch && let Some(PushOut::Refused(refused)) = &response.message {
+        metrics.batch_refused(&refused.check);
+    }
+    response
+}
+
+/// Answers one message of a push stream. Every outcome is an answer on the
 /// stream; only a broken hub ends it. A session belongs to the group its
 /// accepted hello named: a batch under another group's checkpoint, even one
 /// validly signed by that group, is refused rather than filed elsewhere.
-fn handle_push(ingest: &mut Ingest, session: &mut Session, request: PushRequest) -> PushResponse {
+fn answer_push(
+    ingest: &mut Ingest,
+    session: &mut Session,
+    request: PushRequest,
+    metrics: &Metrics,
+) -> PushResponse {
     match request.message {
         None => refused("malformed", 0, "empty push message".into(), 0, None),
         Some(PushIn::Hello(hello)) => {
@@ -182,9 +206,14 @@ fn handle_push(ingest: &mut Ingest, session: &mut Session, request: PushRequest)
                     None,
                 );
             }
+            // What the hub held before, so a re-sent batch counts no events.
+            let held = ingest
+                .position(&checkpoint.checkpoint.group)
+                .map_or(0, |p| p.seq);
             match ingest.batch(batch.from_seq, &batch.events, &checkpoint) {
                 Ok(BatchOutcome::Acked { from, to, head }) => {
                     tracing::debug!(group = %checkpoint.checkpoint.group, from, to, "batch acknowledged");
+                    metrics.batch_acked(to.saturating_sub(held));
                     PushResponse {
                         message: Some(PushOut::Ack(v1::Ack {
                             from_seq: from,
@@ -323,9 +352,12 @@ impl SyncRpc for SyncService {
                     }
                 };
                 let mut state = std::mem::take(&mut session);
+                let is_batch = matches!(request.message, Some(PushIn::Batch(_)));
+                let started = Instant::now();
+                let metrics = service.metrics.clone();
                 let response = service
                     .with_ingest(move |ingest| {
-                        let response = handle_push(ingest, &mut state, request);
+                        let response = handle_push(ingest, &mut state, request, &metrics);
                         (response, state)
                     })
                     .await
@@ -333,6 +365,10 @@ impl SyncRpc for SyncService {
                         session = state;
                         response
                     });
+                if is_batch {
+                    // Waiting for the ingest lock included: the pusher waits too.
+                    service.metrics.batch_latency(started.elapsed());
+                }
                 if tx.send(response).await.is_err() {
                     break;
                 }
@@ -403,14 +439,27 @@ impl SyncRpc for SyncService {
     }
 }
 
-/// Serves the hub on `listener` until `shutdown` completes.
+/// Serves the hub on `listener` until `shutdown` completes, counting into a
+/// registry of its own that nobody reads (see `serve_metered`).
 pub async fn serve(
     config: &HubConfig,
     ingest: Arc<Mutex<Ingest>>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let service = SyncServer::new(SyncService::new(ingest))
+    serve_metered(config, ingest, Arc::default(), listener, shutdown).await
+}
+
+/// Serves the hub on `listener` until `shutdown` completes, counting batches
+/// into `metrics`.
+pub async fn serve_metered(
+    config: &HubConfig,
+    ingest: Arc<Mutex<Ingest>>,
+    metrics: Arc<Metrics>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let service = SyncServer::new(SyncService::new(ingest, metrics))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         .accept_compressed(CompressionEncoding::Zstd)

@@ -65,6 +65,15 @@ pub struct GroupRow {
     pub last_sync_at: Option<i64>,
 }
 
+/// One log's status and size, without its key or checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub group: GroupId,
+    pub status: GroupStatus,
+    pub seq: u64,
+    pub last_sync_at: Option<i64>,
+}
+
 /// Two conflicting signed histories of one group.
 #[derive(Clone, Debug)]
 pub struct ForkRecord {
@@ -262,6 +271,40 @@ impl Store {
             out.push(GroupId::parse(&id?).map_err(|e| StoreError::Damaged(e.to_string()))?);
         }
         Ok(out)
+    }
+
+    /// Every log's status, size and last sync, in one query: what a metrics
+    /// scrape needs, without decoding keys or checkpoints.
+    pub fn group_summaries(&self) -> Result<Vec<GroupSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT group_id, status, seq, last_sync_at FROM groups ORDER BY group_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, status, seq, last_sync_at) = row?;
+            out.push(GroupSummary {
+                group: GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?,
+                status: GroupStatus::parse(&status),
+                seq,
+                last_sync_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A trivial query, for the health check: the database file answers.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM groups", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
     }
 
     /// The chain head after `seq` events (the genesis for 0).

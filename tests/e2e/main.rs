@@ -3,5 +3,6 @@
 
 mod demo;
 mod federation;
+mod metrics;
 mod support;
 mod sync;

@@ -207,6 +207,21 @@ impl RawPush<'_> {
         }
     }
 
+    /// A hello as a relaying hub sends it, naming itself in `relayed_by`.
+    pub fn hello_relayed(
+        &mut self,
+        checkpoint: &sajja_common::SignedCheckpoint,
+        relayed_by: &str,
+    ) -> v1::Welcome {
+        match self.ask(v1::push_request::Message::Hello(v1::Hello {
+            checkpoint: Some(checkpoint.into()),
+            relayed_by: relayed_by.to_string(),
+        })) {
+            PushAnswer::Welcome(welcome) => welcome,
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
     pub fn batch(
         &mut self,
         from: u64,

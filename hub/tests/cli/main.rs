@@ -163,6 +163,33 @@ fn check_config_names_each_problem_with_its_line() {
 }
 
 #[test]
+fn check_config_checks_metrics_listen() {
+    // Proves `metrics_listen` is optional, must be an address, and may not
+    // take the Sync service's own address.
+    let with = |value: &str| {
+        VALID
+            .replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:7400\"")
+            .replace("[tls]", &format!("metrics_listen = {value}\n[tls]"))
+    };
+    let (code, stderr, _, _root) = check(&with("\"127.0.0.1:9400\""));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr, file, _root) = check(&with("\"127.0.0.1\""));
+    assert_eq!(code, Some(64));
+    assert!(
+        stderr.contains(&format!("{file}:4: metrics_listen: invalid socket address")),
+        "{stderr}"
+    );
+    let (code, stderr, file, _root) = check(&with("\"0.0.0.0:7400\""));
+    assert_eq!(code, Some(64));
+    assert!(
+        stderr.contains(&format!(
+            "{file}:4: metrics_listen: 0.0.0.0:7400 is the address the Sync service listens on"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_config_reports_a_bad_level_and_a_missing_key() {
     // Proves a bad enum value carries its line, a missing table names itself,
     // and an unreadable file is an error too.
