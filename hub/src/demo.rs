@@ -437,7 +437,9 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     println!("Query the live hubs (paste into another terminal while the demo runs):");
     let province_text = province_path.display().to_string();
     let exe_text = exe.display().to_string();
+    println!("  {exe_text} query position --config {province_text} 23");
     println!("  {exe_text} query groups --config {province_text} 23");
+    println!("  {exe_text} query alerts --config {province_text} 23");
     println!("  {exe_text} query reserves --config {province_text} 23");
     println!("  {exe_text} query groups --config {province_text} 230101 --as-of 2026-06-30");
     for (tambon, config_path, ..) in &hubs {
