@@ -62,6 +62,25 @@ fn splitmix(mut x: u64) -> u64 {
 /// Runs until `shutdown` resolves. A sync in flight when shutdown comes is
 /// abandoned; nothing is lost, because the hub acknowledges only what it has
 /// committed and the node resumes from that.
+/// Removes the wake-up socket when the daemon stops.
+struct SocketFile(std::path::PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn recv(
+    socket: Option<&tokio::net::UnixDatagram>,
+    buffer: &mut [u8],
+) -> std::io::Result<usize> {
+    match socket {
+        Some(socket) => socket.recv(buffer).await,
+        None => std::future::pending().await,
+    }
+}
+
 pub async fn run(
     mut store: Store,
     link: HubLink,
@@ -74,6 +93,18 @@ pub async fn run(
     let mut next_attempt = Instant::now();
     let mut attempts: u64 = 0;
     let mut must_sync = true;
+    // The CLI, in another process, nudges this socket after every commit.
+    let socket_path = crate::store::daemon_socket(store.path());
+    let _ = std::fs::remove_file(&socket_path);
+    let wake_socket = match tokio::net::UnixDatagram::bind(&socket_path) {
+        Ok(socket) => Some(socket),
+        Err(error) => {
+            tracing::warn!(group = %group, "no wake-up socket ({error}); relying on the {:?} poll", settings.poll_interval);
+            None
+        }
+    };
+    let _socket_file = SocketFile(socket_path);
+    let mut wake_buffer = [0u8; 16];
     loop {
         // After a failure wait out the backoff; otherwise just look for new appends.
         let deadline = if must_sync {
@@ -84,6 +115,14 @@ pub async fn run(
         let wake = tokio::select! {
             _ = &mut shutdown => Wake::Shutdown,
             _ = sleep_until(deadline) => Wake::Tick,
+            Ok(_) = recv(wake_socket.as_ref(), &mut wake_buffer) => {
+                // A nudge never cuts a backoff short: a hub that is down stays
+                // retried at the backoff's pace however often the CLI appends.
+                if must_sync && Instant::now() < next_attempt {
+                    continue;
+                }
+                Wake::Tick
+            }
         };
         match wake {
             Wake::Shutdown => {

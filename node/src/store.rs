@@ -1029,7 +1029,24 @@ impl Batch<'_> {
         store.head_seq = seq;
         store.head_hash = head;
         store.books = books;
+        wake_daemon(&store.path);
         Ok(Some((first, seq)))
+    }
+}
+
+/// Where a running `sajja-node run` listens for "something new was appended",
+/// beside the ledger file.
+pub fn daemon_socket(ledger: &Path) -> PathBuf {
+    ledger.with_file_name("daemon.sock")
+}
+
+/// Tells a running daemon, if any, that events were committed, so it pushes
+/// now rather than at its next poll. Best effort: with no daemon listening the
+/// datagram goes nowhere and the daemon's poll still finds the events.
+fn wake_daemon(ledger: &Path) {
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.set_nonblocking(true);
+        let _ = socket.send_to(b"appended", daemon_socket(ledger));
     }
 }
 

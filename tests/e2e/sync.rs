@@ -697,3 +697,66 @@ fn a_hub_killed_repeatedly_while_ingesting_loses_nothing_it_acknowledged() {
     assert_eq!(hub_event_bytes(&hub, GROUP), log);
     assert!(node.cli(&["status"]).contains("pending         0"));
 }
+
+// An append by the treasurer's CLI reaches the hub at once: the daemon is
+// nudged over its socket, so it need not wait for its poll (set here to ten
+// minutes, so only the nudge can explain the push).
+#[test]
+fn the_daemon_pushes_a_cli_append_without_waiting_for_its_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    hub.start();
+    let node_dir = dir.path().join("node");
+    let mut node = enrolled_node(&node_dir, &hub, GROUP);
+    node.cli(&[
+        "member",
+        "add",
+        "--name",
+        "สมชาย",
+        "--birth-year",
+        "1970",
+        "--joined-on",
+        "2025-01-01",
+    ]);
+    node.cli(&["sync", "--once"]);
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n\n[sync]\npoll_interval_s = 600\n",
+            node_dir.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+    let mut command = std::process::Command::new(bin("sajja-node"));
+    command
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("SAJJA_LOG", "info");
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    node.daemon = Some(command.spawn().unwrap());
+    // The daemon's first sync at start-up, then it sleeps on its long poll.
+    wait_for(
+        "the daemon's start-up sync",
+        std::time::Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(dir.path().join("daemon.log"))
+                .unwrap_or_default()
+                .contains("synced")
+                .then_some(())
+        },
+    );
+    let before = hub.seq(GROUP);
+    node.cli(&["contribute", "1", "30", "--date", "2025-04-01"]);
+    wait_for(
+        "the nudged daemon to push the new event",
+        std::time::Duration::from_secs(30),
+        || (hub.seq(GROUP) == before + 1).then_some(()),
+    );
+    assert_eq!(hub_event_bytes(&hub, GROUP), node.event_bytes());
+}
