@@ -14,6 +14,7 @@ pub mod generate;
 pub mod import;
 pub mod ingest;
 pub mod queries;
+pub mod relay;
 pub mod rig;
 pub mod wire;
 
@@ -90,6 +91,7 @@ pub const NAMES: &[&str] = &[
     "footprint",
     "import",
     "queries",
+    "relay",
 ];
 
 /// Runs one benchmark by name and prints its figures.
@@ -101,6 +103,7 @@ pub fn run(name: &str, options: &Options) -> anyhow::Result<()> {
         "footprint" => footprint::run(options)?.print(),
         "import" => import::run(options)?.print(),
         "queries" => queries::run(options)?.print(),
+        "relay" => relay::run(options)?.print(),
         other => anyhow::bail!("no benchmark named {other}; expected all or one of {NAMES:?}"),
     }
     Ok(())

@@ -84,3 +84,10 @@ fn queries_smoke() {
     let report = sajja_bench::queries::run(&options()).expect("queries benchmark");
     assert_eq!(report.provinces[0].cases[0].lines, 3);
 }
+
+/// A node's appends reach the province through a real tambon hub's relay.
+#[test]
+fn relay_carries_appends_from_a_node_to_the_province() {
+    let report = sajja_bench::relay::run(&options()).expect("relay benchmark");
+    assert_eq!(report.seconds.len(), 3);
+}
