@@ -14,7 +14,9 @@ use crate::ids::GroupId;
 const GENESIS_DOMAIN: &[u8] = b"sajja/v1/genesis\0";
 const EVENT_DOMAIN: &[u8] = b"sajja/v1/event\0";
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Hash([u8; 32]);
 
 impl Hash {

@@ -30,7 +30,9 @@ pub struct SignedCheckpoint {
     pub signature: [u8; 64],
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PublicKey([u8; 32]);
 
 /// A group's (or hub's) Ed25519 signing key, kept as its 32-byte seed.

@@ -40,7 +40,9 @@ pub enum Channel {
     Bank,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ContributionPeriod {
     Daily,
     Weekly,
@@ -48,21 +50,27 @@ pub enum ContributionPeriod {
     Yearly,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Sex {
     Unstated,
     Female,
     Male,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum LeaveReason {
     Resigned,
     Moved,
     Died,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Source {
     Member,
     LocalGovernment,
@@ -70,7 +78,9 @@ pub enum Source {
     Donation,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum IncomeKind {
     BankInterest,
     Donation,
@@ -78,7 +88,9 @@ pub enum IncomeKind {
     Fee,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ExpenseKind {
     Administration,
     Meeting,
@@ -86,7 +98,9 @@ pub enum ExpenseKind {
     Other,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum BenefitKind {
     Childbirth,
     Sickness,
@@ -98,7 +112,7 @@ pub enum BenefitKind {
 }
 
 /// One step of a tiered benefit table: from `min_years` on, `amount` applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tier {
     pub min_years: u32,
     pub amount: Money,
@@ -106,7 +120,7 @@ pub struct Tier {
 
 /// A group's own welfare rules. Each fund sets its own; these defaults are the
 /// common Sajja 1-baht-a-day pattern (30 baht a month, 180 days' wait).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rules {
     pub contribution_amount: Money,
     pub contribution_period: ContributionPeriod,

@@ -6,21 +6,29 @@ use std::fmt;
 use thiserror::Error;
 
 /// A group: its tambon's 6-digit geocode and a 3-digit group number, `230101-007`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct GroupId(String);
 
 /// A pooled fund of a network, named by the network's geocode (2 digits for a
 /// province, 6 for a tambon) and optionally a short suffix: `23`, `230101`,
 /// `230101-RES`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct PoolId(String);
 
 /// A member's number within the group (1 and up). Names stay on the node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct MemberNo(pub u32);
 
 /// A loan's number within the group (1 and up).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct LoanNo(pub u32);
 
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod position;
+pub mod snapshot;
 pub mod verify;
 
 /// Types generated from `proto/sajja/v1/event.proto`. Only `event` converts

@@ -6,7 +6,19 @@ use rust_decimal::Decimal;
 use thiserror::Error;
 
 /// An amount in satang. Arithmetic is checked: an overflow is an error, not a wrap.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Money(i64);
 
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use crate::admin::PoolObligations;
 use crate::date::{Date, Month};
 use crate::event::{BenefitKind, Source};
 use crate::ids::{GroupId, PoolId};
-use crate::ledger::{Books, PoolBalances};
+use crate::ledger::{Accounts, Books, Loan, LoanSchedule, PeriodClose, PoolBalances};
 use crate::money::Money;
 
 /// Loans more than this many days behind count in portfolio at risk.
@@ -57,37 +57,182 @@ fn by_key<K: Copy + Eq>(pairs: impl Iterator<Item = (K, Money)>) -> Vec<(K, Mone
     out
 }
 
+/// What a group's position on any date at or after its last event depends
+/// on, cut from its books: the accounts, the monthly contribution and benefit
+/// totals, the loans still outstanding (for arrears), and the month closes
+/// whose digest did not match. Small enough to read for thousands of groups
+/// per query; kept beside each log by a hub and rebuilt from the fold.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PositionBasis {
+    pub name: String,
+    pub accounts: Accounts,
+    pub active_members: u32,
+    pub last_date: Option<Date>,
+    /// Monthly sums in key order (vectors decode faster than maps).
+    pub contributions: Vec<((Month, Source), Money)>,
+    pub benefits: Vec<((Month, BenefitKind), Money)>,
+    /// Loans with principal outstanding; a repaid loan is never in arrears.
+    pub open_loans: Vec<LoanSchedule>,
+    pub mismatched_closes: Vec<PeriodClose>,
+}
+
+impl PositionBasis {
+    pub fn of(books: &Books) -> PositionBasis {
+        PositionBasis {
+            name: books
+                .opened
+                .as_ref()
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            accounts: books.accounts.clone(),
+            active_members: books.active_members() as u32,
+            last_date: books.last_date,
+            contributions: books.contributions.iter().map(|(k, v)| (*k, *v)).collect(),
+            benefits: books.benefits.iter().map(|(k, v)| (*k, *v)).collect(),
+            open_loans: books
+                .loans
+                .values()
+                .map(Loan::schedule)
+                .filter(|loan| loan.outstanding().is_positive())
+                .collect(),
+            mismatched_closes: books
+                .closes
+                .iter()
+                .filter(|c| !c.matches)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The position on `as_of`, equal to `GroupPosition::of(books, as_of)` for
+    /// the books this basis was cut from.
+    pub fn position(&self, as_of: Date) -> GroupPosition {
+        GroupPosition::from_parts(
+            Parts {
+                accounts: &self.accounts,
+                active_members: self.active_members,
+                last_date: self.last_date,
+                contributions: self.contributions.iter().copied(),
+                benefits: self.benefits.iter().copied(),
+            },
+            self.open_loans.iter().copied(),
+            as_of,
+        )
+    }
+}
+
+/// The fold of a log's first `seq` events, which is also its fold as of any
+/// date from `from` (the latest date among them) up to but excluding `until`
+/// (the earliest date among the events after them): on those dates every
+/// event before the cut counts and none after it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionCut {
+    pub seq: u64,
+    pub from: Date,
+    pub until: Date,
+    pub basis: PositionBasis,
+}
+
+/// Cuts a log's fold where its dates cross into a later month, so a position
+/// as of a month's end is read, not folded. Shown the events in log order,
+/// each before it is applied to the books.
+#[derive(Clone, Debug, Default)]
+pub struct PositionCuts {
+    pub cuts: Vec<PositionCut>,
+    /// The earliest date among the events shown: a cut made before them
+    /// holds only before it.
+    pub earliest: Option<Date>,
+}
+
+impl PositionCuts {
+    /// Call with the books as they are before `event` is applied.
+    pub fn before(&mut self, books: &Books, event_date: Date) {
+        for cut in &mut self.cuts {
+            cut.until = cut.until.min(event_date);
+        }
+        self.earliest = Some(self.earliest.map_or(event_date, |d| d.min(event_date)));
+        if let Some(last) = books.last_date
+            && event_date.month() > last.month()
+        {
+            self.cuts.push(PositionCut {
+                seq: books.last_seq,
+                from: last,
+                until: event_date,
+                basis: PositionBasis::of(books),
+            });
+        }
+    }
+
+    /// The cuts that hold on at least one date.
+    pub fn finish(mut self) -> PositionCuts {
+        self.cuts.retain(|cut| cut.from < cut.until);
+        self
+    }
+}
+
+/// The pieces of the books a position reads, borrowed; the monthly sums in
+/// key order.
+struct Parts<'a, C, B> {
+    accounts: &'a Accounts,
+    active_members: u32,
+    last_date: Option<Date>,
+    contributions: C,
+    benefits: B,
+}
+
 impl GroupPosition {
     /// The position from books folded up to `as_of` (see `Books::fold_as_of`).
     pub fn of(books: &Books, as_of: Date) -> GroupPosition {
-        let a = &books.accounts;
+        GroupPosition::from_parts(
+            Parts {
+                accounts: &books.accounts,
+                active_members: books.active_members() as u32,
+                last_date: books.last_date,
+                contributions: books.contributions.iter().map(|(k, v)| (*k, *v)),
+                benefits: books.benefits.iter().map(|(k, v)| (*k, *v)),
+            },
+            books.loans.values().map(Loan::schedule),
+            as_of,
+        )
+    }
+
+    fn from_parts<C, B>(
+        books: Parts<'_, C, B>,
+        loans: impl Iterator<Item = LoanSchedule>,
+        as_of: Date,
+    ) -> GroupPosition
+    where
+        C: Iterator<Item = ((Month, Source), Money)> + Clone,
+        B: Iterator<Item = ((Month, BenefitKind), Money)> + Clone,
+    {
+        let a = books.accounts;
         let month = as_of.month();
         let year_start = Month::new(as_of.year(), 1).unwrap_or(month);
         let contributions_month = by_key(
             books
                 .contributions
-                .iter()
+                .clone()
                 .filter(|((m, _), _)| *m == month)
-                .map(|((_, s), a)| (*s, *a)),
+                .map(|((_, s), a)| (s, a)),
         );
         let contributions_ytd = by_key(
             books
                 .contributions
-                .iter()
+                .clone()
                 .filter(|((m, _), _)| *m >= year_start && *m <= month)
-                .map(|((_, s), a)| (*s, *a)),
+                .map(|((_, s), a)| (s, a)),
         );
         let benefits_ytd = by_key(
             books
                 .benefits
-                .iter()
+                .clone()
                 .filter(|((m, _), _)| *m >= year_start && *m <= month)
-                .map(|((_, k), a)| (*k, *a)),
+                .map(|((_, k), a)| (k, a)),
         );
         let twelve_months_ago = month.minus(11);
         let benefits_12m: i64 = books
             .benefits
-            .iter()
+            .clone()
             .filter(|((m, _), _)| *m >= twelve_months_ago && *m <= month)
             .map(|(_, a)| a.satang())
             .sum();
@@ -96,7 +241,7 @@ impl GroupPosition {
             (i128::from(a.welfare_fund.satang()) * 1200 / i128::from(benefits_12m)) as i64
         });
         let mut arrears = Arrears::default();
-        for loan in books.loans.values() {
+        for loan in loans {
             let behind = loan.arrears_on(as_of);
             if behind.overdue.is_positive() {
                 arrears.loans += 1;
@@ -119,7 +264,7 @@ impl GroupPosition {
             pool_deposits: a.pool_deposits(),
             pool_loans: a.pool_loans_payable(),
             reserve_pledged: a.reserve_pledged(),
-            active_members: books.active_members() as u32,
+            active_members: books.active_members,
             contributions_month,
             contributions_ytd,
             benefits_ytd,

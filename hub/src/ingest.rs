@@ -10,11 +10,12 @@ use std::collections::{HashMap, VecDeque};
 
 use sajja_common::admin::{AdminBooks, AdminEvent, AdminRefusal};
 use sajja_common::ledger::{Refusal, reversal_target};
+use sajja_common::position::PositionCuts;
 use sajja_common::verify::{ChainVerifier, VerifyError};
 use sajja_common::{Books, Event, GroupId, Hash, SignedCheckpoint};
 use thiserror::Error;
 
-use crate::store::{ForkRecord, GroupRow, GroupStatus, NewEvent, Store, StoreError};
+use crate::store::{ForkRecord, GroupRow, GroupStatus, NewEvent, Snapshot, Store, StoreError};
 
 /// How many groups' books stay folded in memory. A miss re-folds the group's
 /// stored log, which is cheap next to the network time of a push.
@@ -345,15 +346,18 @@ impl Ingest {
         verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
 
         let mut books = self.books_for(&row)?;
+        let mut cuts = PositionCuts::default();
         for event in &decoded {
             let original = match reversal_target(event) {
                 Some(target) => self.original_event(&row, target, &decoded)?,
                 None => None,
             };
+            cuts.before(&books, event.date);
             books.apply(event, original.as_ref())?;
         }
         let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
-        self.commit(&row, fresh, &hashes, &dates, checkpoint)?;
+        let snapshot = Snapshot::of(&books, cuts)?;
+        self.commit(&row, fresh, &hashes, &dates, checkpoint, Some(&snapshot))?;
         self.remember_books(row.gid, books);
         Ok(BatchOutcome::Acked {
             from,
@@ -426,8 +430,9 @@ impl Ingest {
         Ok(Some(event))
     }
 
-    /// Stores a verified, validated batch with its checkpoint in one
-    /// transaction, then wakes whoever waits for new events (the relay).
+    /// Stores a verified, validated batch with its checkpoint and the group's
+    /// books folded through it in one transaction, then wakes whoever waits
+    /// for new events (the relay).
     fn commit(
         &mut self,
         row: &GroupRow,
@@ -435,6 +440,7 @@ impl Ingest {
         hashes: &[Hash],
         dates: &[u32],
         checkpoint: &SignedCheckpoint,
+        snapshot: Option<&Snapshot>,
     ) -> Result<(), IngestError> {
         let new_events: Vec<NewEvent<'_>> = fresh
             .iter()
@@ -447,19 +453,26 @@ impl Ingest {
             })
             .collect();
         self.store
-            .commit_batch(row, &new_events, checkpoint, unix_now())?;
+            .commit_batch(row, &new_events, checkpoint, snapshot, unix_now())?;
         self.committed();
         Ok(())
     }
 
-    /// The group's books at its committed position, from memory or re-folded.
+    /// The group's books at its committed position: from memory, else as
+    /// stored with the last batch, else re-folded from the log.
     fn books_for(&self, row: &GroupRow) -> Result<Books, IngestError> {
         if let Some(books) = self.books.get(&row.gid)
             && books.last_seq == row.seq
         {
             return Ok(books.clone());
         }
-        Ok(crate::positions::fold_group(&self.store, row, None)?)
+        if let Some(books) = self.store.stored_books(row.gid, row.seq)?
+            && books.last_seq == row.seq
+            && books.group == row.group
+        {
+            return Ok(books);
+        }
+        Ok(self.store.fold(row, None)?)
     }
 
     /// Accepts a batch of a hub's administrative log: chain, the hub's
@@ -486,7 +499,7 @@ impl Ingest {
             books.apply(event)?;
         }
         let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
-        self.commit(row, fresh, &hashes, &dates, checkpoint)?;
+        self.commit(row, fresh, &hashes, &dates, checkpoint, None)?;
         self.apply_admin_effects(&books)?;
         Ok(BatchOutcome::Acked {
             from,

@@ -1,18 +1,20 @@
 //! Positions read from the hub's store: each group's log folded up to a date.
 //!
-//! This is the direct fold — exact, and reproducible by anyone holding the
-//! logs. Maintaining positions incrementally as batches commit is the next
-//! step (issue 4); its results must equal this fold.
+//! Current positions are read from the position inputs the hub maintains as
+//! batches commit (`group_positions`, see [`crate::store`]); a position as of
+//! a past month end from the cut stored when the log crossed into the next
+//! month (`position_cuts`); any other past date is a fold of the log up to
+//! that date. All must equal the direct fold, which anyone holding the logs
+//! can redo.
 
-use sajja_common::ledger::reversal_target;
 use std::collections::{BTreeMap, BTreeSet};
 
 use sajja_common::admin::{AdminBooks, AdminEvent};
-use sajja_common::position::{GroupPosition, PoolPosition};
-use sajja_common::{Books, Date, Event, GroupId, Hash, Money, Month, PoolId};
+use sajja_common::position::{GroupPosition, PoolPosition, PositionBasis};
+use sajja_common::{Books, Date, GroupId, Hash, Money, Month, PoolId};
 
 use crate::signoff;
-use crate::store::{GroupRow, GroupStatus, Store, StoreError};
+use crate::store::{GroupRow, GroupStatus, PositionRow, Store, StoreError};
 
 /// A group's position with the hub's view of its log.
 #[derive(Clone, Debug)]
@@ -66,37 +68,50 @@ impl GroupLine {
 }
 
 /// Folds the stored events of `row` (those dated on or before `as_of`, when
-/// given). Stored events were validated when accepted, so they are applied
-/// without re-validation; only a reversal looks back, and reversals are rare.
+/// given): the reference every maintained position must equal.
 pub fn fold_group(store: &Store, row: &GroupRow, as_of: Option<Date>) -> Result<Books, StoreError> {
-    let mut books = Books::new(row.group.clone());
-    let decode = |bytes: &[u8], seq: u64| {
-        Event::decode(bytes)
-            .map_err(|e| StoreError::Damaged(format!("group {} seq {seq}: {e}", row.group)))
-    };
-    store.for_each_event(row.gid, |seq, bytes| {
-        let event = decode(bytes, seq)?;
-        if as_of.is_some_and(|as_of| event.date > as_of) {
-            return Ok(());
+    store.fold(row, as_of)
+}
+
+/// A group's position inputs on `as_of`: the ones maintained at commit when
+/// they cover the whole log and no event is dated after `as_of` (then the
+/// fold up to `as_of` is the fold of the whole log); else a stored month-end
+/// cut that holds on `as_of`; else a fold of the log up to `as_of`.
+fn basis_on(store: &Store, row: &PositionRow, as_of: Date) -> Result<PositionBasis, StoreError> {
+    if let Some((seq, max_date, bytes)) = &row.basis
+        && *seq == row.seq
+        && max_date.is_none_or(|d| d <= as_of.days())
+    {
+        match PositionBasis::from_snapshot(bytes) {
+            Ok(basis) => return Ok(basis),
+            Err(e) => {
+                tracing::warn!(group = %row.group, error = %e, "stored position unreadable; re-folding")
+            }
         }
-        let original = match reversal_target(&event) {
-            Some(target) => store
-                .event_bytes(row.gid, target)?
-                .map(|b| decode(&b, target))
-                .transpose()?,
-            None => None,
-        };
-        books.apply_unchecked(&event, original.as_ref());
-        Ok(())
-    })?;
-    Ok(books)
+    }
+    if let Some(bytes) = store.cut_basis(row.gid, as_of)? {
+        match PositionBasis::from_snapshot(&bytes) {
+            Ok(basis) => return Ok(basis),
+            Err(e) => {
+                tracing::warn!(group = %row.group, error = %e, "stored cut unreadable; re-folding")
+            }
+        }
+    }
+    let Some(group_row) = store.group(&row.group)? else {
+        return Err(StoreError::NotEnrolled(row.group.clone()));
+    };
+    Ok(PositionBasis::of(&fold_group(
+        store,
+        &group_row,
+        Some(as_of),
+    )?))
 }
 
 /// Positions of every group whose id starts with `scope` (a province or
 /// tambon geocode; empty for all).
 pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
     let mut signed: BTreeMap<String, Vec<Month>> = BTreeMap::new();
-    for log in store.groups()? {
+    for log in store.hub_logs()? {
         if let Some(hub) = log.hub_of_log()
             && let Some(books) = signoff::admin_books(store, hub)?
         {
@@ -106,28 +121,21 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
         }
     }
     let mut lines = Vec::new();
-    for group in store.groups()? {
-        if !group.as_str().starts_with(scope) || group.is_hub_log() {
+    for row in store.position_rows(scope)? {
+        if row.group.is_hub_log() {
             continue;
         }
-        let Some(row) = store.group(&group)? else {
-            continue;
-        };
-        let books = fold_group(store, &row, Some(as_of))?;
+        let basis = basis_on(store, &row, as_of)?;
         lines.push(GroupLine {
-            name: books
-                .opened
-                .as_ref()
-                .map(|o| o.name.clone())
-                .unwrap_or_default(),
-            position: GroupPosition::of(&books, as_of),
+            position: basis.position(as_of),
+            name: basis.name,
             signed_off: {
-                let mut months = signed.remove(group.as_str()).unwrap_or_default();
+                let mut months = signed.remove(row.group.as_str()).unwrap_or_default();
                 months.sort();
                 months.dedup();
                 months
             },
-            group,
+            group: row.group,
             seq: row.seq,
             forked: row.status == GroupStatus::Forked,
             last_sync_at: row.last_sync_at,
@@ -484,13 +492,11 @@ pub fn alerts(
             });
         }
     }
-    for group in store.groups()? {
-        if !group.as_str().starts_with(scope) || group.is_hub_log() {
+    for row in store.position_rows(scope)? {
+        let group = row.group.clone();
+        if group.is_hub_log() {
             continue;
         }
-        let Some(row) = store.group(&group)? else {
-            continue;
-        };
         if row.status == GroupStatus::Forked {
             out.push(Alert::Forked(group.clone()));
         } else if row
@@ -502,8 +508,7 @@ pub fn alerts(
                 last_sync_at: row.last_sync_at,
             });
         }
-        let books = fold_group(store, &row, Some(as_of))?;
-        for close in books.closes.iter().filter(|c| !c.matches) {
+        for close in &basis_on(store, &row, as_of)?.mismatched_closes {
             out.push(Alert::DigestMismatch {
                 group: group.clone(),
                 seq: close.seq,

@@ -8,11 +8,18 @@ use std::path::Path;
 
 use prost::Message;
 use rusqlite::{Connection, OptionalExtension, params};
-use sajja_common::{GroupId, Hash, PublicKey, SignedCheckpoint, chain};
+use sajja_common::ledger::reversal_target;
+use sajja_common::position::{PositionBasis, PositionCuts};
+use sajja_common::{Books, Date, Event, GroupId, Hash, PublicKey, SignedCheckpoint, chain};
 use sajja_proto::v1;
 use thiserror::Error;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 1: logs, checkpoints, forks. 2: adds `group_books` and `group_positions`,
+/// each group's folded books and position inputs, written with every batch.
+const SCHEMA_VERSION: i64 = 2;
+
+/// The page cache of the hub's connection, in KiB.
+const CACHE_KIB: i64 = 64 * 1024;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -113,13 +120,205 @@ fn damaged(what: &str) -> StoreError {
     StoreError::Damaged(what.to_string())
 }
 
+/// A group's folded state, encoded for the store: the full books (what the
+/// accept rule continues from) and the position inputs (what queries read).
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub books: Vec<u8>,
+    pub basis: Vec<u8>,
+    /// The latest business date of any event in the log, in days.
+    pub max_date: Option<u32>,
+    /// Month-end cuts made by the events being committed: seq, from and
+    /// until dates (days) and the encoded [`PositionBasis`].
+    pub cuts: Vec<(u64, u32, u32, Vec<u8>)>,
+    /// The earliest date among the events being committed: cuts stored
+    /// before them hold only before it.
+    pub earliest: Option<u32>,
+}
+
+impl Snapshot {
+    /// The books after a batch, with the cuts its events made.
+    pub fn of(books: &Books, cuts: PositionCuts) -> Result<Snapshot, StoreError> {
+        let damaged = |e: sajja_common::snapshot::SnapshotError| {
+            StoreError::Damaged(format!("group {}: {e}", books.group))
+        };
+        let cuts = cuts.finish();
+        Ok(Snapshot {
+            books: books.to_snapshot().map_err(damaged)?,
+            basis: PositionBasis::of(books).to_snapshot().map_err(damaged)?,
+            max_date: books.last_date.map(|d| d.days()),
+            earliest: cuts.earliest.map(|d| d.days()),
+            cuts: cuts
+                .cuts
+                .iter()
+                .map(|cut| {
+                    Ok((
+                        cut.seq,
+                        cut.from.days(),
+                        cut.until.days(),
+                        cut.basis.to_snapshot().map_err(damaged)?,
+                    ))
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
+    }
+}
+
+/// A group's row with its stored position inputs, for position queries.
+#[derive(Clone, Debug)]
+pub struct PositionRow {
+    pub gid: i64,
+    pub group: GroupId,
+    pub status: GroupStatus,
+    pub seq: u64,
+    pub last_sync_at: Option<i64>,
+    /// The seq the stored inputs were folded to, the latest business date
+    /// in the log, and the encoded [`PositionBasis`]; `None` if not stored.
+    pub basis: Option<(u64, Option<u32>, Vec<u8>)>,
+}
+
+/// Folds the stored events of log `gid` (those dated on or before `as_of`,
+/// when given). Stored events were validated when accepted, so they are
+/// applied without re-validation; only a reversal looks back, and reversals
+/// are rare.
+fn fold_log(
+    conn: &Connection,
+    gid: i64,
+    group: &GroupId,
+    as_of: Option<Date>,
+    mut cuts: Option<&mut PositionCuts>,
+) -> Result<Books, StoreError> {
+    let mut books = Books::new(group.clone());
+    let decode = |bytes: &[u8], seq: u64| {
+        Event::decode(bytes)
+            .map_err(|e| StoreError::Damaged(format!("group {group} seq {seq}: {e}")))
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, bytes FROM events WHERE gid = ?1 ORDER BY seq")?;
+    let mut original_stmt =
+        conn.prepare_cached("SELECT bytes FROM events WHERE gid = ?1 AND seq = ?2")?;
+    let mut rows = stmt.query(params![gid])?;
+    while let Some(row) = rows.next()? {
+        let seq: u64 = row.get(0)?;
+        let bytes = row
+            .get_ref(1)?
+            .as_blob()
+            .map_err(|e| StoreError::Damaged(format!("event bytes: {e}")))?;
+        let event = decode(bytes, seq)?;
+        if as_of.is_some_and(|as_of| event.date > as_of) {
+            continue;
+        }
+        let original = match reversal_target(&event) {
+            Some(target) => original_stmt
+                .query_row(params![gid, target], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+                .map(|b| decode(&b, target))
+                .transpose()?,
+            None => None,
+        };
+        if let Some(cuts) = cuts.as_deref_mut() {
+            cuts.before(&books, event.date);
+        }
+        books.apply_unchecked(&event, original.as_ref());
+    }
+    Ok(books)
+}
+
+/// Writes a group's snapshot, replacing the one before.
+fn write_snapshot(
+    conn: &Connection,
+    gid: i64,
+    seq: u64,
+    snapshot: &Snapshot,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO group_books (gid, seq, books) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![gid, seq, snapshot.books])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO group_positions (gid, seq, max_date, basis) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![gid, seq, snapshot.max_date, snapshot.basis])?;
+    if let Some(earliest) = snapshot.earliest {
+        conn.prepare_cached(
+            "UPDATE position_cuts SET until_date = ?2 WHERE gid = ?1 AND until_date > ?2",
+        )?
+        .execute(params![gid, earliest])?;
+        conn.prepare_cached(
+            "DELETE FROM position_cuts WHERE gid = ?1 AND until_date <= from_date",
+        )?
+        .execute(params![gid])?;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO position_cuts (gid, seq, from_date, until_date, basis)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (seq, from, until, basis) in &snapshot.cuts {
+        insert.execute(params![gid, seq, from, until, basis])?;
+    }
+    Ok(())
+}
+
+/// Re-folds log `gid` as stored and writes its snapshot (hub logs have none).
+fn refold_snapshot(conn: &Connection, gid: i64, group: &GroupId) -> Result<(), StoreError> {
+    if group.is_hub_log() {
+        return Ok(());
+    }
+    let mut cuts = PositionCuts::default();
+    let books = fold_log(conn, gid, group, None, Some(&mut cuts))?;
+    conn.execute("DELETE FROM position_cuts WHERE gid = ?1", params![gid])?;
+    cuts.earliest = None;
+    write_snapshot(conn, gid, books.last_seq, &Snapshot::of(&books, cuts)?)
+}
+
+/// Version 1 to 2: the snapshot tables, back-filled by folding every log.
+fn migrate_to_2(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE group_books (
+             gid INTEGER PRIMARY KEY REFERENCES groups(gid),
+             seq INTEGER NOT NULL,
+             books BLOB NOT NULL
+         );
+         CREATE TABLE group_positions (
+             gid INTEGER PRIMARY KEY REFERENCES groups(gid),
+             seq INTEGER NOT NULL,
+             max_date INTEGER,
+             basis BLOB NOT NULL
+         );
+         CREATE TABLE position_cuts (
+             gid INTEGER NOT NULL REFERENCES groups(gid),
+             seq INTEGER NOT NULL,
+             from_date INTEGER NOT NULL,
+             until_date INTEGER NOT NULL,
+             basis BLOB NOT NULL,
+             PRIMARY KEY (gid, seq)
+         ) WITHOUT ROWID;",
+    )?;
+    let groups: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT gid, group_id FROM groups ORDER BY gid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (gid, id) in groups {
+        let group = GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?;
+        refold_snapshot(&tx, gid, &group)?;
+    }
+    tx.pragma_update(None, "user_version", 2)?;
+    tx.commit()?;
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Acknowledged means durable: FULL syncs the WAL on every commit.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Position reads touch every group's row: keep them in memory
+        // (SQLite's default page cache is 2 MiB). Negative means KiB.
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
@@ -177,6 +376,9 @@ impl Store {
                  PRAGMA user_version = 1;
                  COMMIT;",
             )?;
+        }
+        if version < 2 {
+            migrate_to_2(&mut conn)?;
         }
         Ok(Store { conn })
     }
@@ -269,6 +471,22 @@ impl Store {
         let mut out = Vec::new();
         for id in ids {
             out.push(GroupId::parse(&id?).map_err(|e| StoreError::Damaged(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// The administrative logs of hubs (`*-000`) held here, in id order.
+    pub fn hub_logs(&self) -> Result<Vec<GroupId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT group_id FROM groups WHERE group_id LIKE '%-000' ORDER BY group_id",
+        )?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let group = GroupId::parse(&id?).map_err(|e| StoreError::Damaged(e.to_string()))?;
+            if group.is_hub_log() {
+                out.push(group);
+            }
         }
         Ok(out)
     }
@@ -407,15 +625,90 @@ impl Store {
         Ok(())
     }
 
-    /// Appends a verified, validated batch and its checkpoint in one transaction.
+    /// Folds a group's stored log (up to `as_of`, when given).
+    pub fn fold(&self, row: &GroupRow, as_of: Option<Date>) -> Result<Books, StoreError> {
+        fold_log(&self.conn, row.gid, &row.group, as_of, None)
+    }
+
+    /// The encoded [`PositionBasis`] of log `gid` as of `as_of` from a stored
+    /// month-end cut that holds on that date, if there is one.
+    pub fn cut_basis(&self, gid: i64, as_of: Date) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT basis FROM position_cuts
+                 WHERE gid = ?1 AND from_date <= ?2 AND until_date > ?2
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![gid, as_of.days()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The group's stored books, if they were folded to exactly `seq` and decode.
+    pub fn stored_books(&self, gid: i64, seq: u64) -> Result<Option<Books>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT books FROM group_books WHERE gid = ?1 AND seq = ?2")?
+            .query_row(params![gid, seq], |r| r.get(0))
+            .optional()?;
+        Ok(bytes.and_then(|b| match Books::from_snapshot(&b) {
+            Ok(books) => Some(books),
+            Err(e) => {
+                tracing::warn!(gid, error = %e, "stored books unreadable; re-folding");
+                None
+            }
+        }))
+    }
+
+    /// Every log whose id starts with `scope`, with its stored position
+    /// inputs, in group order: one query, for position reports.
+    pub fn position_rows(&self, scope: &str) -> Result<Vec<PositionRow>, StoreError> {
+        // Ids are ASCII, so every id starting with `scope` sorts below this.
+        let upper = format!("{scope}\u{10FFFF}");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT g.gid, g.group_id, g.status, g.seq, g.last_sync_at, p.seq, p.max_date, p.basis
+             FROM groups g LEFT JOIN group_positions p ON p.gid = g.gid
+             WHERE g.group_id >= ?1 AND g.group_id < ?2
+             ORDER BY g.group_id",
+        )?;
+        let mut rows = stmt.query(params![scope, upper])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(1)?;
+            if !id.starts_with(scope) {
+                continue;
+            }
+            let basis = match r.get::<_, Option<u64>>(5)? {
+                Some(seq) => Some((seq, r.get::<_, Option<u32>>(6)?, r.get::<_, Vec<u8>>(7)?)),
+                None => None,
+            };
+            out.push(PositionRow {
+                gid: r.get(0)?,
+                group: GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?,
+                status: GroupStatus::parse(&r.get::<_, String>(2)?),
+                seq: r.get(3)?,
+                last_sync_at: r.get(4)?,
+                basis,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Appends a verified, validated batch and its checkpoint in one
+    /// transaction, with the group's books folded through the batch
+    /// (`None` for a hub's administrative log, which has no books).
     pub fn commit_batch(
         &mut self,
         row: &GroupRow,
         events: &[NewEvent<'_>],
         checkpoint: &SignedCheckpoint,
+        snapshot: Option<&Snapshot>,
         now: i64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        if let Some(snapshot) = snapshot {
+            write_snapshot(&tx, row.gid, checkpoint.checkpoint.seq, snapshot)?;
+        }
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (gid, seq, bytes, hash, business_date) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -588,6 +881,8 @@ impl Store {
                 "UPDATE groups SET seq = ?2, head = ?3, checkpoint = NULL WHERE gid = ?1",
                 params![row.gid, keep_through, head],
             )?;
+            // The stored books covered the abandoned events: fold again.
+            refold_snapshot(&tx, row.gid, &row.group)?;
             format!("kept offered branch; hub events after seq {keep_through} abandoned")
         } else {
             "kept accepted branch".to_string()

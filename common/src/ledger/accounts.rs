@@ -11,13 +11,17 @@ use crate::event::{ExpenseKind, IncomeKind};
 use crate::ids::{MemberNo, PoolId};
 use crate::money::Money;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum IncomeAccount {
     Kind(IncomeKind),
     LoanInterest,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ExpenseAccount {
     Kind(ExpenseKind),
     LoanLoss,
@@ -85,7 +89,7 @@ impl Account {
 }
 
 /// A pool's three balances as seen from the group.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PoolBalances {
     pub deposits: Money,
     pub reserve_pledged: Money,
@@ -94,7 +98,7 @@ pub struct PoolBalances {
 
 /// The group's balances. Member savings are kept per member in
 /// [`crate::ledger::Member::savings`]; `member_savings` is their control total.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Accounts {
     pub cash: Money,
     pub bank: Money,

@@ -28,7 +28,7 @@ use crate::ids::{GroupId, LoanNo, MemberNo, PoolId};
 use crate::money::{MAX_AMOUNT_SATANG, Money};
 
 /// Facts from the group's `GroupOpened`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Opened {
     pub name: String,
     pub tambon: String,
@@ -36,7 +36,7 @@ pub struct Opened {
     pub on: Date,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     pub joined_on: Date,
     pub birth_year: u32,
@@ -55,7 +55,7 @@ impl Member {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Loan {
     pub member: MemberNo,
     pub principal: Money,
@@ -79,9 +79,56 @@ pub struct Arrears {
 
 impl Loan {
     pub fn outstanding(&self) -> Money {
-        Money::from_satang(
-            self.principal.satang() - self.principal_repaid.satang() - self.written_off.satang(),
-        )
+        self.schedule().outstanding()
+    }
+
+    /// What the loan's arrears on any date depend on.
+    pub fn schedule(&self) -> LoanSchedule {
+        let mut schedule = LoanSchedule {
+            principal: self.principal,
+            paid: Money::from_satang(self.principal_repaid.satang() + self.written_off.satang()),
+            disbursed_on: self.disbursed_on,
+            term_months: self.term_months,
+            first_unpaid_due_on: self.disbursed_on,
+        };
+        schedule.first_unpaid_due_on = self.disbursed_on.add_months(schedule.first_unpaid());
+        schedule
+    }
+
+    /// Arrears on `date` against an equal-instalment monthly schedule.
+    pub fn arrears_on(&self, date: Date) -> Arrears {
+        self.schedule().arrears_on(date)
+    }
+}
+
+/// A loan's principal, what was repaid or written off of it, and its
+/// equal-instalment monthly schedule: all its arrears depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoanSchedule {
+    pub principal: Money,
+    /// Principal repaid plus written off.
+    pub paid: Money,
+    pub disbursed_on: Date,
+    pub term_months: u32,
+    /// When the oldest instalment not covered by what was paid falls due:
+    /// before that day the loan cannot be behind.
+    pub first_unpaid_due_on: Date,
+}
+
+impl LoanSchedule {
+    /// The oldest instalment not covered by what was paid (at most the term,
+    /// at least 1).
+    fn first_unpaid(&self) -> u32 {
+        let paid = self.paid.satang();
+        let mut k = 1;
+        while k < self.term_months && self.scheduled_by_instalment(k) <= paid {
+            k += 1;
+        }
+        k
+    }
+
+    pub fn outstanding(&self) -> Money {
+        Money::from_satang(self.principal.satang() - self.paid.satang())
     }
 
     /// Principal scheduled to have been repaid by the end of instalment `k`
@@ -92,27 +139,49 @@ impl Loan {
         self.principal.satang() * k / term
     }
 
+    /// How many instalments fell due on or before `date`: the largest `k` up
+    /// to the term with `disbursed_on + k months <= date`. Instalment dates
+    /// strictly increase with `k`, so start from the calendar-month distance
+    /// and correct by at most a step (a loop of `add_months` per instalment
+    /// gives the same answer, slower).
+    fn instalments_due_by(&self, date: Date) -> u32 {
+        let (y1, m1, _) = self.disbursed_on.ymd();
+        let (y2, m2, _) = date.ymd();
+        let months = (y2 * 12 + i64::from(m2)) - (y1 * 12 + i64::from(m1));
+        if months > i64::from(self.term_months) {
+            // The last instalment fell due in an earlier calendar month.
+            return self.term_months;
+        }
+        let mut k = months.clamp(0, i64::from(self.term_months)) as u32;
+        while k > 0 && self.disbursed_on.add_months(k) > date {
+            k -= 1;
+        }
+        while k < self.term_months && self.disbursed_on.add_months(k + 1) <= date {
+            k += 1;
+        }
+        k
+    }
+
     /// Arrears on `date` against an equal-instalment monthly schedule.
     pub fn arrears_on(&self, date: Date) -> Arrears {
         let outstanding = self.outstanding().satang();
         if outstanding <= 0 {
             return Arrears::default();
         }
-        let paid = self.principal_repaid.satang() + self.written_off.satang();
-        let mut due_count = 0;
-        while due_count < self.term_months && self.disbursed_on.add_months(due_count + 1) <= date {
-            due_count += 1;
+        // Before the oldest unpaid instalment falls due, fewer instalments
+        // are due than are paid for: nothing is overdue.
+        if date < self.first_unpaid_due_on {
+            return Arrears::default();
         }
+        let paid = self.paid.satang();
+        let due_count = self.instalments_due_by(date);
         let overdue = (self.scheduled_by_instalment(due_count) - paid).max(0);
         if overdue == 0 {
             return Arrears::default();
         }
-        // The oldest instalment not yet covered by what was paid.
-        let mut first_unpaid = 1;
-        while first_unpaid < due_count && self.scheduled_by_instalment(first_unpaid) <= paid {
-            first_unpaid += 1;
-        }
-        let due_on = self.disbursed_on.add_months(first_unpaid);
+        // Overdue means instalment `due_count` is not covered, so the oldest
+        // uncovered one is at or before it: `first_unpaid_due_on`.
+        let due_on = self.first_unpaid_due_on;
         Arrears {
             overdue: Money::from_satang(overdue),
             days_past_due: date.days_since(due_on).max(0) as u32,
@@ -121,7 +190,7 @@ impl Loan {
 }
 
 /// A `PeriodClosed` event and whether its digest matched the fold.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PeriodClose {
     pub seq: u64,
     pub month: Month,
@@ -130,7 +199,7 @@ pub struct PeriodClose {
 }
 
 /// A group's books: everything the fold of its log knows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Books {
     pub group: GroupId,
     pub opened: Option<Opened>,
@@ -835,4 +904,93 @@ fn non_negative(amount: Money) -> Result<(), Rule> {
         return Err(Rule::AmountTooLarge(amount));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The direct count of instalments due equals the step-by-step one.
+        #[test]
+        fn instalments_due_by_counts_like_stepping_month_by_month(
+            disbursed in 0u32..40_000,
+            later in 0u32..2_000,
+            term in 0u32..120,
+        ) {
+            let loan = Loan {
+                member: MemberNo(1),
+                principal: Money::from_baht(1_000),
+                monthly_interest_basis_points: 100,
+                term_months: term,
+                guarantors: Vec::new(),
+                disbursed_on: Date::from_days(disbursed).unwrap(),
+                principal_repaid: Money::ZERO,
+                interest_paid: Money::ZERO,
+                written_off: Money::ZERO,
+            }
+            .schedule();
+            let date = Date::from_days(disbursed + later).unwrap();
+            let mut stepped = 0;
+            while stepped < term && loan.disbursed_on.add_months(stepped + 1) <= date {
+                stepped += 1;
+            }
+            prop_assert_eq!(loan.instalments_due_by(date), stepped);
+        }
+
+        /// Arrears equal the plain definition: count the instalments due
+        /// month by month, then find the oldest one not covered.
+        #[test]
+        fn arrears_equal_the_month_by_month_definition(
+            disbursed in 0u32..40_000,
+            later in 0u32..3_000,
+            term in 0u32..60,
+            principal in 1i64..10_000_000,
+            repaid_per_mille in 0i64..1_100,
+            written_off in 0i64..50_000,
+        ) {
+            let loan = Loan {
+                member: MemberNo(1),
+                principal: Money::from_satang(principal),
+                monthly_interest_basis_points: 100,
+                term_months: term,
+                guarantors: Vec::new(),
+                disbursed_on: Date::from_days(disbursed).unwrap(),
+                principal_repaid: Money::from_satang(principal * repaid_per_mille / 1_000),
+                interest_paid: Money::ZERO,
+                written_off: Money::from_satang(written_off),
+            };
+            let date = Date::from_days(disbursed + later).unwrap();
+            let scheduled = |k: u32| {
+                principal * i64::from(k.min(term)) / i64::from(term.max(1))
+            };
+            let outstanding = loan.outstanding().satang();
+            let paid = principal - outstanding;
+            let expected = if outstanding <= 0 {
+                Arrears::default()
+            } else {
+                let mut due = 0;
+                while due < term && loan.disbursed_on.add_months(due + 1) <= date {
+                    due += 1;
+                }
+                let overdue = (scheduled(due) - paid).max(0);
+                if overdue == 0 {
+                    Arrears::default()
+                } else {
+                    let mut first = 1;
+                    while first < due && scheduled(first) <= paid {
+                        first += 1;
+                    }
+                    Arrears {
+                        overdue: Money::from_satang(overdue),
+                        days_past_due: date
+                            .days_since(loan.disbursed_on.add_months(first))
+                            .max(0) as u32,
+                    }
+                }
+            };
+            prop_assert_eq!(loan.arrears_on(date), expected);
+        }
+    }
 }

@@ -10,6 +10,7 @@ use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::store::Store;
 
 mod mutation;
+mod snapshot;
 
 const GROUP: &str = "230101-007";
 
