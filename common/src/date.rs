@@ -127,6 +127,14 @@ impl Date {
         Date(self.0.saturating_add(days).min(DAY_MAX))
     }
 
+    /// The date in Thailand (UTC+7 all year) at `unix_seconds`: a treasurer's
+    /// and a hub operator's "today". The caller reads the clock.
+    pub fn thai_date_at(unix_seconds: i64) -> Date {
+        const THAI_OFFSET_SECONDS: i64 = 7 * 3600;
+        let days = (unix_seconds + THAI_OFFSET_SECONDS).div_euclid(86_400);
+        Date::from_days(days.clamp(0, i64::from(DAY_MAX)) as u32).unwrap_or(Date::EPOCH)
+    }
+
     /// Whole days from `earlier` to `self`; negative when `self` is earlier.
     pub fn days_since(self, earlier: Date) -> i64 {
         i64::from(self.0) - i64::from(earlier.0)

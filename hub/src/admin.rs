@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use sajja_common::admin::{AdminBody, AdminEvent, HubLevel};
-use sajja_common::{Checkpoint, Date, GroupId, PublicKey, SigningKey, chain};
+use sajja_common::{Checkpoint, GroupId, PublicKey, SigningKey, chain};
 use thiserror::Error;
 
 use crate::config::{HubConfig, Level};
-use crate::ingest::{BatchOutcome, Ingest, IngestError, unix_now};
+use crate::ingest::{BatchOutcome, Ingest, IngestError, today, unix_now};
 
 #[derive(Debug, Error)]
 pub enum AdminError {
@@ -57,11 +57,6 @@ pub fn read_key(path: &Path) -> Result<SigningKey, AdminError> {
     let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
     let seed = hex::decode(text.trim()).map_err(|_| error("not a hex key".into()))?;
     SigningKey::from_seed(&seed).map_err(|e| error(e.to_string()))
-}
-
-fn today() -> Date {
-    let days = (unix_now() + 7 * 3600).div_euclid(86_400);
-    Date::from_days(days.max(0) as u32).unwrap_or(Date::EPOCH)
 }
 
 /// Appends `bodies` to the hub's administrative log (opening it first if

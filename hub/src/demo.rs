@@ -18,10 +18,10 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::sync::watch;
 
 use anyhow::{Context, bail};
-use sajja_common::{Date, GroupId, PublicKey};
+use sajja_common::{GroupId, PublicKey};
 use sajja_hub::admin::read_key;
 use sajja_hub::config::HubConfig;
-use sajja_hub::ingest::unix_now;
+use sajja_hub::ingest::{today, unix_now};
 use sajja_hub::simulate;
 use sajja_hub::store::Store;
 use sajja_hub::{positions, report};
@@ -134,12 +134,6 @@ fn append_text(path: &Path, text: &str) -> anyhow::Result<()> {
     contents.push_str(text);
     std::fs::write(path, contents)?;
     Ok(())
-}
-
-/// Today in Thailand (UTC+7).
-fn today() -> Date {
-    let days = (unix_now() + 7 * 3600).div_euclid(86_400);
-    Date::from_days(days.max(0) as u32).unwrap_or(Date::EPOCH)
 }
 
 fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {

@@ -12,7 +12,7 @@ use sajja_common::admin::AdminBody;
 use sajja_common::{Date, GroupId, PoolId, PublicKey};
 use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::{HubConfig, Level};
-use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_hub::ingest::{BatchOutcome, Ingest, today, unix_now};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::store::Store;
 use sajja_hub::{backup::PendingBackup, check, positions, relay, report, server, signoff, tls};
@@ -758,12 +758,6 @@ fn backup(config: &HubConfig, dest: &Path) -> anyhow::Result<()> {
         dest.display()
     );
     Ok(())
-}
-
-/// Today in Thailand (UTC+7), the default business date of a report.
-fn today() -> Date {
-    let days = (unix_now() + 7 * 3600).div_euclid(86_400);
-    Date::from_days(days.max(0) as u32).unwrap_or(Date::EPOCH)
 }
 
 fn init(

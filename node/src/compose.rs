@@ -13,16 +13,12 @@ use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::{Books, Rule};
 use sajja_common::money::Money;
 
-/// Thailand keeps UTC+7 all year; a treasurer's "today" is the Thai date.
-const THAI_OFFSET_SECONDS: u64 = 7 * 3600;
-
 /// Today's date in Thailand.
 pub fn today() -> Date {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let days = (seconds + THAI_OFFSET_SECONDS) / 86_400;
-    Date::from_days(u32::try_from(days).unwrap_or(u32::MAX)).unwrap_or(Date::EPOCH)
+    Date::thai_date_at(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 pub fn parse_member(text: &str) -> Result<MemberNo, String> {

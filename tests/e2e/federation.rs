@@ -70,7 +70,7 @@ fn today() -> Date {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    Date::from_days(((seconds + 7 * 3600) / 86_400) as u32).expect("date")
+    Date::thai_date_at(seconds as i64)
 }
 
 fn date(text: &str) -> Date {
