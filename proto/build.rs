@@ -1,7 +1,11 @@
 //! Generates the service code with a pure-Rust protobuf compiler: no system `protoc`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["sajja/v1/sync.proto"];
+    let files = [
+        "sajja/v1/sync.proto",
+        "sajja/v1/admin.proto",
+        "sajja/v1/query.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

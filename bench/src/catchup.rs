@@ -94,7 +94,8 @@ pub fn run(options: &Options) -> anyhow::Result<CatchupReport> {
             let hub = Hub::start(&dir.path().join(format!("hub-{rep}")), &enrol).await?;
             let proxy = Proxy::start(hub.addr).await?;
             let started = Instant::now();
-            let report = sajja_node::sync::sync_once(&mut store, &proxy.link(&hub)).await?;
+            let report =
+                sajja_node::sync::sync_once(&mut store, &proxy.link(&hub, &spec.group)?).await?;
             let elapsed = started.elapsed().as_secs_f64();
             ensure!(
                 hub.seq(&spec.group)? == events as u64 && report.pushed_events == events as u64,

@@ -142,7 +142,10 @@ fn sample(
         let data = dir.join("node");
         std::fs::create_dir_all(&data)?;
         let store = node_store(&data.join("ledger.sqlite"), &log)?;
-        store.set_hub_link(&hub.url(), &hub.ca_pem)?;
+        store.set_hub_link(
+            &hub.enrolment(&spec.group, &spec.key().public())?,
+            sajja_hub::ingest::unix_now(),
+        )?;
         drop(store);
         let started = Instant::now();
         let child = Command::new(binary)

@@ -211,12 +211,17 @@ fn grpc_run(options: &Options, logs: &[GroupLog]) -> anyhow::Result<f64> {
     let runtime = rig::runtime()?;
     runtime.block_on(async {
         let hub = Hub::start(dir.path(), &enrol).await?;
-        let link = hub.link();
+        // Each group's node has its own certificate, issued before the clock starts.
+        let links = Arc::new(
+            logs.iter()
+                .map(|l| hub.link(&l.spec.group))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        );
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let mut workers = Vec::new();
         for _ in 0..options.clients.max(1) {
-            let (work, next, link) = (work.clone(), next.clone(), link.clone());
+            let (work, next, links) = (work.clone(), next.clone(), links.clone());
             workers.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -228,7 +233,7 @@ fn grpc_run(options: &Options, logs: &[GroupLog]) -> anyhow::Result<f64> {
                         .map_err(|_| anyhow::anyhow!("poisoned"))?
                         .take()
                         .context("each group is pushed once")?;
-                    let mut pusher = Pusher::open(&link).await?;
+                    let mut pusher = Pusher::open(&links[i]).await?;
                     let from = pusher.hello(&head).await?;
                     ensure!(from == 1, "a fresh hub asked for seq {from}");
                     for batch in batches {
@@ -340,7 +345,7 @@ fn phases(logs: &[GroupLog]) -> anyhow::Result<Phases> {
                 log.hashes[batch.from_seq as usize - 2]
             };
             let mut verifier =
-                ChainVerifier::resume(log.spec.group.clone(), batch.from_seq - 1, head);
+                ChainVerifier::resume(log.spec.group.clone(), batch.from_seq - 1, head, key);
             let mut decoded = Vec::with_capacity(batch.events.len());
             for bytes in &batch.events {
                 decoded.push(verifier.push(bytes)?);

@@ -186,13 +186,19 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
             key.trim()
         ),
     )?;
-    let province_addr = start_hub(&hub, &province, &mut processes)?;
+    start_hub(&hub, &province, &mut processes)?;
+    let parent_bundle = tambon.join("province.bundle");
+    run_checked(
+        Command::new(&hub)
+            .args(["enrol", "hub", "230101", "--config"])
+            .arg(province.join("hub.toml"))
+            .arg("--out")
+            .arg(&parent_bundle),
+        "sajja-hub enrol hub",
+    )?;
     append(
         &tambon.join("hub.toml"),
-        &format!(
-            "\n[parent]\nurl = \"https://{province_addr}\"\nca = \"{}\"\n",
-            province.join("tls/ca.pem").display()
-        ),
+        &format!("\n[parent]\nbundle = \"{}\"\n", parent_bundle.display()),
     )?;
     let tambon_addr = start_hub(&hub, &tambon, &mut processes)?;
 
@@ -234,23 +240,20 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
         .map(str::trim)
         .context("status prints the public key")?
         .to_string();
+    let bundle = root.join("group.bundle");
     run_checked(
         Command::new(&hub)
-            .args(["enrol", "--config"])
+            .args(["enrol", "group", GROUP, "--key", &public, "--config"])
             .arg(tambon.join("hub.toml"))
-            .args([GROUP, "--key", &public]),
-        "sajja-hub enrol",
+            .arg("--url")
+            .arg(format!("https://{tambon_addr}"))
+            .arg("--out")
+            .arg(&bundle),
+        "sajja-hub enrol group",
     )?;
-    let ca = tambon.join("tls/ca.pem").display().to_string();
     run_checked(
-        &mut cli(&[
-            "connect",
-            "--hub",
-            &format!("https://{tambon_addr}"),
-            "--ca",
-            &ca,
-        ]),
-        "sajja-node connect",
+        &mut cli(&["init", "--bundle", &bundle.display().to_string()]),
+        "sajja-node init --bundle",
     )?;
     let log = std::fs::File::create(root.join("node.log"))?;
     processes.0.push(

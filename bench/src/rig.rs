@@ -14,6 +14,7 @@ use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::Ingest;
 use sajja_hub::store::Store as HubStore;
 use sajja_node::sync::HubLink;
+use sajja_proto::client::ClientTls;
 use sajja_proto::v1::push_request::Message as PushOut;
 use sajja_proto::v1::push_response::Message as PushIn;
 use sajja_proto::v1::sync_client::SyncClient;
@@ -125,11 +126,57 @@ impl Hub {
         format!("https://{}", self.addr)
     }
 
-    pub fn link(&self) -> HubLink {
-        HubLink {
+    /// A link for `group`'s node: a client certificate issued for the group
+    /// and recorded as `sajja-hub enrol` would.
+    pub fn link(&self, group: &sajja_common::GroupId) -> anyhow::Result<HubLink> {
+        Ok(HubLink {
             url: self.url(),
+            tls: self.client_tls(group)?,
+        })
+    }
+
+    /// The enrolment bundle `sajja-hub enrol group` would write for `group`.
+    pub fn enrolment(
+        &self,
+        group: &sajja_common::GroupId,
+        key: &PublicKey,
+    ) -> anyhow::Result<sajja_edge::enrolment::Enrolment> {
+        let tls = self.client_tls(group)?;
+        Ok(sajja_edge::enrolment::Enrolment {
+            role: sajja_edge::enrolment::Role::Group,
+            subject: group.as_str().to_string(),
+            scope: None,
+            public_key: Some(key.to_hex()),
+            hub_id: "23".into(),
+            hub_url: self.url(),
+            serial: "bench".into(),
+            not_after: sajja_hub::ingest::unix_now() + 30 * 86_400,
+            ca: String::from_utf8(tls.ca_pem)?,
+            cert: String::from_utf8(tls.cert_pem)?,
+            key: String::from_utf8(tls.key_pem)?,
+        })
+    }
+
+    pub fn client_tls(&self, group: &sajja_common::GroupId) -> anyhow::Result<ClientTls> {
+        let ca = sajja_hub::tls::Pem {
+            cert: String::from_utf8(self.ca_pem.clone())?,
+            key: std::fs::read_to_string(self.dir.join("tls/ca.key"))?,
+        };
+        let principal = sajja_hub::identity::Principal::Group(group.clone());
+        let now = sajja_hub::ingest::unix_now();
+        let issued = sajja_hub::identity::issue(&ca, &principal, 30, now)?;
+        self.ingest
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .store()
+            .add_credential(&sajja_hub::identity::credential_of(
+                &principal, &issued, now,
+            ))?;
+        Ok(ClientTls {
             ca_pem: self.ca_pem.clone(),
-        }
+            cert_pem: issued.pem.cert.into_bytes(),
+            key_pem: issued.pem.key.into_bytes(),
+        })
     }
 
     /// The hub's committed seq for a group.
@@ -237,11 +284,11 @@ impl Proxy {
     }
 
     /// A link to the hub through this proxy (the certificate names 127.0.0.1).
-    pub fn link(&self, hub: &Hub) -> HubLink {
-        HubLink {
+    pub fn link(&self, hub: &Hub, group: &sajja_common::GroupId) -> anyhow::Result<HubLink> {
+        Ok(HubLink {
             url: format!("https://{}", self.addr),
-            ca_pem: hub.ca_pem.clone(),
-        }
+            tls: hub.client_tls(group)?,
+        })
     }
 }
 

@@ -94,7 +94,7 @@ async fn measure(
     let batches = log.batches(from, to);
     let batch_count = batches.len() as u64;
     let start = proxy.bytes();
-    let mut pusher = Pusher::open(&proxy.link(hub)).await?;
+    let mut pusher = Pusher::open(&proxy.link(hub, &log.spec.group)?).await?;
     let send_from = pusher.hello(&log.checkpoint_at(&key, to)).await?;
     ensure!(
         send_from == from,
@@ -153,7 +153,7 @@ pub fn run(options: &Options) -> anyhow::Result<WireReport> {
             // The history before the seventh month's contribution day, unmeasured.
             let month_index = 6.min(month.month_starts.len() - 1);
             let from = month.month_starts[month_index];
-            let mut pusher = Pusher::open(&hub.link()).await?;
+            let mut pusher = Pusher::open(&hub.link(&month.spec.group)?).await?;
             pusher
                 .hello(&month.checkpoint_at(&month.spec.key(), from - 1))
                 .await?;

@@ -12,6 +12,29 @@ use crate::chain::Hash;
 use crate::ids::GroupId;
 
 const CHECKPOINT_DOMAIN: &[u8] = b"sajja/v1/checkpoint\0";
+const KEY_ROTATION_DOMAIN: &[u8] = b"sajja/v1/key-rotation\0";
+
+/// The exact bytes the old key signs in a `KeyRotated` event. They bind the
+/// group, the event's seq and the chain head before it, so the consent cannot
+/// be replayed in another log or at another position (even after a fork
+/// resolution reuses the seq, the head differs), and the new key, so it
+/// cannot be moved to another key.
+pub fn rotation_signing_bytes(
+    group: &GroupId,
+    seq: u64,
+    previous_head: &Hash,
+    new_key: &PublicKey,
+) -> Vec<u8> {
+    let group = group.as_str().as_bytes();
+    let mut out = Vec::with_capacity(KEY_ROTATION_DOMAIN.len() + 1 + group.len() + 8 + 32 + 32);
+    out.extend_from_slice(KEY_ROTATION_DOMAIN);
+    out.push(group.len() as u8);
+    out.extend_from_slice(group);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(previous_head.as_bytes());
+    out.extend_from_slice(new_key.as_bytes());
+    out
+}
 
 /// A position in a group's log: everything up to `seq` hashes to `head`.
 #[derive(Clone, Debug, PartialEq, Eq)]

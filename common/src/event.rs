@@ -10,7 +10,7 @@ use prost::Message;
 use thiserror::Error;
 
 use crate::chain::Hash;
-use crate::checkpoint::PublicKey;
+use crate::checkpoint::{PublicKey, SigningKey, rotation_signing_bytes};
 use crate::date::{Date, Month};
 use crate::ids::{GroupId, LoanNo, MemberNo, PoolId, check_geocode};
 use crate::money::Money;
@@ -296,12 +296,33 @@ pub enum Body {
         month: Month,
         trial_balance_digest: Hash,
     },
+    /// The group's new signing key, with the old key's consent; see
+    /// [`Body::key_rotated`] and `verify::ChainVerifier`, which checks it.
     KeyRotated {
         new_key: PublicKey,
+        old_key: PublicKey,
+        old_key_signature: [u8; 64],
     },
 }
 
 impl Body {
+    /// A `KeyRotated` for the event at `seq` of `group`, whose chain head
+    /// before it is `previous_head`, signed by the key in effect there.
+    pub fn key_rotated(
+        group: &GroupId,
+        seq: u64,
+        previous_head: &Hash,
+        old: &SigningKey,
+        new_key: PublicKey,
+    ) -> Body {
+        let message = rotation_signing_bytes(group, seq, previous_head, &new_key);
+        Body::KeyRotated {
+            new_key,
+            old_key: old.public(),
+            old_key_signature: old.sign(&message),
+        }
+    }
+
     /// The event kind's name as shown in logs, errors and the treasurer's `log`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -737,8 +758,14 @@ impl Body {
                 month: month.yyyymm(),
                 trial_balance_digest: trial_balance_digest.as_bytes().to_vec(),
             }),
-            Body::KeyRotated { new_key } => B::KeyRotated(pb::KeyRotated {
+            Body::KeyRotated {
+                new_key,
+                old_key,
+                old_key_signature,
+            } => B::KeyRotated(pb::KeyRotated {
                 new_public_key: new_key.as_bytes().to_vec(),
+                old_public_key: old_key.as_bytes().to_vec(),
+                old_key_signature: old_key_signature.to_vec(),
             }),
         }
     }
@@ -908,6 +935,10 @@ impl Body {
             B::KeyRotated(b) => Body::KeyRotated {
                 new_key: PublicKey::from_slice(&b.new_public_key)
                     .ok_or_else(|| invalid("new_public_key", "expected a 32-byte Ed25519 key"))?,
+                old_key: PublicKey::from_slice(&b.old_public_key)
+                    .ok_or_else(|| invalid("old_public_key", "expected a 32-byte Ed25519 key"))?,
+                old_key_signature: <[u8; 64]>::try_from(b.old_key_signature.as_slice())
+                    .map_err(|_| invalid("old_key_signature", "expected a 64-byte signature"))?,
             },
         })
     }
@@ -1028,6 +1059,8 @@ mod tests {
             },
             Body::KeyRotated {
                 new_key: PublicKey::from_slice(&[9; 32]).unwrap(),
+                old_key: PublicKey::from_slice(&[8; 32]).unwrap(),
+                old_key_signature: [7; 64],
             },
         ];
         for body in bodies {

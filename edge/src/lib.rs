@@ -4,5 +4,6 @@
 //! each other; so the shared I/O helpers live here, once.
 
 pub mod backup;
+pub mod enrolment;
 pub mod logging;
 pub mod toml_check;

@@ -52,9 +52,15 @@ pub struct HubConfig {
     /// are signed with. Group keys reach the province through those logs.
     #[serde(default)]
     pub children: Vec<Child>,
-    /// Serve plaintext gRPC instead of TLS. For local development only.
+    /// The address written into enrolment bundles, `https://host:port`
+    /// (default: `https://` and the bound listen address).
     #[serde(default)]
-    pub insecure_plaintext: bool,
+    pub public_url: Option<String>,
+    /// How long a client certificate issued at enrolment stays valid.
+    #[serde(default = "default_client_cert_days")]
+    pub client_cert_days: u32,
+    #[serde(default)]
+    pub limits: Limits,
     /// A group from which nothing has arrived for more than this many days is
     /// reported stale (`query groups --stale`, `query alerts`).
     #[serde(default = "default_stale_after_days")]
@@ -78,10 +84,56 @@ fn default_stale_after_days() -> u32 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Parent {
-    /// `https://host:port` of the province hub.
-    pub url: String,
-    /// The province hub's CA certificate (PEM).
-    pub ca: PathBuf,
+    /// The enrolment bundle the province hub issued to this hub
+    /// (`sajja-hub enrol hub <id>` there): its address, CA and this hub's
+    /// client certificate.
+    pub bundle: PathBuf,
+}
+
+/// What one client may cost the hub. Every limit refuses or slows the
+/// client that reaches it, never the others.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest gRPC message accepted, after decompression.
+    pub max_message_bytes: usize,
+    /// The most event bytes in one pushed batch.
+    pub max_batch_bytes: usize,
+    /// The most events in one pushed batch.
+    pub max_batch_events: usize,
+    /// Events accepted per group per minute; a faster pusher is slowed.
+    pub events_per_group_per_minute: u32,
+    /// Concurrent calls (streams) per client certificate.
+    pub max_streams_per_client: u32,
+    /// Open connections in all; further ones are closed at once.
+    pub max_connections: u32,
+    /// Time allowed for a TLS handshake, in milliseconds.
+    pub handshake_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_message_bytes: sajja_proto::MAX_MESSAGE_BYTES,
+            max_batch_bytes: 2 * sajja_proto::MAX_BATCH_BYTES,
+            max_batch_events: sajja_proto::MAX_EVENTS_PER_BATCH,
+            events_per_group_per_minute: DEFAULT_EVENTS_PER_GROUP_PER_MINUTE,
+            max_streams_per_client: 8,
+            max_connections: 1_024,
+            handshake_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A year of a 2,000-member group's history is about 50,000 events; a
+/// catch-up of that takes a minute, a flood of forged batches is slowed.
+pub const DEFAULT_EVENTS_PER_GROUP_PER_MINUTE: u32 = 60_000;
+
+/// A certificate outlives a Pi's SD card; two years, then re-issue.
+pub const DEFAULT_CLIENT_CERT_DAYS: u32 = 730;
+
+fn default_client_cert_days() -> u32 {
+    DEFAULT_CLIENT_CERT_DAYS
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -103,6 +155,60 @@ fn default_listen() -> SocketAddr {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+impl Limits {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        // Nodes send batches of up to MAX_BATCH_BYTES; a hub that refused
+        // them would refuse every group forever.
+        let floors: [(&str, u64, u64); 4] = [
+            (
+                "limits.max_message_bytes",
+                self.max_message_bytes as u64,
+                (sajja_proto::MAX_BATCH_BYTES + 64 * 1024) as u64,
+            ),
+            (
+                "limits.max_batch_bytes",
+                self.max_batch_bytes as u64,
+                sajja_proto::MAX_BATCH_BYTES as u64,
+            ),
+            (
+                "limits.max_batch_events",
+                self.max_batch_events as u64,
+                1_000,
+            ),
+            (
+                "limits.events_per_group_per_minute",
+                u64::from(self.events_per_group_per_minute),
+                1_000,
+            ),
+        ];
+        for (name, value, floor) in floors {
+            if value < floor {
+                problems.push(format!("{name}: {value} is below the floor of {floor}"));
+            }
+        }
+        if self.max_message_bytes > 64 * 1024 * 1024 {
+            problems.push(format!(
+                "limits.max_message_bytes: {} is above 64 MiB",
+                self.max_message_bytes
+            ));
+        }
+        if self.max_streams_per_client == 0 {
+            problems.push("limits.max_streams_per_client: must be at least 1".into());
+        }
+        if self.max_connections == 0 {
+            problems.push("limits.max_connections: must be at least 1".into());
+        }
+        if !(100..=120_000).contains(&self.handshake_timeout_ms) {
+            problems.push(format!(
+                "limits.handshake_timeout_ms: {} is not between 100 and 120000",
+                self.handshake_timeout_ms
+            ));
+        }
+        problems
+    }
 }
 
 #[derive(Debug, Error)]
@@ -155,7 +261,7 @@ impl HubConfig {
         resolve(&mut config.tls.ca_key);
         resolve(&mut config.signing_key);
         if let Some(parent) = config.parent.as_mut() {
-            resolve(&mut parent.ca);
+            resolve(&mut parent.bundle);
         }
         problems.extend(
             config
@@ -201,18 +307,51 @@ impl HubConfig {
                 "metrics_listen: {metrics} is the address the Sync service listens on"
             ));
         }
-        if !self.insecure_plaintext {
-            for (name, file) in [
-                ("tls.cert", &self.tls.cert),
-                ("tls.key", &self.tls.key),
-                ("tls.ca", &self.tls.ca),
-            ] {
-                if !file.is_file() {
-                    problems.push(format!("{name}: {} does not exist", file.display()));
+        for (name, file) in [
+            ("tls.cert", &self.tls.cert),
+            ("tls.key", &self.tls.key),
+            ("tls.ca", &self.tls.ca),
+        ] {
+            if !file.is_file() {
+                problems.push(format!("{name}: {} does not exist", file.display()));
+            }
+        }
+        if let Some(url) = &self.public_url
+            && !url.starts_with("https://")
+        {
+            problems.push(format!("public_url: {url:?} does not start with https://"));
+        }
+        if !(1..=3_650).contains(&self.client_cert_days) {
+            problems.push(format!(
+                "client_cert_days: {} is not between 1 and 3650",
+                self.client_cert_days
+            ));
+        }
+        if let Some(parent) = &self.parent {
+            match self.level {
+                Level::Province => {
+                    problems.push("parent: a province hub has no parent".to_string())
+                }
+                Level::Tambon => {
+                    if let Err(e) = sajja_edge::enrolment::Enrolment::read(&parent.bundle) {
+                        problems.push(format!("parent.bundle: {e}"));
+                    }
                 }
             }
         }
+        problems.extend(self.limits.problems());
         problems
+    }
+
+    /// The parent link from `[parent] bundle`, read from disk.
+    pub fn parent_enrolment(
+        &self,
+    ) -> Result<Option<sajja_edge::enrolment::Enrolment>, sajja_edge::enrolment::EnrolmentError>
+    {
+        self.parent
+            .as_ref()
+            .map(|p| sajja_edge::enrolment::Enrolment::read(&p.bundle))
+            .transpose()
     }
 
     pub fn database_path(&self) -> PathBuf {

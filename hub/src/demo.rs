@@ -242,13 +242,28 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     println!("  province hub 23 listening on https://{province_addr}");
 
     let mut hubs = Vec::new();
+    let province_text = province_path.display().to_string();
     for tambon in TAMBONS {
         let config_path = root.join(format!("hub-{tambon}")).join("hub.toml");
-        let parent = format!(
-            "\n[parent]\nurl = \"https://{province_addr}\"\nca = \"{}\"\n",
-            province.tls.ca.display()
-        );
-        append_text(&config_path, &parent)?;
+        // The province enrols each tambon hub; its bundle is the parent link.
+        let bundle = root.join(format!("hub-{tambon}")).join("province.bundle");
+        let bundle_text = bundle.display().to_string();
+        run_checked(
+            &mut hub(&[
+                "enrol",
+                "hub",
+                tambon,
+                "--config",
+                &province_text,
+                "--out",
+                &bundle_text,
+            ]),
+            "sajja-hub enrol hub",
+        )?;
+        append_text(
+            &config_path,
+            &format!("\n[parent]\nbundle = \"{bundle_text}\"\n"),
+        )?;
         let config = HubConfig::load(&config_path)?;
         let (child, addr) = start(&config_path, &config, "a tambon hub")?;
         children.0.push(child);
@@ -303,21 +318,26 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             .and_then(|seq| seq.parse().ok())
             .context("sajja-node status printed no head")?;
         let config_text = config_path.display().to_string();
+        let bundle = data.join("enrolment.bundle").display().to_string();
         run_checked(
             &mut hub(&[
                 "enrol",
-                "--config",
-                &config_text,
+                "group",
                 group,
                 "--key",
                 &key.to_hex(),
+                "--config",
+                &config_text,
+                "--url",
+                &format!("https://{addr}"),
+                "--out",
+                &bundle,
             ]),
-            "sajja-hub enrol",
+            "sajja-hub enrol group",
         )?;
-        let ca = config.tls.ca.display().to_string();
         run_checked(
-            &mut node(&["connect", "--hub", &format!("https://{addr}"), "--ca", &ca]),
-            "sajja-node connect",
+            &mut node(&["init", "--bundle", &bundle]),
+            "sajja-node init --bundle",
         )?;
         let log = std::fs::File::create(data.join("node.log"))?;
         let child = node(&["run"])
@@ -431,6 +451,23 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     println!("Query the live hubs (paste into another terminal while the demo runs):");
     let province_text = province_path.display().to_string();
     let exe_text = exe.display().to_string();
+    // A coordinator of tambon 230101 queries the province remotely, over
+    // mutual TLS, with nothing but its bundle.
+    let coordinator = root.join("coordinator-230101.bundle").display().to_string();
+    run_checked(
+        &mut hub(&[
+            "enrol",
+            "coordinator",
+            "demo",
+            "--scope",
+            "230101",
+            "--config",
+            &province_text,
+            "--out",
+            &coordinator,
+        ]),
+        "sajja-hub enrol coordinator",
+    )?;
     println!("  {exe_text} query position --config {province_text} 23");
     println!("  {exe_text} query groups --config {province_text} 23");
     println!("  {exe_text} query alerts --config {province_text} 23");
@@ -442,6 +479,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             config_path.display()
         );
     }
+    println!("  {exe_text} query position --bundle {coordinator} 230101");
     println!("  {exe_text} heads --config {province_text}");
     println!(
         "  {} --data-dir {} balance",

@@ -2,20 +2,24 @@
 //!
 //! A batch is accepted only if it continues exactly at the hub's committed
 //! size, every event decodes, the chain recomputes to the checkpoint's head,
-//! the checkpoint is signed by the group's enrolled key at the current fork
-//! epoch, and the ledger accepts every event. Then events, checkpoint and
-//! books commit together, and only then is the batch acknowledged.
+//! the checkpoint is signed by the group's key in effect there (the key held
+//! at the committed head, handed on by any `KeyRotated` in the batch that the
+//! key before it signed) at the current fork epoch, and the ledger accepts
+//! every event. Then events, checkpoint, books and any new key commit
+//! together, and only then is the batch acknowledged.
 
 use std::collections::{HashMap, VecDeque};
 
-use sajja_common::admin::{AdminBooks, AdminEvent, AdminRefusal};
+use sajja_common::admin::{AdminBody, AdminBooks, AdminEvent, AdminRefusal};
 use sajja_common::ledger::{Refusal, reversal_target};
 use sajja_common::position::PositionCuts;
 use sajja_common::verify::{ChainVerifier, VerifyError};
 use sajja_common::{Books, Event, GroupId, Hash, SignedCheckpoint};
 use thiserror::Error;
 
-use crate::store::{ForkRecord, GroupRow, GroupStatus, NewEvent, Snapshot, Store, StoreError};
+use crate::store::{
+    ForkRecord, GroupRow, GroupStatus, KeyChange, NewEvent, Snapshot, Store, StoreError,
+};
 
 /// How many groups' books stay folded in memory. A miss re-folds the group's
 /// stored log, which is cheap next to the network time of a push.
@@ -68,16 +72,7 @@ impl IngestError {
     /// The sequence number the error concerns, where there is one.
     pub fn seq(&self) -> u64 {
         match self {
-            IngestError::Verify(e) => match e {
-                VerifyError::Undecodable { seq, .. }
-                | VerifyError::WrongGroup { seq, .. }
-                | VerifyError::HashMismatch { seq, .. }
-                | VerifyError::BadSignature { seq, .. }
-                | VerifyError::ForkEpoch { seq, .. } => *seq,
-                VerifyError::SequenceGap { found, .. } => *found,
-                VerifyError::CheckpointPosition { checkpoint_seq, .. } => *checkpoint_seq,
-                VerifyError::CheckpointWrongGroup { .. } => 0,
-            },
+            IngestError::Verify(e) => e.seq(),
             IngestError::Ledger(r) => r.seq,
             IngestError::Admin(r) => r.seq,
             IngestError::AbandonedBranch { seq, .. } => *seq,
@@ -107,6 +102,19 @@ fn name_gap(error: VerifyError, later: &[Vec<u8>]) -> IngestError {
         };
     }
     error.into()
+}
+
+fn new_events<'a>(fresh: &'a [Vec<u8>], hashes: &[Hash], dates: &[u32]) -> Vec<NewEvent<'a>> {
+    fresh
+        .iter()
+        .zip(hashes)
+        .zip(dates)
+        .map(|((bytes, hash), date)| NewEvent {
+            bytes,
+            hash: *hash,
+            business_date: *date,
+        })
+        .collect()
 }
 
 /// The hub's committed position for a group.
@@ -228,13 +236,22 @@ impl Ingest {
     ) -> Result<(Position, Greeting), IngestError> {
         let row = self.row(&offered.checkpoint.group)?;
         let c = &offered.checkpoint;
-        if !offered.verify(&row.key) {
-            return Err(VerifyError::BadSignature {
-                group: row.group.clone(),
-                seq: c.seq,
+        // A head beyond this hub's may be signed by a key rotated in events it
+        // has not received, so it cannot be checked yet; it earns only a
+        // SendFrom, and every batch is verified in full.
+        let ours = if c.seq > row.seq {
+            None
+        } else {
+            let ours = self.store.hash_at(&row, c.seq)?;
+            if !self.signed_by_group(&row, offered, ours == Some(c.head))? {
+                return Err(VerifyError::BadSignature {
+                    group: row.group.clone(),
+                    seq: c.seq,
+                }
+                .into());
             }
-            .into());
-        }
+            ours
+        };
         if row.status == GroupStatus::Forked {
             let fork = self.latest_fork(&row.group)?;
             return Ok((Position::from(&row), Greeting::Forked(Box::new(fork))));
@@ -242,7 +259,6 @@ impl Ingest {
         if c.seq > row.seq {
             return Ok((Position::from(&row), Greeting::SendFrom(row.seq + 1)));
         }
-        let ours = self.store.hash_at(&row, c.seq)?;
         if ours == Some(c.head) {
             let greeting = if c.seq == row.seq {
                 Greeting::UpToDate
@@ -272,6 +288,33 @@ impl Ingest {
         let fork = self.record_fork(&row, fork)?;
         let row = self.row(&row.group)?;
         Ok((Position::from(&row), Greeting::Forked(Box::new(fork))))
+    }
+
+    /// Whether a checkpoint at or before the hub's head is the group's. On
+    /// this hub's chain it must be signed by the key in effect at its seq. Off
+    /// it (a fork), the offered branch left ours at some unknown earlier seq
+    /// and may not have made our later rotations, so any key the group had up
+    /// to that seq will do: each of them could equally prove a fork at a seq
+    /// where it was in effect.
+    fn signed_by_group(
+        &self,
+        row: &GroupRow,
+        offered: &SignedCheckpoint,
+        on_our_chain: bool,
+    ) -> Result<bool, IngestError> {
+        let seq = offered.checkpoint.seq;
+        let retired = self.store.retired_keys(row.gid)?;
+        let at_seq = retired
+            .iter()
+            .find(|(until, _)| *until > seq)
+            .map_or(row.key, |(_, key)| *key);
+        if offered.verify(&at_seq) {
+            return Ok(true);
+        }
+        Ok(!on_our_chain
+            && retired
+                .iter()
+                .any(|(until, key)| *until <= seq && offered.verify(key)))
     }
 
     fn record_fork(
@@ -338,17 +381,26 @@ impl Ingest {
         if row.group.is_hub_log() {
             return self.admin_batch(&row, from, end, fresh, checkpoint);
         }
-        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head);
+        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
         let mut decoded = Vec::with_capacity(fresh.len());
         let mut hashes = Vec::with_capacity(fresh.len());
+        let mut keys = Vec::new();
         for (i, bytes) in fresh.iter().enumerate() {
+            let old = verifier.key();
             let event = verifier
                 .push(bytes)
                 .map_err(|e| name_gap(e, &fresh[i + 1..]))?;
+            if verifier.key() != old {
+                keys.push(KeyChange::Rotated {
+                    seq: event.seq,
+                    old,
+                    new: verifier.key(),
+                });
+            }
             decoded.push(event);
             hashes.push(verifier.head());
         }
-        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+        verifier.finish(checkpoint, row.fork_epoch)?;
 
         let mut books = self.books_for(&row)?;
         let mut cuts = PositionCuts::default();
@@ -362,7 +414,8 @@ impl Ingest {
         }
         let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
         let snapshot = Snapshot::of(&books, cuts)?;
-        self.commit(&row, fresh, &hashes, &dates, checkpoint, Some(&snapshot))?;
+        let new_events = new_events(fresh, &hashes, &dates);
+        self.commit(&row, &new_events, checkpoint, Some(&snapshot), &keys)?;
         self.remember_books(row.gid, books);
         Ok(BatchOutcome::Acked {
             from,
@@ -374,6 +427,8 @@ impl Ingest {
     /// A batch differs from accepted events at `seq`. It is a fork only if the
     /// offered history is itself a valid, signed continuation of the common
     /// prefix: anything else is tampering, refused without marking the group.
+    /// The prefix up to `from - 1` is ours, so the offered events start from
+    /// the key in effect there and follow their own rotations.
     fn offered_fork(
         &mut self,
         row: &GroupRow,
@@ -384,19 +439,20 @@ impl Ingest {
         accepted: Option<Vec<u8>>,
     ) -> Result<BatchOutcome, IngestError> {
         let start = self.store.hash_at(row, from - 1)?.unwrap_or(row.head);
-        let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start);
+        let key = self.store.key_at(row, from - 1)?;
+        let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start, key);
         for (i, bytes) in events.iter().enumerate() {
             verifier
                 .push(bytes)
                 .map_err(|e| name_gap(e, &events[i + 1..]))?;
         }
-        if checkpoint.checkpoint.fork_epoch < row.fork_epoch && checkpoint.verify(&row.key) {
+        if checkpoint.checkpoint.fork_epoch < row.fork_epoch && checkpoint.verify(&verifier.key()) {
             return Err(IngestError::AbandonedBranch {
                 group: row.group.clone(),
                 seq,
             });
         }
-        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+        verifier.finish(checkpoint, row.fork_epoch)?;
         let fork = ForkRecord {
             id: 0,
             group: row.group.clone(),
@@ -441,24 +497,13 @@ impl Ingest {
     fn commit(
         &mut self,
         row: &GroupRow,
-        fresh: &[Vec<u8>],
-        hashes: &[Hash],
-        dates: &[u32],
+        new_events: &[NewEvent<'_>],
         checkpoint: &SignedCheckpoint,
         snapshot: Option<&Snapshot>,
+        keys: &[KeyChange],
     ) -> Result<(), IngestError> {
-        let new_events: Vec<NewEvent<'_>> = fresh
-            .iter()
-            .zip(hashes)
-            .zip(dates)
-            .map(|((bytes, hash), date)| NewEvent {
-                bytes,
-                hash: *hash,
-                business_date: *date,
-            })
-            .collect();
         self.store
-            .commit_batch(row, &new_events, checkpoint, snapshot, unix_now())?;
+            .commit_batch(row, new_events, checkpoint, snapshot, keys, unix_now())?;
         self.committed();
         Ok(())
     }
@@ -481,8 +526,10 @@ impl Ingest {
     }
 
     /// Accepts a batch of a hub's administrative log: chain, the hub's
-    /// signature, the administrative rules; then commit; then its effects
-    /// (enrolments and re-keys of the groups under that hub).
+    /// signature, the administrative rules; then commit, with its effects
+    /// (enrolments and re-keys of the groups under that hub) in the same
+    /// transaction. Only this batch's own events take effect: re-applying the
+    /// whole log would undo the rotations groups made since their enrolment.
     fn admin_batch(
         &mut self,
         row: &GroupRow,
@@ -491,21 +538,33 @@ impl Ingest {
         fresh: &[Vec<u8>],
         checkpoint: &SignedCheckpoint,
     ) -> Result<BatchOutcome, IngestError> {
-        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head);
+        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
         let mut decoded = Vec::with_capacity(fresh.len());
         let mut hashes = Vec::with_capacity(fresh.len());
         for bytes in fresh {
             decoded.push(verifier.push_admin(bytes)?);
             hashes.push(verifier.head());
         }
-        verifier.finish(checkpoint, &row.key, row.fork_epoch)?;
+        verifier.finish(checkpoint, row.fork_epoch)?;
         let mut books = self.admin_books(row)?;
+        let mut keys = Vec::new();
         for event in &decoded {
             books.apply(event)?;
+            match &event.body {
+                AdminBody::GroupEnrolled { group, key } => keys.push(KeyChange::Enrolled {
+                    group: group.clone(),
+                    key: *key,
+                }),
+                AdminBody::GroupRekeyed { group, key } => keys.push(KeyChange::Rekeyed {
+                    group: group.clone(),
+                    key: *key,
+                }),
+                _ => {}
+            }
         }
         let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
-        self.commit(row, fresh, &hashes, &dates, checkpoint, None)?;
-        self.apply_admin_effects(&books)?;
+        let new_events = new_events(fresh, &hashes, &dates);
+        self.commit(row, &new_events, checkpoint, None, &keys)?;
         Ok(BatchOutcome::Acked {
             from,
             to: end,
@@ -526,10 +585,16 @@ impl Ingest {
         Ok(books)
     }
 
+    /// Enrols any group the administrative log names that this hub lacks.
+    /// Effects commit with their batch, so this only heals a hub that stored
+    /// an administrative batch before they did; it never changes a key, which
+    /// rotations may have moved on since the enrolment.
     fn apply_admin_effects(&mut self, books: &AdminBooks) -> Result<(), IngestError> {
         let now = unix_now();
         for (group, key) in &books.enrolled {
-            self.store.set_key(group, key, now)?;
+            if self.store.group(group)?.is_none() {
+                self.store.enrol(group, key, now)?;
+            }
         }
         Ok(())
     }

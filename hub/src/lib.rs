@@ -2,12 +2,18 @@
 //! gRPC services. The binary in `main.rs` is a thin CLI over this library.
 
 pub mod admin;
+pub mod admin_service;
 pub mod check;
 pub mod config;
 pub mod http;
+pub mod identity;
 pub mod ingest;
+pub mod limits;
+pub mod listener;
 pub mod metrics;
+pub mod operations;
 pub mod positions;
+pub mod query;
 pub mod relay;
 pub mod report;
 pub mod server;

@@ -12,10 +12,13 @@ use sajja_common::admin::AdminBody;
 use sajja_common::{Date, GroupId, PoolId, PublicKey};
 use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::{HubConfig, Level};
-use sajja_hub::ingest::{BatchOutcome, Ingest, today, unix_now};
+use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::logging::{self, LogFormat};
+use sajja_hub::operations;
 use sajja_hub::store::Store;
-use sajja_hub::{backup::PendingBackup, check, positions, relay, report, server, signoff, tls};
+use sajja_hub::{
+    backup::PendingBackup, check, positions, query, relay, report, server, signoff, tls,
+};
 
 #[derive(Parser)]
 #[command(
@@ -68,15 +71,22 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Enrol a group so it may push its log here.
-    Enrol {
+    /// Enrol a group, child hub, coordinator or operator, and write the
+    /// enrolment bundle (hub address, CA, client certificate and key) that
+    /// is all it needs to connect.
+    #[command(subcommand)]
+    Enrol(EnrolCommand),
+    /// Revoke certificates: refused from their next call, no restart needed.
+    Revoke {
+        #[command(subcommand)]
+        what: RevokeCommand,
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
+    /// List the certificates this hub issued, and which are revoked.
+    Credentials {
         #[arg(long)]
         config: PathBuf,
-        /// The group id, e.g. 230101-007.
-        group: String,
-        /// The group's Ed25519 public key, hex (from `sajja-node status`).
-        #[arg(long)]
-        key: String,
     },
     /// Inspect and resolve forks.
     Fork {
@@ -122,6 +132,19 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Replace the key of a group that lost it (its node and key backup are
+    /// gone): recorded in this hub's log and relayed upward, and from then on
+    /// checkpoints signed with any earlier key of the group are refused. A
+    /// group that still has its key rotates it itself (`sajja-node rotate-key`).
+    Rekey {
+        #[arg(long)]
+        config: PathBuf,
+        /// The group id, e.g. 230101-007.
+        group: String,
+        /// The new Ed25519 public key, hex (`sajja-node keygen` prints it).
+        #[arg(long)]
+        key: String,
+    },
     /// Sign off a month: on a tambon hub, a group's month (`230101-007
     /// 2026-10`) once its PeriodClosed has arrived and matches; on a province
     /// hub, a tambon's month (`230101 2026-10`) once the tambon hub has signed
@@ -158,13 +181,30 @@ impl Format {
     }
 }
 
+/// Where a query is answered: exactly one of `--config` (on the hub
+/// machine, reading its database) and `--bundle` (remotely, through the
+/// hub's Query service, as the holder of an enrolment bundle).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct QuerySource {
+    /// The hub's config: answer from its database on this machine.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// An enrolment bundle (`sajja-hub enrol coordinator|operator|group`):
+    /// ask the hub that issued it over the network, within what the bundle's
+    /// holder may see.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum QueryCommand {
-    /// Each group's position under a scope (a province or tambon geocode).
+    /// Each group's position under a scope.
     Groups {
-        #[arg(long)]
-        config: PathBuf,
-        /// Province (2 digits) or tambon (6 digits) geocode; all groups if omitted.
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province (2 digits) or tambon (6 digits) geocode, or a group id
+        /// (default: this hub's, or the bundle holder's own scope).
         scope: Option<String>,
         /// The business date to report as of (default: today).
         #[arg(long)]
@@ -185,11 +225,12 @@ enum QueryCommand {
         #[command(flatten)]
         format: Format,
     },
-    /// Sums, counts and indicators over a province or tambon, and its pools.
+    /// Sums, counts and indicators over a province, tambon or group, and its pools.
     Position {
-        #[arg(long)]
-        config: PathBuf,
-        /// Province (2 digits) or tambon (6 digits) geocode (default: this hub's).
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province or tambon geocode, or a group id (default: this hub's,
+        /// or the bundle holder's own scope).
         scope: Option<String>,
         #[arg(long)]
         as_of: Option<String>,
@@ -198,9 +239,10 @@ enum QueryCommand {
     },
     /// Pooled funds' reserve ratios against their policies.
     Reserves {
-        #[arg(long)]
-        config: PathBuf,
-        /// Province or tambon geocode (default: this hub's).
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province or tambon geocode (default: this hub's, or the bundle
+        /// holder's own scope).
         scope: Option<String>,
         #[arg(long)]
         as_of: Option<String>,
@@ -210,9 +252,10 @@ enum QueryCommand {
     /// What a coordinator must look at: reserves below policy, forks, stale
     /// groups, close digests that do not match, broken month sign-offs.
     Alerts {
-        #[arg(long)]
-        config: PathBuf,
-        /// Province or tambon geocode (default: this hub's).
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province or tambon geocode, or a group id (default: this hub's,
+        /// or the bundle holder's own scope).
         scope: Option<String>,
         #[arg(long)]
         as_of: Option<String>,
@@ -222,10 +265,33 @@ enum QueryCommand {
     /// Month sign-offs recorded in the hub logs held here, each checked
     /// against the logs as they are now (BROKEN when they no longer agree).
     Signoffs {
-        #[arg(long)]
-        config: PathBuf,
-        /// Province or tambon geocode (default: this hub's).
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province or tambon geocode, or a group id (default: this hub's,
+        /// or the bundle holder's own scope).
         scope: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Fetch a group's raw log from the hub and verify it yourself: every
+    /// hash, and the latest checkpoint's signature under the group's key.
+    /// The hub sends the group's current public key with the log and the
+    /// report prints it: check it against the key you know (from the
+    /// group's treasurer, `sajja-node status`), or give it with --key to
+    /// have it checked. Exit status 1 when anything does not verify.
+    Log {
+        /// An enrolment bundle (an auditor is enrolled as a coordinator).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The group id, e.g. 230101-007 (or a hub's log, 230101-000).
+        group: String,
+        /// The Ed25519 public key (hex) you expect the group to sign with.
+        #[arg(long)]
+        key: Option<String>,
+        /// Verify only from this seq on (the hub's signed head at the end
+        /// still covers everything before it).
+        #[arg(long, default_value_t = 1)]
+        from_seq: u64,
         #[command(flatten)]
         format: Format,
     },
@@ -340,6 +406,50 @@ fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     Ok(Store::open(&config.database_path())?)
 }
 
+/// `sajja-hub rekey`: an operator re-key in the hub's own log.
+fn rekey(config_path: &Path, group: &str, key: &str) -> anyhow::Result<()> {
+    let config = load(config_path)?;
+    let group = parse_group(group)?;
+    let key =
+        PublicKey::from_hex(key).context("--key must be 64 hex digits (an Ed25519 public key)")?;
+    if group.is_hub_log() {
+        bail!("{group} is a hub's log id; a child hub's key is its [[children]] entry");
+    }
+    let identity = HubIdentity::load(&config)?;
+    let mut ingest = Ingest::new(open_store(&config)?);
+    let row = ingest
+        .store()
+        .group(&group)?
+        .with_context(|| format!("group {group} is not enrolled at this hub"))?;
+    if row.key == key {
+        println!("{group} already signs with key {key}");
+        return Ok(());
+    }
+    // A restore verifies the log from a key it had; the first one always is.
+    let first = ingest.store().key_at(&row, 0)?;
+    let seq = admin::append(
+        &mut ingest,
+        &identity,
+        vec![AdminBody::GroupRekeyed {
+            group: group.clone(),
+            key,
+        }],
+    )?;
+    println!("re-keyed {group} to {key} (hub log seq {seq})");
+    println!(
+        "checkpoints signed with {} or any earlier key of {group} are refused from now on",
+        row.key
+    );
+    println!("next: issue the node's bundle for the new key:");
+    println!(
+        "  sajja-hub enrol group {group} --key {key} --config {}",
+        config_path.display()
+    );
+    println!("and tell the treasurer the group's first key, {first}, to restore with:");
+    println!("  sajja-node restore --bundle FILE --key NEW-KEY-FILE --group-key {first}");
+    Ok(())
+}
+
 fn parse_group(text: &str) -> anyhow::Result<GroupId> {
     Ok(GroupId::parse(text)?)
 }
@@ -377,41 +487,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(run_hub(config))
         }
-        Command::Enrol { config, group, key } => {
-            let config = load(&config)?;
-            let group = parse_group(&group)?;
-            let key = PublicKey::from_hex(&key)
-                .context("--key must be 64 hex digits (an Ed25519 public key)")?;
-            if config.level == Level::Tambon && group.tambon() != config.hub_id {
-                bail!("group {group} is not in tambon {}", config.hub_id);
-            }
-            if group.is_hub_log() {
-                bail!(
-                    "{group} is a hub's log id; list child hubs under [[children]] in the province's config"
-                );
-            }
-            let identity = HubIdentity::load(&config)?;
-            let mut ingest = Ingest::new(open_store(&config)?);
-            if let Some(existing) = ingest.store().group(&group)? {
-                if existing.key == key {
-                    println!("{group} is already enrolled with key {key}");
-                    return Ok(());
+        Command::Enrol(what) => enrol(what),
+        Command::Revoke { config, what } => {
+            let config = load(&config.context("--config is required")?)?;
+            let store = open_store(&config)?;
+            let target = match what {
+                RevokeCommand::Serial { serial } => operations::RevokeTarget::Serial(serial),
+                RevokeCommand::Group { group } => operations::RevokeTarget::Principal(
+                    operations::principal("group", &group, None)?,
+                ),
+                RevokeCommand::Hub { hub } => {
+                    operations::RevokeTarget::Principal(operations::principal("hub", &hub, None)?)
                 }
-                bail!(
-                    "{group} is already enrolled with another key; a lost key needs an operator re-key"
-                );
+                RevokeCommand::Coordinator { name, scope } => operations::RevokeTarget::Principal(
+                    operations::principal("coordinator", &name, Some(&scope))?,
+                ),
+                RevokeCommand::Operator { name } => operations::RevokeTarget::Principal(
+                    operations::principal("operator", &name, None)?,
+                ),
+            };
+            for serial in operations::revoke(&store, &target)? {
+                println!("revoked certificate {serial}: refused from its next call");
             }
-            let seq = admin::append(
-                &mut ingest,
-                &identity,
-                vec![AdminBody::GroupEnrolled {
-                    group: group.clone(),
-                    key,
-                }],
-            )?;
-            println!("enrolled {group} with key {key} (hub log seq {seq})");
             Ok(())
         }
+        Command::Credentials { config } => {
+            let config = load(&config)?;
+            let store = open_store(&config)?;
+            println!("{:<34} {:<40} {:<20} status", "serial", "holder", "expires");
+            for credential in operations::credentials(&store)? {
+                let status = match credential.revoked_at {
+                    Some(at) => format!("revoked {}", sajja_hub::report::timestamp(at)),
+                    None if credential.not_after < unix_now() => "expired".to_string(),
+                    None => "live".to_string(),
+                };
+                println!(
+                    "{:<34} {:<40} {:<20} {status}",
+                    credential.serial,
+                    credential.principal.to_string(),
+                    sajja_hub::report::timestamp(credential.not_after)
+                );
+            }
+            Ok(())
+        }
+        Command::Rekey { config, group, key } => rekey(&config, &group, &key),
         Command::Heads { config } => {
             let config = load(&config)?;
             let store = open_store(&config)?;
@@ -459,40 +578,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A query's scope: a province (2 digits) or tambon (6 digits) geocode;
-/// `default` when none is given.
-fn scope_arg(scope: Option<String>, default: &str) -> anyhow::Result<String> {
-    let scope = scope.unwrap_or_else(|| default.to_string());
-    let digits = if scope.len() == 2 { 2 } else { 6 };
-    if !scope.is_empty() {
-        sajja_common::ids::check_geocode(&scope, "scope", digits).with_context(|| {
-            format!("scope {scope:?}: a province (2 digits) or tambon (6 digits) geocode")
-        })?;
-    }
-    Ok(scope)
+/// A query's scope as given on the command line; `None` asks for the
+/// default (the hub's own, or the bundle holder's).
+fn scope_arg(scope: Option<String>) -> anyhow::Result<Option<query::Scope>> {
+    Ok(scope.map(|s| query::Scope::parse(&s)).transpose()?)
 }
 
-fn as_of_arg(as_of: Option<String>) -> anyhow::Result<Date> {
-    match as_of {
-        Some(text) => text
-            .parse::<Date>()
-            .with_context(|| format!("--as-of {text}: expected YYYY-MM-DD")),
-        None => Ok(today()),
-    }
+fn as_of_arg(as_of: Option<String>) -> anyhow::Result<Option<Date>> {
+    as_of
+        .map(|text| {
+            text.parse::<Date>()
+                .with_context(|| format!("--as-of {text}: expected YYYY-MM-DD"))
+        })
+        .transpose()
 }
 
-fn freshness(config: &HubConfig) -> positions::Freshness {
-    positions::Freshness {
-        now: unix_now(),
-        stale_after_days: config.stale_after_days,
-    }
-}
-
+/// `sajja-hub query`: one answer, from the local database or the remote
+/// service, printed by the one renderer.
 fn query(command: QueryCommand) -> anyhow::Result<()> {
-    use report::Output;
-    match command {
+    let (source, ask, format) = match command {
+        QueryCommand::Log {
+            bundle,
+            group,
+            key,
+            from_seq,
+            format,
+        } => return query_log(&bundle, &group, key.as_deref(), from_seq, &format),
         QueryCommand::Groups {
-            config,
+            source,
             scope,
             as_of,
             stale,
@@ -501,127 +614,121 @@ fn query(command: QueryCommand) -> anyhow::Result<()> {
             below_reserve,
             format,
         } => {
-            let config = load(&config)?;
-            let scope = scope_arg(scope, "")?;
-            let as_of = as_of_arg(as_of)?;
-            let store = open_store(&config)?;
             let filter = positions::GroupFilter {
                 stale,
                 forked,
                 arrears,
                 below_reserve,
             };
-            let freshness = freshness(&config);
-            let mut lines = positions::group_lines(&store, &scope, as_of)?;
-            if !filter.is_empty() {
-                let below = if below_reserve {
-                    positions::pool_positions(&store, "", as_of)?
-                        .into_iter()
-                        .filter(|p| p.below_policy())
-                        .map(|p| p.pool)
-                        .collect()
-                } else {
-                    Default::default()
-                };
-                lines = positions::filter_lines(lines, &filter, freshness, &below);
-            }
-            match format.output() {
-                Output::Table => print!("{}", report::group_table(&lines, as_of, freshness)),
-                Output::Json => print!("{}", report::groups_json(&scope, &lines, as_of, freshness)),
-                Output::Csv => print!("{}", report::groups_csv(&lines, freshness)),
-            }
+            let ask = query::Ask::Groups {
+                scope: scope_arg(scope)?,
+                as_of: as_of_arg(as_of)?,
+                filter,
+            };
+            (source, ask, format)
         }
         QueryCommand::Position {
-            config,
+            source,
             scope,
             as_of,
             format,
         } => {
-            let config = load(&config)?;
-            let scope = scope_arg(scope, &config.hub_id)?;
-            let as_of = as_of_arg(as_of)?;
-            let store = open_store(&config)?;
-            let freshness = freshness(&config);
-            // The province's groups cover both the scope's own and its pools'.
-            let province = scope.get(..2).unwrap_or(&scope);
-            let all = positions::group_lines(&store, province, as_of)?;
-            let pools = positions::pools_of_lines(&store, &all, &scope, as_of)?;
-            let lines: Vec<_> = all
-                .into_iter()
-                .filter(|l| l.group.as_str().starts_with(&scope))
-                .collect();
-            let position = positions::scope_position(
-                &lines,
-                &scope,
-                freshness.now,
-                freshness.stale_after_days,
-            );
-            match format.output() {
-                Output::Table => print!(
-                    "{}",
-                    report::position_table(&position, &pools, as_of, freshness.now)
-                ),
-                Output::Json => print!("{}", report::position_json(&position, &pools, as_of)),
-                Output::Csv => print!("{}", report::position_csv(&position, as_of)),
-            }
+            let ask = query::Ask::Position {
+                scope: scope_arg(scope)?,
+                as_of: as_of_arg(as_of)?,
+            };
+            (source, ask, format)
         }
         QueryCommand::Reserves {
-            config,
+            source,
             scope,
             as_of,
             format,
         } => {
-            let config = load(&config)?;
-            let scope = scope_arg(scope, &config.hub_id)?;
-            let as_of = as_of_arg(as_of)?;
-            let store = open_store(&config)?;
-            let pools = positions::pool_positions(&store, &scope, as_of)?;
-            match format.output() {
-                Output::Table => print!("{}", report::pool_table(&pools, as_of)),
-                Output::Json => print!("{}", report::pools_json(&scope, &pools, as_of)),
-                Output::Csv => print!("{}", report::pools_csv(&pools, as_of)),
-            }
+            let ask = query::Ask::Reserves {
+                scope: scope_arg(scope)?,
+                as_of: as_of_arg(as_of)?,
+            };
+            (source, ask, format)
         }
         QueryCommand::Alerts {
-            config,
+            source,
             scope,
             as_of,
             format,
         } => {
-            let config = load(&config)?;
-            let scope = scope_arg(scope, &config.hub_id)?;
-            let as_of = as_of_arg(as_of)?;
-            let store = open_store(&config)?;
-            let freshness = freshness(&config);
-            let alerts = positions::alerts(
-                &store,
-                &scope,
-                as_of,
-                freshness.now,
-                freshness.stale_after_days,
-            )?;
-            match format.output() {
-                Output::Table => print!("{}", report::alerts_table(&scope, &alerts, as_of)),
-                Output::Json => print!("{}", report::alerts_json(&scope, &alerts, as_of)),
-                Output::Csv => print!("{}", report::alerts_csv(&alerts)),
-            }
+            let ask = query::Ask::Alerts {
+                scope: scope_arg(scope)?,
+                as_of: as_of_arg(as_of)?,
+            };
+            (source, ask, format)
         }
         QueryCommand::Signoffs {
-            config,
+            source,
             scope,
             format,
         } => {
-            let config = load(&config)?;
-            let scope = scope_arg(scope, &config.hub_id)?;
-            let store = open_store(&config)?;
-            let sign_offs = signoff::sign_offs(&store, &scope)?;
-            match format.output() {
-                Output::Table => print!("{}", report::signoffs_table(&scope, &sign_offs)),
-                Output::Json => print!("{}", report::signoffs_json(&scope, &sign_offs)),
-                Output::Csv => print!("{}", report::signoffs_csv(&sign_offs)),
-            }
+            let ask = query::Ask::SignOffs {
+                scope: scope_arg(scope)?,
+            };
+            (source, ask, format)
         }
-    }
+    };
+    let answer = match (source.config, source.bundle) {
+        (Some(config), None) => {
+            let config = load(&config)?;
+            let store = open_store(&config)?;
+            let cx = query::Context::new(&store, unix_now(), config.stale_after_days);
+            // The operator on the hub machine sees everything the hub holds.
+            query::answer(
+                &cx,
+                &ask,
+                &query::Scope::parse(&config.hub_id)?,
+                &query::Audience::Everything,
+            )?
+        }
+        (None, Some(bundle)) => {
+            let bundle = sajja_edge::enrolment::Enrolment::read(&bundle)?;
+            remote_runtime()?.block_on(async {
+                let mut remote = query::client::Remote::connect(&bundle).await?;
+                remote.answer(&ask).await
+            })?
+        }
+        _ => bail!("give exactly one of --config (on the hub machine) and --bundle (remote)"),
+    };
+    print!("{}", answer.render(format.output()));
+    Ok(())
+}
+
+/// A small runtime for one remote call: the CLI has nothing else to run.
+fn remote_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `sajja-hub query log`: fetches a group's raw log and verifies it here.
+fn query_log(
+    bundle: &Path,
+    group: &str,
+    key: Option<&str>,
+    from_seq: u64,
+    format: &Format,
+) -> anyhow::Result<()> {
+    let group = parse_group(group)?;
+    let expected = key
+        .map(|k| {
+            PublicKey::from_hex(k).context("--key must be 64 hex digits (an Ed25519 public key)")
+        })
+        .transpose()?;
+    let bundle = sajja_edge::enrolment::Enrolment::read(bundle)?;
+    let audited = remote_runtime()?.block_on(async {
+        let mut remote = query::client::Remote::connect(&bundle)
+            .await
+            .map_err(query::client::AuditError::from)?;
+        remote.audit_log(&group, from_seq, expected).await
+    })?;
+    print!("{}", audited.render(format.output()));
     Ok(())
 }
 
@@ -760,6 +867,139 @@ fn backup(config: &HubConfig, dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Enrol a group, child hub, coordinator or operator, and write the
+/// enrolment bundle (hub address, CA, client certificate and key) that is
+/// all it needs to connect.
+#[derive(Subcommand)]
+enum EnrolCommand {
+    /// A group's node; its key comes from `sajja-node init` on the node.
+    Group {
+        /// The group id, e.g. 230101-007.
+        group: String,
+        /// The group's Ed25519 public key, hex (`sajja-node key-export`).
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        opts: EnrolOpts,
+    },
+    /// A child (tambon) hub, listed under [[children]] (province only).
+    Hub {
+        hub: String,
+        #[command(flatten)]
+        opts: EnrolOpts,
+    },
+    /// A coordinator: read-only queries within a province or tambon.
+    Coordinator {
+        /// A short name: a-z, 0-9, '.', '_', '-' (not the person's full name).
+        name: String,
+        /// A province (2 digits) or tambon (6 digits) geocode within this hub.
+        #[arg(long)]
+        scope: String,
+        #[command(flatten)]
+        opts: EnrolOpts,
+    },
+    /// An operator: the Admin service (enrol, revoke, resolve forks) remotely.
+    Operator {
+        name: String,
+        #[command(flatten)]
+        opts: EnrolOpts,
+    },
+}
+
+#[derive(clap::Args)]
+struct EnrolOpts {
+    #[arg(long)]
+    config: PathBuf,
+    /// Where to write the bundle (mode 0600; never overwritten).
+    /// Default: <role>-<subject>.bundle in the current directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The hub address to put in the bundle (default: `public_url` from the
+    /// config, else the address the running hub listens on).
+    #[arg(long)]
+    url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum RevokeCommand {
+    /// Every certificate of a group.
+    Group { group: String },
+    /// Every certificate of a child hub.
+    Hub { hub: String },
+    /// Every certificate of a coordinator in a scope.
+    Coordinator {
+        name: String,
+        #[arg(long)]
+        scope: String,
+    },
+    /// Every certificate of an operator.
+    Operator { name: String },
+    /// One certificate, by the serial in its bundle or `credentials`.
+    Serial { serial: String },
+}
+
+fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
+    let (principal, public_key, opts) = match what {
+        EnrolCommand::Group { group, key, opts } => {
+            let key = PublicKey::from_hex(&key)
+                .context("--key must be 64 hex digits (an Ed25519 public key)")?;
+            (
+                operations::principal("group", &group, None)?,
+                Some(key),
+                opts,
+            )
+        }
+        EnrolCommand::Hub { hub, opts } => (operations::principal("hub", &hub, None)?, None, opts),
+        EnrolCommand::Coordinator { name, scope, opts } => (
+            operations::principal("coordinator", &name, Some(&scope))?,
+            None,
+            opts,
+        ),
+        EnrolCommand::Operator { name, opts } => {
+            (operations::principal("operator", &name, None)?, None, opts)
+        }
+    };
+    let EnrolOpts { config, out, url } = opts;
+    let config = &load(&config)?;
+    if let Some(url) = &url
+        && !url.starts_with("https://")
+    {
+        bail!("--url {url:?} does not start with https://");
+    }
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "{}-{}.bundle",
+            principal.role().name(),
+            principal.subject()
+        ))
+    });
+    if out.exists() {
+        bail!("{} exists; a bundle is never overwritten", out.display());
+    }
+    let mut ingest = Ingest::new(open_store(config)?);
+    let bundle = operations::enrol(
+        &mut ingest,
+        config,
+        operations::EnrolRequest {
+            principal: principal.clone(),
+            public_key,
+            hub_url: url.unwrap_or_else(|| operations::hub_url(config)),
+        },
+    )?;
+    bundle.write(&out)?;
+    println!(
+        "enrolled {principal}: certificate {} valid until {}",
+        bundle.serial,
+        sajja_hub::report::timestamp(bundle.not_after)
+    );
+    println!(
+        "wrote {} (mode 0600, it holds a private key) for {}",
+        out.display(),
+        bundle.hub_url
+    );
+    Ok(())
+}
+
 fn init(
     dir: &Path,
     hub_id: &str,
@@ -845,11 +1085,8 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     let operations = sajja_hub::http::start(&config, metrics.clone(), shutdown_signal()).await?;
     let relay = match &config.parent {
         Some(parent) => {
-            let link = relay::ParentLink {
-                url: parent.url.clone(),
-                ca_pem: std::fs::read(&parent.ca)
-                    .with_context(|| format!("reading {}", parent.ca.display()))?,
-            };
+            let bundle = sajja_edge::enrolment::Enrolment::read(&parent.bundle)?;
+            let link = relay::ParentLink::from_enrolment(&bundle);
             tracing::info!(hub = %config.hub_id, parent = %link.url, "relaying to parent");
             let wake = Arc::new(tokio::sync::Notify::new());
             if let Ok(mut guard) = ingest.lock() {

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sajja_common::{GroupId, SignedCheckpoint};
+use sajja_edge::enrolment::Enrolment;
 use sajja_proto::MAX_BATCH_BYTES;
-use sajja_proto::client::{ClientError, PushSession, connect};
+use sajja_proto::client::{ClientError, ClientTls, PushSession, connect};
 use sajja_proto::v1::push_request::Message as PushOut;
 use sajja_proto::v1::push_response::Message as PushIn;
 use sajja_proto::v1::{self, Directive};
@@ -52,7 +53,17 @@ pub enum RelayError {
 #[derive(Clone, Debug)]
 pub struct ParentLink {
     pub url: String,
-    pub ca_pem: Vec<u8>,
+    /// The parent's CA and this hub's client certificate from the parent.
+    pub tls: ClientTls,
+}
+
+impl ParentLink {
+    pub fn from_enrolment(bundle: &Enrolment) -> ParentLink {
+        ParentLink {
+            url: bundle.hub_url.clone(),
+            tls: bundle.client_tls(),
+        }
+    }
 }
 
 fn with<T>(
@@ -121,7 +132,7 @@ pub async fn relay_round(
             continue;
         };
         if session.is_none() {
-            let mut c = connect(&parent.url, &parent.ca_pem).await?;
+            let mut c = connect(&parent.url, &parent.tls).await?;
             session = Some(PushSession::open(&mut c).await?);
             client = Some(c);
         }

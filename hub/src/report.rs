@@ -427,7 +427,8 @@ fn level_of(scope: &str) -> &'static str {
     match scope.len() {
         0 => "all",
         2 => "province",
-        _ => "tambon",
+        6 => "tambon",
+        _ => "group",
     }
 }
 
@@ -507,6 +508,7 @@ pub fn position_table(p: &ScopePosition, pools: &[PoolPosition], as_of: Date, no
     let what = match level_of(&p.scope) {
         "province" => format!("province {}", p.scope),
         "tambon" => format!("tambon {}", p.scope),
+        "group" => format!("group {}", p.scope),
         _ => "every group held here".to_string(),
     };
     let _ = writeln!(out, "Position of {what} as of {as_of} (amounts in baht)");

@@ -1,8 +1,10 @@
-//! The hub's gRPC server: the `Sync` service over TLS.
+//! The hub's gRPC server: the `Sync` service over mutual TLS. Every call is
+//! first put to the gate (who is calling, is the certificate live) and then
+//! to the caller's permissions (`crate::identity`).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sajja_common::{GroupId, SignedCheckpoint};
 use sajja_proto::convert::{self, WireError};
@@ -10,18 +12,21 @@ use sajja_proto::v1::push_request::Message as PushIn;
 use sajja_proto::v1::push_response::Message as PushOut;
 use sajja_proto::v1::sync_server::{Sync as SyncRpc, SyncServer};
 use sajja_proto::v1::{self, PushRequest, PushResponse};
-use sajja_proto::{MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_MESSAGE_BYTES};
+use sajja_proto::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::config::HubConfig;
+use crate::config::{HubConfig, Limits};
+use crate::identity::{Caller, Gate, Principal};
 use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::limits::{self, Guard};
+use crate::listener;
 use crate::metrics::Metrics;
-use crate::store::ForkRecord;
+use crate::store::{ForkRecord, GroupRow, Store};
 
 /// How many responses a push stream may have queued for a slow client.
 const PUSH_RESPONSE_QUEUE: usize = 8;
@@ -30,11 +35,25 @@ const PUSH_RESPONSE_QUEUE: usize = 8;
 pub struct SyncService {
     ingest: Arc<Mutex<Ingest>>,
     metrics: Arc<Metrics>,
+    gate: Arc<Gate>,
+    guard: Arc<Guard>,
+    limits: Arc<Limits>,
 }
 
 impl SyncService {
-    pub fn new(ingest: Arc<Mutex<Ingest>>, metrics: Arc<Metrics>) -> SyncService {
-        SyncService { ingest, metrics }
+    pub fn new(
+        ingest: Arc<Mutex<Ingest>>,
+        metrics: Arc<Metrics>,
+        gate: Arc<Gate>,
+        limits: &Limits,
+    ) -> SyncService {
+        SyncService {
+            ingest,
+            metrics,
+            gate,
+            guard: Arc::new(Guard::new(limits)),
+            limits: Arc::new(limits.clone()),
+        }
     }
 
     /// Runs `work` on the ingest state on a blocking thread: SQLite and
@@ -108,35 +127,36 @@ fn handle_push(
     session: &mut Session,
     request: PushRequest,
     metrics: &Metrics,
-) -> PushResponse {
+) -> Result<PushResponse, Status> {
     let is_batch = matches!(request.message, Some(PushIn::Batch(_)));
-    let response = answer_push(ingest, session, request, metrics);
+    let response = answer_push(ingest, session, request, metrics)?;
     if is_batch && let Some(PushOut::Refused(refused)) = &response.message {
         metrics.batch_refused(&refused.check);
     }
-    response
+    Ok(response)
 }
 
 /// Answers one message of a push stream. Every outcome is an answer on the
-/// stream; only a broken hub ends it. A session belongs to the group its
-/// accepted hello named: a batch under another group's checkpoint, even one
-/// validly signed by that group, is refused rather than filed elsewhere.
+/// stream; only a broken hub or a caller without the right to write the log
+/// ends it. A session belongs to the group its accepted hello named: a batch
+/// under another group's checkpoint, even one validly signed by that group,
+/// is refused rather than filed elsewhere.
 fn answer_push(
     ingest: &mut Ingest,
     session: &mut Session,
     request: PushRequest,
     metrics: &Metrics,
-) -> PushResponse {
-    match request.message {
+) -> Result<PushResponse, Status> {
+    Ok(match request.message {
         None => refused("malformed", 0, "empty push message".into(), 0, None),
         Some(PushIn::Hello(hello)) => {
             let offered = match convert::checkpoint(hello.checkpoint.as_ref(), "hello.checkpoint") {
                 Ok(c) => c,
-                Err(e) => return wire_refusal(&e),
+                Err(e) => return Ok(wire_refusal(&e)),
             };
             // A new hello (a relay sends one per log) ends the previous binding.
             session.group = None;
-            session.presenter = presenter_of(&hello.relayed_by);
+            session.caller.may_write(&offered.checkpoint.group)?;
             match ingest.greet(&offered) {
                 Ok((position, greeting)) => {
                     session.group = Some(offered.checkpoint.group.clone());
@@ -156,14 +176,14 @@ fn answer_push(
                         })),
                     }
                 }
-                Err(e) => refusal(ingest, &offered, &e, &session.presenter),
+                Err(e) => refusal(ingest, &offered, &e, &session.presenter()),
             }
         }
         Some(PushIn::Batch(batch)) => {
             let checkpoint =
                 match convert::checkpoint(batch.checkpoint.as_ref(), "batch.checkpoint") {
                     Ok(c) => c,
-                    Err(e) => return wire_refusal(&e),
+                    Err(e) => return Ok(wire_refusal(&e)),
                 };
             let end = batch
                 .from_seq
@@ -171,16 +191,16 @@ fn answer_push(
                 .saturating_sub(1);
             match session.group.as_ref() {
                 None => {
-                    return refused(
+                    return Ok(refused(
                         "malformed",
                         batch.from_seq,
                         "a push opens with a hello".into(),
                         0,
                         None,
-                    );
+                    ));
                 }
                 Some(group) if *group != checkpoint.checkpoint.group => {
-                    return refused(
+                    return Ok(refused(
                         "checkpoint_wrong_group",
                         end,
                         format!(
@@ -189,13 +209,13 @@ fn answer_push(
                         ),
                         ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
                         None,
-                    );
+                    ));
                 }
                 Some(_) => {}
             }
             let bytes: usize = batch.events.iter().map(Vec::len).sum();
-            if batch.events.len() > MAX_EVENTS_PER_BATCH || bytes > MAX_BATCH_BYTES * 2 {
-                return refused(
+            if batch.events.len() > session.max_batch_events || bytes > session.max_batch_bytes {
+                return Ok(refused(
                     "batch_too_large",
                     batch.from_seq,
                     format!(
@@ -204,7 +224,7 @@ fn answer_push(
                     ),
                     0,
                     None,
-                );
+                ));
             }
             // What the hub held before, so a re-sent batch counts no events.
             let held = ingest
@@ -243,32 +263,31 @@ fn answer_push(
                     0,
                     Some(&fork),
                 ),
-                Err(e) => refusal(ingest, &checkpoint, &e, &session.presenter),
+                Err(e) => refusal(ingest, &checkpoint, &e, &session.presenter()),
             }
         }
-    }
+    })
 }
 
 /// What a push stream remembers between messages.
-#[derive(Default)]
 struct Session {
+    /// Who is pushing, from the client certificate.
+    caller: Caller,
     /// The log the last accepted hello named; batches must be of it.
     group: Option<GroupId>,
-    /// Who presents the log: `node` for its own writer, or the relaying hub.
-    presenter: String,
+    max_batch_events: usize,
+    max_batch_bytes: usize,
 }
 
-/// The presenting party as named in a hello, bounded and printable.
-fn presenter_of(relayed_by: &str) -> String {
-    if relayed_by.is_empty() {
-        return "node".into();
+impl Session {
+    /// Who presents the log, as refusals name it: the group's own node, or
+    /// the relaying hub — taken from the certificate, never from the hello.
+    fn presenter(&self) -> String {
+        match &self.caller.principal {
+            Principal::Hub(hub) => format!("hub {hub}"),
+            _ => "node".into(),
+        }
     }
-    let clean: String = relayed_by
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(16)
-        .collect();
-    format!("hub {clean}")
 }
 
 fn refusal(
@@ -293,7 +312,7 @@ fn refusal(
     )
 }
 
-type PullStream = ReceiverStream<Result<v1::PullResponse, Status>>;
+pub type PullStream = ReceiverStream<Result<v1::PullResponse, Status>>;
 
 #[tonic::async_trait]
 impl SyncRpc for SyncService {
@@ -301,6 +320,7 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<v1::HeadsRequest>,
     ) -> Result<Response<v1::HeadsResponse>, Status> {
+        let caller = self.gate.caller(&request)?;
         let ids = request.into_inner().group_ids;
         if ids.len() > 10_000 {
             return Err(Status::invalid_argument(
@@ -312,6 +332,9 @@ impl SyncRpc for SyncService {
             .map(|id| convert::group_id(id))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        for group in &groups {
+            caller.may_read_log(group)?;
+        }
         let positions = self
             .with_ingest(move |ingest| {
                 groups
@@ -337,12 +360,30 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<Streaming<PushRequest>>,
     ) -> Result<Response<Self::PushStream>, Status> {
+        let caller = self.gate.caller(&request)?;
+        if matches!(
+            caller.principal,
+            Principal::Coordinator { .. } | Principal::Operator(_)
+        ) {
+            return Err(caller.may_write_nothing());
+        }
+        let permit = self.guard.open_stream(&caller)?;
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(PUSH_RESPONSE_QUEUE);
         let service = self.clone();
         tokio::spawn(async move {
-            let mut session = Session::default();
+            let _permit = permit;
+            let mut session = Session {
+                caller,
+                group: None,
+                max_batch_events: service.limits.max_batch_events,
+                max_batch_bytes: service.limits.max_batch_bytes,
+            };
+            let mut refusals = 0u32;
             loop {
+                // A client whose messages keep being refused is answered
+                // ever more slowly, so it cannot crowd out the others.
+                tokio::time::sleep(limits::refusal_pause(refusals)).await;
                 let request = match inbound.message().await {
                     Ok(Some(request)) => request,
                     Ok(None) => break,
@@ -351,8 +392,17 @@ impl SyncRpc for SyncService {
                         break;
                     }
                 };
-                let mut state = std::mem::take(&mut session);
                 let is_batch = matches!(request.message, Some(PushIn::Batch(_)));
+                if let (Some(PushIn::Batch(batch)), Some(group)) =
+                    (&request.message, &session.group)
+                {
+                    let pause = service.guard.charge(group, batch.events.len() as u64);
+                    if !pause.is_zero() {
+                        tracing::debug!(group = %group, pause_ms = pause.as_millis() as u64, "push slowed: limits.events_per_group_per_minute");
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+                let mut state = session;
                 let started = Instant::now();
                 let metrics = service.metrics.clone();
                 let response = service
@@ -360,16 +410,31 @@ impl SyncRpc for SyncService {
                         let response = handle_push(ingest, &mut state, request, &metrics);
                         (response, state)
                     })
-                    .await
-                    .map(|(response, state)| {
-                        session = state;
-                        response
-                    });
+                    .await;
+                let (response, state) = match response {
+                    Ok(answer) => answer,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                session = state;
+                let end = response.is_err();
+                if matches!(
+                    &response,
+                    Ok(PushResponse {
+                        message: Some(PushOut::Refused(_))
+                    })
+                ) {
+                    refusals = refusals.saturating_add(1);
+                } else {
+                    refusals = 0;
+                }
                 if is_batch {
                     // Waiting for the ingest lock included: the pusher waits too.
                     service.metrics.batch_latency(started.elapsed());
                 }
-                if tx.send(response).await.is_err() {
+                if tx.send(response).await.is_err() || end {
                     break;
                 }
             }
@@ -383,11 +448,13 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<v1::PullRequest>,
     ) -> Result<Response<PullStream>, Status> {
+        let caller = self.gate.caller(&request)?;
         let request = request.into_inner();
         let group = convert::group_id(&request.group_id)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        caller.may_read_log(&group)?;
+        let permit = self.guard.open_stream(&caller)?;
         let from = request.from_seq.max(1);
-        let (tx, rx) = mpsc::channel(4);
         let service = self.clone();
         let snapshot = service
             .with_ingest({
@@ -399,44 +466,65 @@ impl SyncRpc for SyncService {
             .ok_or_else(|| {
                 Status::not_found(format!("group {group} is not enrolled at this hub"))
             })?;
-        tokio::spawn(async move {
-            // Send only up to the position read at the start, so the final
-            // checkpoint signs exactly the events sent.
-            let mut next = from;
-            loop {
-                let gid = snapshot.gid;
-                let chunk = service
-                    .with_ingest(move |ingest| {
-                        ingest.store().events_from(gid, next, MAX_BATCH_BYTES)
-                    })
-                    .await
-                    .and_then(|r| r.map_err(|e| Status::internal(e.to_string())));
-                let mut events: Vec<(u64, Vec<u8>)> = match chunk {
-                    Ok(events) => events,
-                    Err(status) => {
-                        let _ = tx.send(Err(status)).await;
-                        return;
-                    }
-                };
-                events.retain(|(seq, _)| *seq <= snapshot.seq);
-                let last = events.last().map(|(seq, _)| *seq);
-                let done = last.is_none_or(|seq| seq >= snapshot.seq);
-                let message = v1::PullResponse {
-                    events: events.into_iter().map(|(_, bytes)| bytes).collect(),
-                    checkpoint: if done {
-                        snapshot.checkpoint.as_ref().map(v1::Checkpoint::from)
-                    } else {
-                        None
-                    },
-                };
-                if tx.send(Ok(message)).await.is_err() || done {
+        Ok(Response::new(pull_stream(
+            snapshot,
+            from,
+            move |gid, next| {
+                // Held for as long as the stream reads: one of the caller's places.
+                let _held = &permit;
+                let service = service.clone();
+                async move {
+                    service
+                        .with_ingest(move |ingest| {
+                            ingest.store().events_from(gid, next, MAX_BATCH_BYTES)
+                        })
+                        .await
+                        .and_then(|r| r.map_err(|e| Status::internal(e.to_string())))
+                }
+            },
+        )))
+    }
+}
+
+/// Streams a log's stored events from `from` on, in chunks of at most
+/// `MAX_BATCH_BYTES`, up to the position `snapshot` was read at; the last
+/// chunk carries the snapshot's checkpoint, so it signs exactly the events
+/// sent. `read(gid, from)` reads one chunk through whichever connection the
+/// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
+pub fn pull_stream<R, F>(snapshot: GroupRow, from: u64, mut read: R) -> PullStream
+where
+    R: FnMut(i64, u64) -> F + Send + 'static,
+    F: Future<Output = Result<Vec<(u64, Vec<u8>)>, Status>> + Send,
+{
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut next = from;
+        loop {
+            let mut events = match read(snapshot.gid, next).await {
+                Ok(events) => events,
+                Err(status) => {
+                    let _ = tx.send(Err(status)).await;
                     return;
                 }
-                next = last.map_or(next, |seq| seq + 1);
+            };
+            events.retain(|(seq, _)| *seq <= snapshot.seq);
+            let last = events.last().map(|(seq, _)| *seq);
+            let done = last.is_none_or(|seq| seq >= snapshot.seq);
+            let message = v1::PullResponse {
+                events: events.into_iter().map(|(_, bytes)| bytes).collect(),
+                checkpoint: if done {
+                    snapshot.checkpoint.as_ref().map(v1::Checkpoint::from)
+                } else {
+                    None
+                },
+            };
+            if tx.send(Ok(message)).await.is_err() || done {
+                return;
             }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
-    }
+            next = last.map_or(next, |seq| seq + 1);
+        }
+    });
+    ReceiverStream::new(rx)
 }
 
 /// Serves the hub on `listener` until `shutdown` completes, counting into a
@@ -451,7 +539,7 @@ pub async fn serve(
 }
 
 /// Serves the hub on `listener` until `shutdown` completes, counting batches
-/// into `metrics`.
+/// into `metrics`: mutual TLS only, every call authorized by certificate.
 pub async fn serve_metered(
     config: &HubConfig,
     ingest: Arc<Mutex<Ingest>>,
@@ -459,24 +547,34 @@ pub async fn serve_metered(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let service = SyncServer::new(SyncService::new(ingest, metrics))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
-        .accept_compressed(CompressionEncoding::Zstd)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Zstd);
-    let mut builder = Server::builder().concurrency_limit_per_connection(32);
-    if config.insecure_plaintext {
-        tracing::warn!("serving PLAINTEXT gRPC: for local development only, never in production");
-    } else {
-        let cert = std::fs::read(&config.tls.cert)?;
-        let key = std::fs::read(&config.tls.key)?;
-        builder =
-            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
-    }
-    builder
-        .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+    let limits = &config.limits;
+    let gate = Arc::new(Gate::new(Store::open(&config.database_path())?));
+    let sync = SyncServer::new(SyncService::new(
+        ingest.clone(),
+        metrics,
+        gate.clone(),
+        limits,
+    ))
+    .max_decoding_message_size(limits.max_message_bytes)
+    .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    .accept_compressed(CompressionEncoding::Zstd)
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Zstd);
+    let admin = crate::admin_service::admin_server(config, ingest, gate.clone())?;
+    let query = crate::query::query_service(config, gate.clone())?;
+    let tls = listener::server_tls(config)?;
+    let incoming = listener::incoming(
+        listener,
+        tls,
+        limits.max_connections,
+        Duration::from_millis(limits.handshake_timeout_ms),
+    );
+    Server::builder()
+        .concurrency_limit_per_connection(32)
+        .add_service(sync)
+        .add_service(admin)
+        .add_service(query)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }

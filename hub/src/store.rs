@@ -14,9 +14,12 @@ use sajja_common::{Books, Date, Event, GroupId, Hash, PublicKey, SignedCheckpoin
 use sajja_proto::v1;
 use thiserror::Error;
 
+use crate::identity::Principal;
+
 /// 1: logs, checkpoints, forks. 2: adds `group_books` and `group_positions`,
 /// each group's folded books and position inputs, written with every batch.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: adds `credentials`, the client certificates this hub issued.
+const SCHEMA_VERSION: i64 = 3;
 
 /// The page cache of the hub's connection, in KiB.
 const CACHE_KIB: i64 = 64 * 1024;
@@ -380,6 +383,22 @@ impl Store {
         if version < 2 {
             migrate_to_2(&mut conn)?;
         }
+        if version < 3 {
+            conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE credentials (
+                     serial TEXT PRIMARY KEY,
+                     principal TEXT NOT NULL,
+                     issued_at INTEGER NOT NULL,
+                     not_after INTEGER NOT NULL,
+                     revoked_at INTEGER
+                 );
+                 CREATE INDEX credentials_by_principal ON credentials(principal);
+                 PRAGMA user_version = 3;
+                 COMMIT;",
+            )?;
+        }
+        create_key_history(&conn)?;
         Ok(Store { conn })
     }
 
@@ -416,10 +435,9 @@ impl Store {
             None => self.enrol(group, key, now),
             Some(existing) if &existing.key == key => Ok(()),
             Some(existing) => {
-                self.conn.execute(
-                    "UPDATE groups SET public_key = ?2 WHERE gid = ?1",
-                    params![existing.gid, key.as_bytes().as_slice()],
-                )?;
+                let tx = self.conn.transaction()?;
+                replace_key(&tx, existing.gid, key)?;
+                tx.commit()?;
                 tracing::info!(group = %group, "group re-keyed");
                 Ok(())
             }
@@ -697,15 +715,21 @@ impl Store {
     /// Appends a verified, validated batch and its checkpoint in one
     /// transaction, with the group's books folded through the batch
     /// (`None` for a hub's administrative log, which has no books).
+    ///
+    /// `keys` are the changes of verifying key the batch makes (its own
+    /// log's rotations, or the enrolments and re-keys of an administrative
+    /// log): they commit with it, so the next batch is checked with them.
     pub fn commit_batch(
         &mut self,
         row: &GroupRow,
         events: &[NewEvent<'_>],
         checkpoint: &SignedCheckpoint,
         snapshot: Option<&Snapshot>,
+        keys: &[KeyChange],
         now: i64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        apply_key_changes(&tx, row, keys, now)?;
         if let Some(snapshot) = snapshot {
             write_snapshot(&tx, row.gid, checkpoint.checkpoint.seq, snapshot)?;
         }
@@ -881,6 +905,8 @@ impl Store {
                 "UPDATE groups SET seq = ?2, head = ?3, checkpoint = NULL WHERE gid = ?1",
                 params![row.gid, keep_through, head],
             )?;
+            // Rotations in the abandoned events are abandoned with them.
+            restore_key_at(&tx, row.gid, keep_through)?;
             // The stored books covered the abandoned events: fold again.
             refold_snapshot(&tx, row.gid, &row.group)?;
             format!("kept offered branch; hub events after seq {keep_through} abandoned")
@@ -897,5 +923,243 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// A client certificate this hub issued, as `revoke` and every call see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    pub principal: Principal,
+    pub issued_at: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    pub fn add_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO credentials (serial, principal, issued_at, not_after, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                credential.serial,
+                credential.principal.uri(),
+                credential.issued_at,
+                credential.not_after,
+                credential.revoked_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn credential(&self, serial: &str) -> Result<Option<Credential>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT serial, principal, issued_at, not_after, revoked_at
+                 FROM credentials WHERE serial = ?1",
+                params![serial],
+                credential_row,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Every credential, newest first.
+    pub fn credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT serial, principal, issued_at, not_after, revoked_at
+             FROM credentials ORDER BY issued_at DESC, serial",
+        )?;
+        let rows = stmt.query_map([], credential_row)?;
+        rows.map(|row| row?).collect()
+    }
+
+    /// Revokes every live certificate of `principal`; returns their serials.
+    pub fn revoke_principal(
+        &self,
+        principal: &Principal,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "UPDATE credentials SET revoked_at = ?2
+             WHERE principal = ?1 AND revoked_at IS NULL RETURNING serial",
+        )?;
+        let rows = stmt.query_map(params![principal.uri(), now], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes one certificate; false when there is no live one by that serial.
+    pub fn revoke_serial(&self, serial: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE credentials SET revoked_at = ?2 WHERE serial = ?1 AND revoked_at IS NULL",
+            params![serial, now],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
+fn credential_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Credential, StoreError>> {
+    let uri: String = r.get(1)?;
+    let Some(principal) = Principal::from_uri(&uri) else {
+        return Ok(Err(damaged("credential principal")));
+    };
+    Ok(Ok(Credential {
+        serial: r.get(0)?,
+        principal,
+        issued_at: r.get(2)?,
+        not_after: r.get(3)?,
+        revoked_at: r.get(4)?,
+    }))
+}
+
+/// A change of the key that verifies a log's checkpoints, committed in the
+/// same transaction as the batch that makes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyChange {
+    /// The batch's own log handed its key on at `seq` (a verified
+    /// `KeyRotated`): `old` still verifies checkpoints before `seq`, which a
+    /// node that is behind, or a fork from before the rotation, presents.
+    Rotated {
+        seq: u64,
+        old: PublicKey,
+        new: PublicKey,
+    },
+    /// An administrative log enrolled a group: it is added if this hub lacks
+    /// it, and an enrolled group's key (perhaps rotated since) is left alone.
+    Enrolled { group: GroupId, key: PublicKey },
+    /// An operator re-key (a lost key): `key` replaces every key the group
+    /// had, for its whole log, so the lost key verifies nothing from now on.
+    Rekeyed { group: GroupId, key: PublicKey },
+}
+
+/// `retired_keys` holds, per log, each key a `KeyRotated` replaced, with the
+/// seq of that rotation: the key verified checkpoints before `until_seq`
+/// (and from the previous row's `until_seq`). `groups.public_key` is the key
+/// in effect at the head. Created here rather than by a schema version: it
+/// starts empty, which is right for every existing log (none rotated).
+fn create_key_history(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS retired_keys (
+             gid INTEGER NOT NULL REFERENCES groups(gid),
+             until_seq INTEGER NOT NULL,
+             public_key BLOB NOT NULL,
+             PRIMARY KEY (gid, until_seq)
+         ) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
+
+fn replace_key(conn: &Connection, gid: i64, key: &PublicKey) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE groups SET public_key = ?2 WHERE gid = ?1",
+        params![gid, key.as_bytes().as_slice()],
+    )?;
+    conn.execute("DELETE FROM retired_keys WHERE gid = ?1", params![gid])?;
+    Ok(())
+}
+
+fn apply_key_changes(
+    conn: &Connection,
+    row: &GroupRow,
+    keys: &[KeyChange],
+    now: i64,
+) -> Result<(), StoreError> {
+    for change in keys {
+        match change {
+            KeyChange::Rotated { seq, old, new } => {
+                conn.execute(
+                    "INSERT INTO retired_keys (gid, until_seq, public_key) VALUES (?1, ?2, ?3)",
+                    params![row.gid, seq, old.as_bytes().as_slice()],
+                )?;
+                conn.execute(
+                    "UPDATE groups SET public_key = ?2 WHERE gid = ?1",
+                    params![row.gid, new.as_bytes().as_slice()],
+                )?;
+                tracing::info!(group = %row.group, seq, key = %new, "group rotated its key");
+            }
+            KeyChange::Enrolled { group, key } => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO groups (group_id, public_key, head, enrolled_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        group.as_str(),
+                        key.as_bytes().as_slice(),
+                        chain::genesis(group).as_bytes().as_slice(),
+                        now
+                    ],
+                )?;
+            }
+            KeyChange::Rekeyed { group, key } => {
+                let gid: Option<i64> = conn
+                    .query_row(
+                        "SELECT gid FROM groups WHERE group_id = ?1",
+                        params![group.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(gid) = gid else {
+                    return Err(StoreError::NotEnrolled(group.clone()));
+                };
+                replace_key(conn, gid, key)?;
+                tracing::info!(group = %group, key = %key, "group re-keyed by its hub operator");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a log is cut back to `seq`, the key in effect there is the first
+/// one retired after it, if any; later retirements go with the cut events.
+fn restore_key_at(conn: &Connection, gid: i64, seq: u64) -> Result<(), StoreError> {
+    let key: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT public_key FROM retired_keys WHERE gid = ?1 AND until_seq > ?2
+             ORDER BY until_seq LIMIT 1",
+            params![gid, seq],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(key) = key {
+        conn.execute(
+            "UPDATE groups SET public_key = ?2 WHERE gid = ?1",
+            params![gid, key],
+        )?;
+        conn.execute(
+            "DELETE FROM retired_keys WHERE gid = ?1 AND until_seq > ?2",
+            params![gid, seq],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The keys a log's rotations retired, oldest first, each with the seq of
+    /// the rotation before which it verified checkpoints.
+    pub fn retired_keys(&self, gid: i64) -> Result<Vec<(u64, PublicKey)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT until_seq, public_key FROM retired_keys WHERE gid = ?1 ORDER BY until_seq",
+        )?;
+        let rows = stmt.query_map(params![gid], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (until, key) = row?;
+            out.push((
+                until,
+                PublicKey::from_slice(&key).ok_or_else(|| damaged("retired key"))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The key that verifies a checkpoint at `seq` of the log as held here.
+    pub fn key_at(&self, row: &GroupRow, seq: u64) -> Result<PublicKey, StoreError> {
+        Ok(self
+            .retired_keys(row.gid)?
+            .into_iter()
+            .find(|(until, _)| *until > seq)
+            .map_or(row.key, |(_, key)| key))
     }
 }

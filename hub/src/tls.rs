@@ -17,6 +17,10 @@ use thiserror::Error;
 pub enum TlsError {
     #[error("certificate generation: {0}")]
     Generate(#[from] rcgen::Error),
+    #[error("system randomness is unavailable")]
+    Random,
+    #[error("{0} is not a time a certificate can hold")]
+    Time(i64),
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -3,10 +3,10 @@
 //!
 //! Its values are defaults: a command-line flag (or its environment variable)
 //! still wins. Without a file the node behaves exactly as before: data in
-//! `./sajja-node-data`, the hub link that `sajja-node connect` stored in the
-//! ledger. When the file has a `[hub]` section, that section is the hub link
-//! and the stored one is ignored, so an operator's configuration is never
-//! silently overridden by an old `connect`.
+//! `./sajja-node-data`, the hub link that `sajja-node init --bundle` stored in
+//! the ledger. When the file has a `[hub]` section, its `bundle` is the hub
+//! link and the stored one is ignored, so an operator's configuration is never
+//! silently overridden by an old `init --bundle`.
 //!
 //! Relative paths are resolved against the file's directory.
 
@@ -17,9 +17,10 @@ use serde::Deserialize;
 use thiserror::Error;
 use tonic::transport::Uri;
 
+use sajja_edge::enrolment::{Enrolment, Role};
+
 use crate::daemon;
 use crate::logging::LogFormat;
-use crate::sync::HubLink;
 use crate::toml_check::{self, Problem};
 
 /// Where the ledger lives when neither `--data-dir`, `SAJJA_NODE_DATA` nor
@@ -38,7 +39,8 @@ pub const BACKOFF_MAX_S_MAX: u64 = 86_400;
 pub struct NodeConfig {
     /// The directory holding `ledger.sqlite`.
     pub data_dir: Option<PathBuf>,
-    /// The hub this node pushes to; takes precedence over `sajja-node connect`.
+    /// The hub this node pushes to; takes precedence over the link stored by
+    /// `sajja-node init --bundle`.
     pub hub: Option<HubSection>,
     #[serde(default)]
     pub log: LogSection,
@@ -49,10 +51,60 @@ pub struct NodeConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubSection {
-    /// `https://host:port` (`http://` only for a plaintext development hub).
-    pub url: String,
-    /// The hub's CA certificate (PEM), from the hub operator.
-    pub ca: PathBuf,
+    /// The group's enrolment bundle from the hub operator
+    /// (`sajja-hub enrol group`): the hub's address and CA, and this group's
+    /// client certificate and key. Required in `[hub]`.
+    pub bundle: Option<PathBuf>,
+    /// `[hub] url` and `ca` from before enrolment bundles, read only so that
+    /// `check-config` can say what replaced them.
+    #[serde(default)]
+    url: Option<toml::Value>,
+    #[serde(default)]
+    ca: Option<toml::Value>,
+    /// The bundle as read and checked by [`NodeConfig::load`].
+    #[serde(skip)]
+    enrolment: Option<Enrolment>,
+}
+
+impl HubSection {
+    /// The bundle file and what it holds; `None` only in a file that failed
+    /// [`NodeConfig::load`].
+    pub fn bundle(&self) -> Option<(&Path, &Enrolment)> {
+        Some((self.bundle.as_deref()?, self.enrolment.as_ref()?))
+    }
+
+    /// Reads the bundle once, at load, so every command sees the file
+    /// `check-config` saw. Each message names its key.
+    fn read_bundle(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let replaced = "no longer read: the hub's address, its CA and this group's client certificate come from the group's enrolment bundle; replace `url` and `ca` with `bundle = \"FILE\"` (from `sajja-hub enrol group`)";
+        if self.url.is_some() {
+            problems.push(format!("hub.url: {replaced}"));
+        }
+        if self.ca.is_some() {
+            problems.push(format!("hub.ca: {replaced}"));
+        }
+        let Some(path) = &self.bundle else {
+            problems.push(
+                "hub: needs `bundle = \"FILE\"`, the group's enrolment bundle from the hub operator"
+                    .to_string(),
+            );
+            return problems;
+        };
+        match Enrolment::read(path) {
+            Err(e) => problems.push(format!("hub.bundle: {e}")),
+            Ok(bundle) if bundle.role != Role::Group => problems.push(format!(
+                "hub.bundle: {}: enrols a {}, not a group: a node needs its group's bundle",
+                path.display(),
+                bundle.role.name()
+            )),
+            Ok(bundle) => match check_hub_url(&bundle.hub_url) {
+                Err(e) => problems.push(format!("hub.bundle: {}: {e}", path.display())),
+                Ok(()) => self.enrolment = Some(bundle),
+            },
+        }
+        problems
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -126,16 +178,16 @@ fn show_problems(path: &str, problems: &[Problem]) -> String {
     lines.join("\n")
 }
 
-/// The rule for a hub address, shared by `[hub] url` and `connect --hub`.
+/// The rule for a hub address, whichever way a bundle reaches the node. Only
+/// https: every hub requires mutual TLS.
 pub fn check_hub_url(url: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("'{url}' {why}; expected https://host:port"));
     let uri = match url.parse::<Uri>() {
         Ok(uri) => uri,
         Err(_) => return bad("is not an address"),
     };
-    match uri.scheme_str() {
-        Some("https" | "http") => {}
-        _ => return bad("does not start with https://"),
+    if uri.scheme_str() != Some("https") {
+        return bad("does not start with https://");
     }
     if uri.host().is_none_or(str::is_empty) {
         return bad("has no host");
@@ -171,12 +223,16 @@ impl NodeConfig {
         if let Some(data_dir) = config.data_dir.as_mut() {
             resolve(data_dir);
         }
+        let mut messages = Vec::new();
         if let Some(hub) = config.hub.as_mut() {
-            resolve(&mut hub.ca);
+            if let Some(bundle) = hub.bundle.as_mut() {
+                resolve(bundle);
+            }
+            messages.extend(hub.read_bundle());
         }
+        messages.extend(config.validate());
         problems.extend(
-            config
-                .validate()
+            messages
                 .into_iter()
                 .map(|message| toml_check::locate(&text, message)),
         );
@@ -197,14 +253,6 @@ impl NodeConfig {
             && data_dir.as_os_str().is_empty()
         {
             problems.push("data_dir: must not be empty".to_string());
-        }
-        if let Some(hub) = &self.hub {
-            if let Err(e) = check_hub_url(&hub.url) {
-                problems.push(format!("hub.url: {e}"));
-            }
-            if !hub.ca.is_file() {
-                problems.push(format!("hub.ca: {} does not exist", hub.ca.display()));
-            }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             problems.push(format!(
@@ -227,19 +275,9 @@ impl NodeConfig {
         problems
     }
 
-    /// The hub link from `[hub]`, with its CA read from disk.
-    pub fn hub_link(&self) -> Result<Option<HubLink>, ConfigError> {
-        let Some(hub) = &self.hub else {
-            return Ok(None);
-        };
-        let ca_pem = std::fs::read(&hub.ca).map_err(|source| ConfigError::Read {
-            path: hub.ca.display().to_string(),
-            source,
-        })?;
-        Ok(Some(HubLink {
-            url: hub.url.clone(),
-            ca_pem,
-        }))
+    /// The bundle `[hub]` names, read when the file was loaded.
+    pub fn bundle(&self) -> Option<(&Path, &Enrolment)> {
+        self.hub.as_ref().and_then(HubSection::bundle)
     }
 
     pub fn daemon_settings(&self) -> daemon::Settings {
@@ -258,12 +296,18 @@ pub fn check_file(path: &Path) -> Result<String, Vec<Problem>> {
                 .data_dir
                 .as_ref()
                 .map_or(DATA_DIR_DEFAULT.to_string(), |d| d.display().to_string());
-            let hub = config
-                .hub
-                .as_ref()
-                .map_or("the link stored by `sajja-node connect`".to_string(), |h| {
-                    h.url.clone()
-                });
+            let hub = config.bundle().map_or(
+                "the link stored by `sajja-node init --bundle`".to_string(),
+                |(path, bundle)| {
+                    format!(
+                        "{} for group {} (bundle {}, certificate serial {})",
+                        bundle.hub_url,
+                        crate::store::printable(&bundle.subject),
+                        path.display(),
+                        crate::store::printable(&bundle.serial)
+                    )
+                },
+            );
             Ok(format!("data in {data_dir}, hub {hub}"))
         }
         Err(ConfigError::Read { source, .. }) => Err(vec![Problem {
@@ -280,17 +324,15 @@ mod tests {
 
     #[test]
     fn hub_addresses_are_checked_by_one_rule() {
-        // Proves the address rule accepts what connect accepted and refuses the rest.
-        for good in [
-            "https://127.0.0.1:7400",
-            "https://hub.example:7400/",
-            "http://localhost:7400",
-        ] {
+        // Proves the address rule accepts https://host:port and refuses the
+        // rest, plaintext included: every hub requires mutual TLS.
+        for good in ["https://127.0.0.1:7400", "https://hub.example:7400/"] {
             assert_eq!(check_hub_url(good), Ok(()), "{good}");
         }
         for bad in [
             "hub.example:7400",
             "ftp://hub.example",
+            "http://localhost:7400",
             "https://",
             "https://h:7400/x",
             "not an address",

@@ -20,7 +20,8 @@ use sajja_common::event::{
 use sajja_common::ids::{GroupId, LoanNo, MemberNo, PoolId};
 use sajja_common::ledger::{Refusal, trial_balance_digest};
 use sajja_common::money::Money;
-use sajja_common::{Event, SigningKey};
+use sajja_common::{Event, PublicKey, SigningKey};
+use sajja_edge::enrolment::Enrolment;
 use sajja_node::backup::PendingBackup;
 use sajja_node::compose::{self, parse_date, parse_loan, parse_member, parse_money};
 use sajja_node::config::{self, NodeConfig};
@@ -29,6 +30,7 @@ use sajja_node::logging::LogFormat;
 use sajja_node::report::{self, Passbook};
 use sajja_node::rules_file;
 use sajja_node::store::{self, GroupInit, RegisterEntry, Store, StoreError};
+use sajja_node::sync::HubLink;
 
 const EXIT_REFUSED: u8 = 1;
 const EXIT_DAMAGED: u8 = 2;
@@ -36,6 +38,9 @@ const EXIT_USAGE: u8 = 64;
 /// How many events `log` shows when not told.
 const LOG_LIMIT_DEFAULT: u64 = 50;
 const DATABASE_FILE: &str = "ledger.sqlite";
+/// `status` warns this many days before the client certificate expires: time
+/// for a bundle to travel from the hub operator to the village.
+const CERT_WARN_DAYS: i64 = 30;
 
 #[derive(Parser)]
 #[command(
@@ -50,7 +55,8 @@ struct Cli {
     #[arg(long, global = true, env = "SAJJA_NODE_DATA")]
     data_dir: Option<PathBuf>,
     /// A node.toml whose values are the defaults for these flags
-    /// (see deploy/examples/node.toml); its [hub] overrides `connect`.
+    /// (see deploy/examples/node.toml); its [hub] bundle overrides the link
+    /// `init --bundle` stored.
     #[arg(long, global = true, env = "SAJJA_NODE_CONFIG")]
     config: Option<PathBuf>,
     /// Log lines as `text` or `json` (one object a line), on stderr
@@ -90,14 +96,21 @@ struct Dated {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a new group's ledger and its signing key.
+    /// Create a new group's ledger and its signing key (`--group`, `--name`);
+    /// then, once the hub operator has enrolled the printed public key, install
+    /// the enrolment bundle they hand over (`--bundle`).
     Init {
         /// Group id: tambon geocode, dash, group number (e.g. 230101-007).
         #[arg(long, value_parser = |t: &str| GroupId::parse(t).map_err(|e| e.to_string()))]
-        group: GroupId,
+        group: Option<GroupId>,
         /// The group's name (Thai is fine).
         #[arg(long)]
-        name: String,
+        name: Option<String>,
+        /// Install the group's enrolment bundle (from `sajja-hub enrol group`)
+        /// into the existing ledger: the hub link. A re-issued bundle is
+        /// installed the same way.
+        #[arg(long, conflicts_with_all = ["tambon", "province", "opened_on", "rules"])]
+        bundle: Option<PathBuf>,
         /// Tambon geocode, 6 digits (default: from the group id).
         #[arg(long)]
         tambon: Option<String>,
@@ -252,15 +265,6 @@ enum Command {
     Import { file: PathBuf },
     /// Local head, the hub's acknowledged seq and the group's public key.
     Status,
-    /// Set the hub this node syncs with.
-    Connect {
-        /// The hub's address, e.g. https://hub.example:7400.
-        #[arg(long)]
-        hub: String,
-        /// The hub's CA certificate (PEM), from the hub operator.
-        #[arg(long)]
-        ca: PathBuf,
-    },
     /// Run the sync daemon: push new events as they are recorded, retry when
     /// the hub is unreachable, until SIGTERM or Ctrl-C.
     Run,
@@ -270,23 +274,41 @@ enum Command {
         #[arg(long, required = true)]
         once: bool,
     },
-    /// Rebuild a lost node (a new SD card) from its hub. Member names are not
-    /// restored: they never left the village.
+    /// Rebuild a lost node (a new SD card) from its hub, with the group's own
+    /// enrolment bundle and key backup. Member names are not restored: they
+    /// never left the village.
     Restore {
-        /// The hub's address [default: [hub] url from --config].
+        /// The group's enrolment bundle [default: [hub] bundle from --config].
         #[arg(long)]
-        hub: Option<String>,
-        /// The hub's CA certificate [default: [hub] ca from --config].
-        #[arg(long)]
-        ca: Option<PathBuf>,
+        bundle: Option<PathBuf>,
+        /// The group id [default: the group the bundle enrols].
         #[arg(long, value_parser = |t: &str| GroupId::parse(t).map_err(|e| e.to_string()))]
-        group: GroupId,
-        /// The key backup written by `sajja-node key-export`.
-        #[arg(long)]
-        key: PathBuf,
+        group: Option<GroupId>,
+        /// The key backup written by `sajja-node key-export` (every key the
+        /// node held), or, for a lost key, the new key from `sajja-node
+        /// keygen` that the hub operator re-keyed the group to. Repeatable.
+        #[arg(long, required = true)]
+        key: Vec<PathBuf>,
+        /// A public key the group had (hex), when no backup of it survives:
+        /// the hub operator's `sajja-hub rekey` prints the group's first key.
+        /// Repeatable.
+        #[arg(long, value_parser = |t: &str| PublicKey::from_hex(t).ok_or("expected 64 hex digits (an Ed25519 public key)"))]
+        group_key: Vec<PublicKey>,
     },
-    /// Write the group's signing key to a file (mode 0600) for safe keeping.
+    /// Write every signing key this node holds (the current one and those it
+    /// rotated away from, oldest first) to a file (mode 0600) for safe keeping.
     KeyExport { file: PathBuf },
+    /// Replace the group's signing key with a new one: appends a KeyRotated
+    /// event signed by the current key, which hubs verify, so no operator is
+    /// needed. Take a new key backup afterwards.
+    RotateKey {
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// Make a new signing key in FILE (mode 0600) and print its public key,
+    /// for rebuilding a group whose key is lost: the hub operator re-keys the
+    /// group to it (`sajja-hub rekey`), then `restore --key FILE`.
+    Keygen { file: PathBuf },
     /// Write the events the hub has not acknowledged to a bundle file, for a
     /// hub reached only by USB stick (`sajja-hub import FILE`).
     Export {
@@ -576,11 +598,28 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::Init {
             group,
             name,
+            bundle,
             tambon,
             province,
             opened_on,
             rules,
-        } => init(&data_dir, group, name, tambon, province, opened_on, rules),
+        } => match (bundle, group, name) {
+            (Some(bundle), None, None) => install_bundle(&data_dir, &bundle, config),
+            // The bundle binds the key `init --group` generates, so the two
+            // can never be one step.
+            (Some(_), _, _) => Err(usage(
+                "--bundle installs the hub link into an existing ledger; it cannot come with --group/--name, \
+                 because the bundle binds the public key that `init --group` generates: \
+                 run `sajja-node init --group G --name N` first, give the printed public key to the hub operator, \
+                 then install the bundle they issue with `sajja-node init --bundle FILE`",
+            )),
+            (None, Some(group), Some(name)) => {
+                init(&data_dir, group, name, tambon, province, opened_on, rules)
+            }
+            (None, _, _) => Err(usage(
+                "init needs --group and --name (a new ledger), or --bundle FILE (the hub link of an existing one)",
+            )),
+        },
         Command::Member(command) => member(&data_dir, command),
         Command::Contribute {
             member,
@@ -721,24 +760,12 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::Verify => verify(&data_dir),
         Command::Import { file } => import_file(&data_dir, &file),
         Command::Status => status(&data_dir, config),
-        Command::Connect { hub, ca } => {
-            let ca_pem = fs::read(&ca).map_err(|e| usage(format!("{}: {e}", ca.display())))?;
-            config::check_hub_url(&hub).map_err(|e| usage(format!("--hub {e}")))?;
-            open(&data_dir)?.set_hub_link(&hub, &ca_pem)?;
-            println!("this node now syncs with {hub}");
-            if let Some(file) = config.and_then(|c| c.hub.as_ref()) {
-                println!(
-                    "note: while the config file's [hub] section names {}, that one is used instead",
-                    file.url
-                );
-            }
-            Ok(())
-        }
         Command::Run => {
             let store = open(&data_dir)?;
             let link = hub_link(&store, config)?;
             let settings = config.map(NodeConfig::daemon_settings).unwrap_or_default();
             tracing::info!(group = %store.group(), hub = %link.url, poll_interval_s = settings.poll_interval.as_secs(), backoff_max_s = settings.backoff_max.as_secs(), "sync daemon starting");
+            warn_if_expiring(&store, config)?;
             runtime()?.block_on(sajja_node::daemon::run(
                 store,
                 link,
@@ -758,26 +785,64 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore {
-            hub,
-            ca,
+            bundle,
             group,
             key,
+            group_key,
         } => {
-            let from_file = config.and_then(|c| c.hub.as_ref());
-            let hub = hub
-                .or_else(|| from_file.map(|h| h.url.clone()))
-                .ok_or_else(|| usage("restore needs --hub (or [hub] url in --config)"))?;
-            let ca = ca
-                .or_else(|| from_file.map(|h| h.ca.clone()))
-                .ok_or_else(|| usage("restore needs --ca (or [hub] ca in --config)"))?;
-            restore(&data_dir, hub, &ca, group, &key)
+            let bundle = match bundle {
+                Some(path) => read_bundle(&path)?,
+                None => config
+                    .and_then(NodeConfig::bundle)
+                    .map(|(_, bundle)| bundle.clone())
+                    .ok_or_else(|| {
+                        usage("restore needs --bundle FILE (or [hub] bundle in --config)")
+                    })?,
+            };
+            restore(&data_dir, &bundle, group, &key, group_key)
         }
         Command::KeyExport { file } => {
             let store = open(&data_dir)?;
-            write_private(&file, hex::encode(store.signing_seed()).as_bytes())?;
+            let seeds = store.held_seeds();
+            let mut text = format!(
+                "# sajja-node key backup of group {}: every signing key this node holds, oldest first\n",
+                store.group()
+            );
+            for seed in &seeds {
+                text.push_str(&hex::encode(seed));
+                text.push('\n');
+            }
+            write_private(&file, text.as_bytes())?;
             println!(
-                "signing key of {} written to {} (keep it offline and safe)",
+                "signing key of {} ({} key{} in all) written to {} (keep it offline and safe)",
                 store.group(),
+                seeds.len(),
+                if seeds.len() == 1 { "" } else { "s" },
+                file.display()
+            );
+            Ok(())
+        }
+        Command::RotateKey { dated } => {
+            let mut store = open(&data_dir)?;
+            let old = store.public_key();
+            let (seq, new) = store.rotate_key(dated.date.unwrap_or_else(compose::today))?;
+            println!("seq {seq}: the group's signing key is now {new}");
+            println!(
+                "it replaces {old}, which signed the rotation; hubs follow it on the next sync"
+            );
+            println!(
+                "the new key is the group's public key from now on: tell the hub operator, and take a new backup with `sajja-node key-export FILE`"
+            );
+            Ok(())
+        }
+        Command::Keygen { file } => {
+            let key = SigningKey::generate()?;
+            write_private(&file, format!("{}\n", hex::encode(key.seed())).as_bytes())?;
+            println!("public key  {}", key.public());
+            println!("seed written to {} (mode 0600)", file.display());
+            println!(
+                "next: the hub operator runs `sajja-hub rekey GROUP --key {}` and issues a bundle for it; then `sajja-node restore --key {} --group-key OLD-KEY`",
+                key.public(),
                 file.display()
             );
             Ok(())
@@ -849,9 +914,97 @@ fn init(
     };
     let key = SigningKey::generate()?;
     let store = Store::create(&database(data_dir), init, key)?;
-    println!("group {} opened", store.group());
+    let (group, public_key) = (store.group(), store.public_key());
+    println!("group {group} opened");
     println!("ledger      {}", store.path().display());
-    println!("public key  {}", store.public_key());
+    println!("public key  {public_key}");
+    println!();
+    println!(
+        "next: give the public key above to the hub operator (it is not secret), who enrols it with"
+    );
+    println!("  sajja-hub enrol group {group} --key {public_key}");
+    println!("and hands you the group's enrolment bundle; install it with");
+    println!("  sajja-node init --bundle FILE");
+    println!("then start syncing: sajja-node run");
+    Ok(())
+}
+
+/// The daemon's log says what `status` says about the certificate, since a
+/// node in the village may run for months with nobody reading `status`.
+fn warn_if_expiring(store: &Store, config: Option<&NodeConfig>) -> anyhow::Result<()> {
+    let not_after = match config.and_then(NodeConfig::bundle) {
+        Some((_, bundle)) => Some(bundle.not_after),
+        None => store
+            .hub_link()?
+            .and_then(|link| link.client)
+            .map(|c| c.not_after),
+    };
+    if let Some(not_after) = not_after
+        && not_after.saturating_sub(now_unix()) < CERT_WARN_DAYS * 86_400
+    {
+        let expires = expiry_date(not_after);
+        tracing::warn!(group = %store.group(), %expires, "the hub's client certificate expires soon or has expired: ask the hub operator for a new bundle and install it with `sajja-node init --bundle FILE`");
+    }
+    Ok(())
+}
+
+/// A certificate's expiry as a date. The time comes from a bundle file, so it
+/// is bounded first: `thai_date_at` adds Thailand's offset to it.
+fn expiry_date(not_after: i64) -> Date {
+    const YEAR_9999: i64 = 253_402_300_799;
+    Date::thai_date_at(not_after.clamp(0, YEAR_9999))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A bundle file that cannot be read or is not a bundle is bad usage, like a
+/// bad `--rules` file.
+fn read_bundle(path: &Path) -> anyhow::Result<Enrolment> {
+    Enrolment::read(path).map_err(|e| usage(e.to_string()))
+}
+
+/// `init --bundle`: makes the group's enrolment bundle this ledger's hub link.
+fn install_bundle(data_dir: &Path, path: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
+    let bundle = read_bundle(path)?;
+    let ledger = database(data_dir);
+    if !ledger.is_file() {
+        let group = GroupId::parse(&bundle.subject).map_or("G".to_string(), |g| g.to_string());
+        anyhow::bail!(
+            "no ledger at {}: a bundle is installed into the ledger whose key it binds. \
+             Run `sajja-node init --group {group} --name NAME` first, give the public key it prints to the hub operator, \
+             and install the bundle they issue for that key with `sajja-node init --bundle FILE`. \
+             (Rebuilding a lost node with the group's key backup? Use `sajja-node restore --bundle FILE --key KEY-BACKUP`.)",
+            ledger.display()
+        );
+    }
+    let store = open(data_dir)?;
+    store.set_hub_link(&bundle, now_unix())?;
+    println!(
+        "group {} now syncs with {} (hub {})",
+        store.group(),
+        bundle.hub_url,
+        store::printable(&bundle.hub_id)
+    );
+    println!(
+        "certificate serial {}, expires {}",
+        store::printable(&bundle.serial),
+        expiry_date(bundle.not_after)
+    );
+    println!(
+        "the bundle is now kept in the ledger; {} holds a private key: keep it in the committee's safe or delete it",
+        path.display()
+    );
+    if let Some((file, _)) = config.and_then(NodeConfig::bundle) {
+        println!(
+            "note: while the config file's [hub] names {}, that bundle is used instead",
+            file.display()
+        );
+    }
+    println!("next: sajja-node run (or restart the sajja-node service)");
     Ok(())
 }
 
@@ -1278,18 +1431,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// The config file's `[hub]` when it has one, else the link `connect` stored.
-fn hub_link(
-    store: &Store,
-    config: Option<&NodeConfig>,
-) -> anyhow::Result<sajja_node::sync::HubLink> {
-    if let Some(link) = config.map(NodeConfig::hub_link).transpose()?.flatten() {
-        return Ok(link);
+/// The config file's `[hub]` bundle when it has one, else the link
+/// `init --bundle` stored.
+fn hub_link(store: &Store, config: Option<&NodeConfig>) -> anyhow::Result<HubLink> {
+    if let Some((path, bundle)) = config.and_then(NodeConfig::bundle) {
+        // `check-config` cannot see the ledger, so the bundle meets it here.
+        store::check_bundle(bundle, store.group(), &store.public_key())
+            .map_err(|e| anyhow::anyhow!("[hub] bundle {}: {e}", path.display()))?;
+        return Ok(HubLink::from_bundle(bundle));
     }
-    let (url, ca_pem) = store.hub_link()?.ok_or_else(|| {
-        usage("no hub configured: run `sajja-node connect --hub URL --ca FILE` first")
+    let stored = store.hub_link()?.ok_or_else(|| {
+        usage(
+            "no hub link: install the group's enrolment bundle from the hub operator with `sajja-node init --bundle FILE`",
+        )
     })?;
-    Ok(sajja_node::sync::HubLink { url, ca_pem })
+    Ok(HubLink::from_stored(stored)?)
 }
 
 /// An online copy of the ledger, verified like `verify` before it takes DEST's name.
@@ -1338,18 +1494,64 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads key files: hex seeds one a line (`#` starts a comment), as
+/// `key-export` and `keygen` write them.
+fn read_seeds(files: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
+    let mut seeds = Vec::new();
+    for file in files {
+        let text =
+            fs::read_to_string(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let seed = hex::decode(line)
+                .map_err(|_| usage(format!("{}: not a key backup", file.display())))?;
+            seeds.push(
+                SigningKey::from_seed(&seed)
+                    .map_err(|e| usage(format!("{}: {e}", file.display())))?,
+            );
+        }
+    }
+    if seeds.is_empty() {
+        return Err(usage("--key: the files hold no key"));
+    }
+    Ok(seeds)
+}
+
 fn restore(
     data_dir: &Path,
-    hub: String,
-    ca: &Path,
-    group: GroupId,
-    key: &Path,
+    bundle: &Enrolment,
+    group: Option<GroupId>,
+    key_files: &[PathBuf],
+    group_keys: Vec<PublicKey>,
 ) -> anyhow::Result<()> {
-    let ca_pem = fs::read(ca).map_err(|e| usage(format!("{}: {e}", ca.display())))?;
-    let seed_hex = fs::read_to_string(key).map_err(|e| usage(format!("{}: {e}", key.display())))?;
-    let seed = hex::decode(seed_hex.trim())
-        .map_err(|_| usage(format!("{}: not a key backup", key.display())))?;
-    let key = SigningKey::from_seed(&seed).map_err(|e| usage(format!("{}: {e}", key.display())))?;
+    let group = match group {
+        Some(group) => group,
+        None => GroupId::parse(&bundle.subject).map_err(|_| {
+            usage(format!(
+                "the bundle enrols {} {}, not a group: restore needs the group's own bundle",
+                bundle.role.name(),
+                store::printable(&bundle.subject)
+            ))
+        })?,
+    };
+    let seeds = read_seeds(key_files)?;
+    // The bundle names the key it was issued for; until the log is verified
+    // that key (else the newest given) is the ledger's.
+    let bound = bundle.public_key.as_deref().and_then(PublicKey::from_hex);
+    let provisional = seeds
+        .iter()
+        .find(|s| Some(s.public()) == bound)
+        .unwrap_or(&seeds[seeds.len() - 1]);
+    let key = SigningKey::from_seed(provisional.seed())?;
+    // Before any file exists: a bundle for another group or key would only
+    // be refused by the hub, after the empty ledger was made.
+    store::check_bundle(bundle, &group, &key.public())?;
+    let trusted = store::RestoreKeys {
+        seeds,
+        public: group_keys,
+    };
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -1357,14 +1559,29 @@ fn restore(
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = database(data_dir);
     let mut store = Store::create_empty(&path, group, key)?;
-    store.set_hub_link(&hub, &ca_pem)?;
-    let link = sajja_node::sync::HubLink { url: hub, ca_pem };
-    match runtime()?.block_on(sajja_node::sync::restore(&mut store, &link)) {
+    let restored = match store.set_hub_link(bundle, now_unix()) {
+        Ok(()) => runtime()?.block_on(sajja_node::sync::restore(
+            &mut store,
+            &HubLink::from_bundle(bundle),
+            &trusted,
+        )),
+        Err(error) => Err(error.into()),
+    };
+    match restored {
         Ok((seq, head)) => {
             println!(
-                "restored {} from its hub: seq {seq}, head {head}; every hash and the signature verified",
+                "restored {} from its hub: seq {seq}, head {head}; every hash, key rotation and the signature verified",
                 store.group()
             );
+            println!("this node signs with key {}", store.public_key());
+            if store.retired_keys().iter().any(|k| !k.held()) {
+                println!(
+                    "the group's earlier key is lost: the hub operator must re-key the group to {} (`sajja-hub rekey {} --key {}`) before this node can push",
+                    store.public_key(),
+                    store.group(),
+                    store.public_key()
+                );
+            }
             println!(
                 "member names, phones and ID numbers were not restored: they never leave the village; re-enter them with the committee"
             );
@@ -1386,6 +1603,18 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
     let sync = store.acked()?;
     println!("group           {}", store.group());
     println!("public key      {}", store.public_key());
+    for retired in store.retired_keys() {
+        println!(
+            "earlier key     {} (signs checkpoints before seq {}{})",
+            retired.public,
+            retired.until_seq,
+            if retired.held() {
+                ""
+            } else {
+                "; lost, replaced by the hub operator"
+            }
+        );
+    }
     println!("local head      seq {seq} {head}");
     println!("hub acked       seq {}", sync.acked_seq);
     println!("pending         {}", seq.saturating_sub(sync.acked_seq));
@@ -1393,10 +1622,55 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
         Some(at) => println!("last sync       {at} (unix seconds)"),
         None => println!("last sync       never"),
     }
-    match (config.and_then(|c| c.hub.as_ref()), store.hub_link()?) {
-        (Some(hub), _) => println!("hub             {} (from the config file)", hub.url),
-        (None, Some((url, _))) => println!("hub             {url}"),
-        (None, None) => println!("hub             none (sajja-node connect)"),
+    const INSTALL: &str =
+        "install the group's enrolment bundle with `sajja-node init --bundle FILE`";
+    let (certificate, fits) = match (config.and_then(NodeConfig::bundle), store.hub_link()?) {
+        (Some((path, bundle)), _) => {
+            println!(
+                "hub             {} (hub {}; bundle {} from the config file)",
+                bundle.hub_url,
+                store::printable(&bundle.hub_id),
+                path.display()
+            );
+            let fits = store::check_bundle(bundle, store.group(), &store.public_key());
+            (Some((bundle.serial.clone(), bundle.not_after)), fits.err())
+        }
+        (None, Some(link)) => {
+            let hub_id = link.hub_id.as_deref().map_or(String::new(), |id| {
+                format!(" (hub {})", store::printable(id))
+            });
+            println!("hub             {}{hub_id}", link.url);
+            (link.client.map(|c| (c.serial, c.not_after)), None)
+        }
+        (None, None) => {
+            println!("hub             none: {INSTALL}");
+            return Ok(());
+        }
+    };
+    match certificate {
+        None => println!(
+            "certificate     none: the hub requires one since client certificates were introduced; {INSTALL}"
+        ),
+        Some((serial, not_after)) => {
+            let expires = expiry_date(not_after);
+            let serial = store::printable(&serial);
+            let left = not_after.saturating_sub(now_unix());
+            if left <= 0 {
+                println!(
+                    "certificate     serial {serial}, EXPIRED on {expires}: the hub refuses this node; ask the hub operator for a new bundle and {INSTALL}"
+                );
+            } else if left < CERT_WARN_DAYS * 86_400 {
+                println!(
+                    "certificate     serial {serial}, expires {expires}: WARNING: in {} days; ask the hub operator for a new bundle and {INSTALL}",
+                    (left + 86_399) / 86_400
+                );
+            } else {
+                println!("certificate     serial {serial}, expires {expires}");
+            }
+        }
+    }
+    if let Some(error) = fits {
+        println!("WARNING         the config file's bundle does not fit this ledger: {error}");
     }
     Ok(())
 }

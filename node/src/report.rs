@@ -182,7 +182,13 @@ pub fn summary(event: &Event) -> String {
             month,
             trial_balance_digest,
         } => format!("{month} digest {}", &trial_balance_digest.to_hex()[..16]),
-        Body::KeyRotated { new_key } => format!("new key {}", &new_key.to_hex()[..16]),
+        Body::KeyRotated {
+            new_key, old_key, ..
+        } => format!(
+            "key {} replaced by {}",
+            &old_key.to_hex()[..16],
+            &new_key.to_hex()[..16]
+        ),
     }
 }
 

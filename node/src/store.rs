@@ -25,10 +25,11 @@ use sajja_common::event::{Body, Event, Rules};
 use sajja_common::ids::{GroupId, MemberNo};
 use sajja_common::ledger::{Books, Refusal, Rule, reversal_target};
 use sajja_common::verify::{ChainVerifier, VerifyError};
+use sajja_edge::enrolment::{Enrolment, Role};
 use thiserror::Error;
 
 /// The schema this program writes. `PRAGMA user_version` holds the file's.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `MIGRATIONS[v]` takes a database from schema version `v` to `v + 1`.
 /// Version 0 is SQLite's empty file.
@@ -74,6 +75,17 @@ const MIGRATIONS: &[&str] = &[
         active      INTEGER NOT NULL
     );
     ",
+    // 1 -> 2: hubs require a client certificate (mutual TLS), so the link
+    // holds the one the group's enrolment bundle carries. A link migrated from
+    // version 1 keeps its url and CA and has no certificate until a bundle is
+    // installed; `sync` says so rather than failing the handshake.
+    "
+    ALTER TABLE meta ADD COLUMN hub_id             TEXT;
+    ALTER TABLE meta ADD COLUMN hub_cert_pem       BLOB;
+    ALTER TABLE meta ADD COLUMN hub_key_pem        BLOB;
+    ALTER TABLE meta ADD COLUMN hub_cert_serial    TEXT;
+    ALTER TABLE meta ADD COLUMN hub_cert_not_after INTEGER;
+    ",
 ];
 
 /// The most events one chunk of [`Store::events_from`] returns, whatever their size.
@@ -117,6 +129,27 @@ pub enum StoreError {
     BatchTooLarge { group: GroupId },
     #[error("signing key: {0}")]
     Key(#[from] KeyError),
+    #[error(
+        "group {group} seq {seq}: the log's signing key from here on is {key}, which this node does not hold. \
+         If that key is lost: make a new one (`sajja-node keygen FILE`), have the hub operator re-key the group to it \
+         (`sajja-hub rekey GROUP --key NEW`), and restore with `--key FILE --group-key {key}`"
+    )]
+    KeyNotHeld {
+        group: GroupId,
+        seq: u64,
+        key: PublicKey,
+    },
+    #[error(
+        "group {group} seq {seq}: the hub's log is signed by key {key}, and none of the keys given is one this log had: \
+         restore with the group's key backup (`sajja-node key-export`), or name a public key the group had with --group-key"
+    )]
+    Untrusted {
+        group: GroupId,
+        seq: u64,
+        key: PublicKey,
+    },
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
 }
 
 /// What `verify` (or opening the ledger) found wrong. Event damage names the
@@ -148,6 +181,132 @@ pub struct SyncState {
     pub last_sync_at: Option<i64>,
 }
 
+/// The hub link as the ledger holds it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    /// `https://host:port`.
+    pub url: String,
+    /// The hub's geocode; unknown for a link stored before schema version 2.
+    pub hub_id: Option<String>,
+    /// The hub's CA certificate (PEM).
+    pub ca_pem: Vec<u8>,
+    /// `None` for a link stored before hubs required client certificates.
+    pub client: Option<ClientCert>,
+}
+
+/// The client certificate a hub issued to this group at enrolment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// Hex, as `sajja-hub revoke` names it.
+    pub serial: String,
+    /// Unix seconds.
+    pub not_after: i64,
+}
+
+// Neither Debug shows the client key: these values reach log lines and errors.
+impl std::fmt::Debug for StoredLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredLink")
+            .field("url", &self.url)
+            .field("hub_id", &self.hub_id)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCert")
+            .field("serial", &self.serial)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an enrolment bundle cannot be this ledger's hub link. A hub accepts a
+/// group's log only under the key the bundle binds, so a bundle for another
+/// group or another key would fail later, at the hub, far less clearly.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BundleError {
+    #[error(
+        "this bundle enrols a {role} ({subject}), not a group: ask the hub operator for this group's bundle (`sajja-hub enrol group {group} --key KEY`)"
+    )]
+    NotAGroup {
+        role: &'static str,
+        subject: String,
+        group: GroupId,
+    },
+    #[error("this bundle enrols {bundle}, this ledger is {ledger}")]
+    OtherGroup { bundle: String, ledger: GroupId },
+    #[error(
+        "the bundle binds key {bundle} but this ledger signs with {ledger}: give the hub operator this ledger's public key (`sajja-node status` shows it) and install the bundle issued for it"
+    )]
+    OtherKey { bundle: String, ledger: PublicKey },
+    #[error(
+        "the bundle binds no group key: ask the hub operator to enrol this ledger's key (`sajja-hub enrol group {group} --key {ledger}`)"
+    )]
+    NoKey { group: GroupId, ledger: PublicKey },
+    #[error("the bundle's hub address: {0}")]
+    Url(String),
+    #[error(
+        "the bundle's certificate expired on {expired} (today here is {today}): ask the hub operator for a new bundle"
+    )]
+    Expired { expired: Date, today: Date },
+}
+
+/// A bundle's text as it may appear in a message or on screen: it came from a
+/// file, so control characters are dropped and its length is bounded.
+pub fn printable(text: &str) -> String {
+    const SHOWN_MAX: usize = 80;
+    let mut out: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(SHOWN_MAX)
+        .collect();
+    if text.chars().count() > SHOWN_MAX {
+        out.push('…');
+    }
+    out
+}
+
+/// Checks that `bundle` enrols `group` under `key`: the group's own bundle for
+/// this ledger. Expiry is not checked here: a running node keeps trying with
+/// the certificate it has (a Pi's clock may be wrong), and `status` warns.
+pub fn check_bundle(
+    bundle: &Enrolment,
+    group: &GroupId,
+    key: &PublicKey,
+) -> Result<(), BundleError> {
+    if bundle.role != Role::Group {
+        return Err(BundleError::NotAGroup {
+            role: bundle.role.name(),
+            subject: printable(&bundle.subject),
+            group: group.clone(),
+        });
+    }
+    if bundle.subject != group.as_str() {
+        return Err(BundleError::OtherGroup {
+            bundle: printable(&bundle.subject),
+            ledger: group.clone(),
+        });
+    }
+    let Some(bound) = bundle.public_key.as_deref() else {
+        return Err(BundleError::NoKey {
+            group: group.clone(),
+            ledger: *key,
+        });
+    };
+    if PublicKey::from_hex(bound).as_ref() != Some(key) {
+        return Err(BundleError::OtherKey {
+            bundle: printable(bound),
+            ledger: *key,
+        });
+    }
+    crate::config::check_hub_url(&bundle.hub_url).map_err(BundleError::Url)
+}
+
 /// What a new group's `init` needs.
 #[derive(Clone, Debug)]
 pub struct GroupInit {
@@ -173,7 +332,7 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     group: GroupId,
-    key: SigningKey,
+    keys: Keys,
     head_seq: u64,
     head_hash: Hash,
     books: Books,
@@ -255,8 +414,12 @@ fn head_in_db(conn: &Connection) -> Result<u64, StoreError> {
 /// stored hash and validating it with the ledger rules, and returns the books,
 /// the head and any `PeriodClosed` whose digest disagrees. Rows are read one at
 /// a time, so memory does not grow with the log.
-fn fold_log(conn: &Connection, group: &GroupId) -> Result<(Books, Hash, Vec<u64>), StoreError> {
-    let mut verifier = ChainVerifier::new(group.clone());
+fn fold_log(
+    conn: &Connection,
+    group: &GroupId,
+    keys: &Keys,
+) -> Result<(Books, Hash, Vec<u64>), StoreError> {
+    let mut verifier = ChainVerifier::new(group.clone(), keys.key_for(0));
     let mut books = Books::new(group.clone());
     let mut statement =
         conn.prepare("SELECT seq, bytes, hash, business_date FROM events ORDER BY seq")?;
@@ -275,6 +438,11 @@ fn fold_log(conn: &Connection, group: &GroupId) -> Result<(Books, Hash, Vec<u64>
             .as_blob()
             .map_err(|e| damage_at(expected, format!("stored bytes: {e}")))?;
         let event = verifier.push(bytes).map_err(|e| damage_at(expected, e))?;
+        // A hub operator's re-key is in no event; the key table records it.
+        let recorded = keys.key_for(expected);
+        if verifier.key() != recorded {
+            verifier.adopt_key(recorded);
+        }
         let stored = row
             .get_ref(2)?
             .as_blob()
@@ -440,6 +608,7 @@ fn open_existing(path: &Path) -> Result<Connection, StoreError> {
     }
     let mut conn = connect(path)?;
     migrate(&mut conn)?;
+    create_key_history(&conn)?;
     Ok(conn)
 }
 
@@ -448,8 +617,9 @@ fn open_existing(path: &Path) -> Result<Connection, StoreError> {
 /// fold. Works on a ledger too damaged for [`Store::open`].
 pub fn verify(path: &Path) -> Result<VerifyReport, StoreError> {
     let conn = open_existing(path)?;
-    let (group, _key) = read_identity(&conn)?;
-    let (books, head, mismatched_closes) = fold_log(&conn, &group)?;
+    let (group, key) = read_identity(&conn)?;
+    let keys = Keys::read(&conn, key)?;
+    let (books, head, mismatched_closes) = fold_log(&conn, &group, &keys)?;
     check_derived(&conn, &books)?;
     Ok(VerifyReport {
         group,
@@ -510,6 +680,7 @@ impl Store {
         let result = (|| {
             let mut conn = connect(path)?;
             migrate(&mut conn)?;
+            create_key_history(&conn)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO meta (id, group_id, created_at) VALUES (1, ?1, ?2)",
@@ -537,7 +708,7 @@ impl Store {
             head_hash: chain::genesis(&group),
             books: Books::new(group.clone()),
             group,
-            key,
+            keys: Keys::only(key),
         })
     }
 
@@ -547,7 +718,8 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = open_existing(path)?;
         let (group, key) = read_identity(&conn)?;
-        let (books, head_hash, _) = fold_log(&conn, &group)?;
+        let keys = Keys::read(&conn, key)?;
+        let (books, head_hash, _) = fold_log(&conn, &group, &keys)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -555,7 +727,7 @@ impl Store {
             head_hash,
             books,
             group,
-            key,
+            keys,
         })
     }
 
@@ -567,8 +739,9 @@ impl Store {
         &self.group
     }
 
+    /// The key this node signs new checkpoints with.
     pub fn public_key(&self) -> PublicKey {
-        self.key.public()
+        self.keys.current.public()
     }
 
     /// The books after the last committed event.
@@ -691,7 +864,7 @@ impl Store {
             head: self.head_hash,
             fork_epoch,
         }
-        .sign(&self.key))
+        .sign(self.keys.signer_for(self.head_seq)))
     }
 
     /// A signed checkpoint at an earlier position of this log (the end of a
@@ -709,7 +882,7 @@ impl Store {
             head,
             fork_epoch,
         }
-        .sign(&self.key))
+        .sign(self.keys.signer_for(seq)))
     }
 
     pub fn fork_epoch(&self) -> Result<u32, StoreError> {
@@ -755,24 +928,93 @@ impl Store {
     /// The group's signing key seed, for the treasurer's offline backup
     /// (`sajja-node key export`): without it a lost node cannot sign again.
     pub fn signing_seed(&self) -> [u8; 32] {
-        *self.key.seed()
+        *self.keys.current.seed()
     }
 
-    /// The hub this node syncs with: its URL and CA certificate (PEM).
-    pub fn hub_link(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let (url, ca): (Option<String>, Option<Vec<u8>>) =
-            self.conn
-                .query_row("SELECT hub_url, hub_ca_pem FROM meta", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-        Ok(url.map(|url| (url, ca.unwrap_or_default())))
+    /// The hub this node syncs with, as installed by `init --bundle` (or
+    /// `connect`, before schema version 2).
+    pub fn hub_link(&self) -> Result<Option<StoredLink>, StoreError> {
+        type Row = (
+            Option<String>,
+            Option<Vec<u8>>,
+            Option<String>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<String>,
+            Option<i64>,
+        );
+        let (url, ca_pem, hub_id, cert_pem, key_pem, serial, not_after): Row =
+            self.conn.query_row(
+                "SELECT hub_url, hub_ca_pem, hub_id, hub_cert_pem, hub_key_pem,
+                        hub_cert_serial, hub_cert_not_after
+                 FROM meta",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )?;
+        let Some(url) = url else {
+            return Ok(None);
+        };
+        let client = match (cert_pem, key_pem, serial, not_after) {
+            (Some(cert_pem), Some(key_pem), Some(serial), Some(not_after)) => Some(ClientCert {
+                cert_pem,
+                key_pem,
+                serial,
+                not_after,
+            }),
+            (None, None, None, None) => None,
+            // Written by one UPDATE, so a partial row is not ours.
+            _ => {
+                return Err(Damage::Meta(
+                    "the hub link's client certificate is incomplete: install the group's bundle again (`sajja-node init --bundle FILE`)".into(),
+                )
+                .into());
+            }
+        };
+        Ok(Some(StoredLink {
+            url,
+            hub_id,
+            ca_pem: ca_pem.unwrap_or_default(),
+            client,
+        }))
     }
 
-    pub fn set_hub_link(&self, url: &str, ca_pem: &[u8]) -> Result<(), StoreError> {
+    /// Makes `bundle` this ledger's hub link, replacing any earlier one (a
+    /// bundle re-issued after a revocation or before expiry is installed the
+    /// same way). Refused unless it enrols this group under this ledger's key
+    /// and has not expired at `now_unix`.
+    pub fn set_hub_link(&self, bundle: &Enrolment, now_unix: i64) -> Result<(), StoreError> {
+        check_bundle(bundle, &self.group, &self.public_key())?;
+        if bundle.not_after <= now_unix {
+            return Err(BundleError::Expired {
+                expired: Date::thai_date_at(bundle.not_after),
+                today: Date::thai_date_at(now_unix),
+            }
+            .into());
+        }
         self.conn.execute(
-            "UPDATE meta SET hub_url = ?1, hub_ca_pem = ?2",
-            params![url, ca_pem],
+            "UPDATE meta SET hub_url = ?1, hub_ca_pem = ?2, hub_id = ?3, hub_cert_pem = ?4,
+                             hub_key_pem = ?5, hub_cert_serial = ?6, hub_cert_not_after = ?7",
+            params![
+                bundle.hub_url,
+                bundle.ca.as_bytes(),
+                bundle.hub_id,
+                bundle.cert.as_bytes(),
+                bundle.key.as_bytes(),
+                bundle.serial,
+                bundle.not_after
+            ],
         )?;
+        tracing::info!(group = %self.group, hub = %bundle.hub_url, serial = %bundle.serial, "enrolment bundle installed");
         Ok(())
     }
 
@@ -801,7 +1043,10 @@ impl Store {
     /// appended since this handle last looked.
     pub fn refresh(&mut self) -> Result<(), StoreError> {
         if head_in_db(&self.conn)? != self.head_seq {
-            let (books, head_hash, _) = fold_log(&self.conn, &self.group)?;
+            // Another process may have rotated the key with what it appended.
+            let (_, key) = read_identity(&self.conn)?;
+            self.keys = Keys::read(&self.conn, key)?;
+            let (books, head_hash, _) = fold_log(&self.conn, &self.group, &self.keys)?;
             self.head_seq = books.last_seq;
             self.head_hash = head_hash;
             self.books = books;
@@ -816,6 +1061,9 @@ impl Store {
             books: self.books.clone(),
             seq: self.head_seq,
             head: self.head_hash,
+            key: self.keys.key_for(self.head_seq),
+            rotated_at: None,
+            keys: None,
             pending: Vec::new(),
             store: self,
         })
@@ -829,25 +1077,33 @@ impl Store {
         Ok(seq)
     }
 
-    /// Appends events received from a hub (a restore, or a tail the node lacked):
-    /// each must continue this log's chain and pass the ledger rules, and
-    /// `checkpoint` — signed with this group's key at this node's fork epoch —
-    /// must name the head they end at. The chain alone cannot tell a flipped
-    /// byte from a different honest event; the signature can. The exact bytes
-    /// are stored, all in one transaction. Returns the new head.
+    /// Appends events received from a hub (a tail the node lacked): each
+    /// must continue this log's chain and pass the ledger rules, and
+    /// `checkpoint` — signed with the group's key in effect there, at this
+    /// node's fork epoch — must name the head they end at. The chain alone
+    /// cannot tell a flipped byte from a different honest event; the
+    /// signature can. The exact bytes are stored, all in one transaction.
+    /// Returns the new head. A tail that rotates the key is refused: the new
+    /// key was made on another node, so this one could not sign after it.
     pub fn append_verified_bytes(
         &mut self,
         events: &[Vec<u8>],
         checkpoint: &SignedCheckpoint,
     ) -> Result<(u64, Hash), StoreError> {
         let fork_epoch = self.fork_epoch()?;
-        let key = self.key.public();
         let mut batch = self.begin()?;
         for bytes in events {
             batch.push_bytes(bytes.clone())?;
         }
-        ChainVerifier::resume(batch.store.group.clone(), batch.seq, batch.head)
-            .finish(checkpoint, &key, fork_epoch)?;
+        ChainVerifier::resume(batch.store.group.clone(), batch.seq, batch.head, batch.key)
+            .finish(checkpoint, fork_epoch)?;
+        if batch.key != batch.store.keys.current.public() {
+            return Err(StoreError::KeyNotHeld {
+                group: batch.store.group.clone(),
+                seq: batch.rotated_at.unwrap_or(batch.seq),
+                key: batch.key,
+            });
+        }
         batch.commit()?;
         Ok(self.head())
     }
@@ -875,6 +1131,12 @@ pub struct Batch<'a> {
     books: Books,
     seq: u64,
     head: Hash,
+    /// The key in effect after `seq`, as the pushed events hand it on.
+    key: PublicKey,
+    /// The seq of the last `KeyRotated` pushed, if any.
+    rotated_at: Option<u64>,
+    /// What the commit writes to the key table.
+    keys: Option<KeyUpdate>,
     pending: Vec<Pending>,
 }
 
@@ -945,10 +1207,34 @@ impl Batch<'_> {
             recorded_at: now_unix(),
             body,
         };
-        let original = self.original(&event)?;
-        self.books.apply(&event, original.as_ref())?;
         let bytes = event.encode();
         debug_assert_eq!(Event::decode(&bytes).as_ref(), Ok(&event));
+        let mut key = self.key;
+        if let Body::KeyRotated { new_key, .. } = &event.body {
+            // Only `rotate_key` writes a rotation: it alone stores the new
+            // key's seed with it, and the verifier checks the old key's consent.
+            let stored = match &self.keys {
+                Some(KeyUpdate::Rotated { new, .. }) => new.public() == *new_key,
+                _ => false,
+            };
+            if !stored {
+                return Err(StoreError::KeyNotHeld {
+                    group: self.store.group.clone(),
+                    seq: event.seq,
+                    key: *new_key,
+                });
+            }
+            let mut verifier =
+                ChainVerifier::resume(self.store.group.clone(), self.seq, self.head, key);
+            verifier.push(&bytes)?;
+            key = verifier.key();
+        }
+        let original = self.original(&event)?;
+        self.books.apply(&event, original.as_ref())?;
+        if key != self.key {
+            self.key = key;
+            self.rotated_at = Some(event.seq);
+        }
         let hash = chain::next(&self.head, &bytes);
         self.seq = event.seq;
         self.head = hash;
@@ -965,12 +1251,17 @@ impl Batch<'_> {
     /// keeping them exactly as received.
     pub fn push_bytes(&mut self, bytes: Vec<u8>) -> Result<u64, StoreError> {
         self.check_room()?;
-        let mut verifier = ChainVerifier::resume(self.store.group.clone(), self.seq, self.head);
+        let mut verifier =
+            ChainVerifier::resume(self.store.group.clone(), self.seq, self.head, self.key);
         let event = verifier.push(&bytes)?;
         let original = self.original(&event)?;
         self.books.apply(&event, original.as_ref())?;
         self.seq = verifier.seq();
         self.head = verifier.head();
+        if verifier.key() != self.key {
+            self.key = verifier.key();
+            self.rotated_at = Some(self.seq);
+        }
         self.pending.push(Pending {
             event,
             bytes,
@@ -988,7 +1279,9 @@ impl Batch<'_> {
             books,
             seq,
             head,
+            keys,
             pending,
+            ..
         } = self;
         let Some(first) = pending.first().map(|p| p.event.seq) else {
             return Ok(None);
@@ -1024,11 +1317,18 @@ impl Batch<'_> {
             }
         }
         write_derived(&tx, Some(&store.books), &books)?;
+        let keys = match keys {
+            Some(update) => Some(update.write(&tx, &store.keys)?),
+            None => None,
+        };
         tx.commit()?;
         tracing::info!(group = %store.group, from = first, to = seq, "appended");
         store.head_seq = seq;
         store.head_hash = head;
         store.books = books;
+        if let Some(keys) = keys {
+            store.keys = keys;
+        }
         wake_daemon(&store.path);
         Ok(Some((first, seq)))
     }
@@ -1054,8 +1354,9 @@ fn wake_daemon(ledger: &Path) {
 /// schema change). The log is verified first.
 pub fn rebuild_derived(path: &Path) -> Result<(), StoreError> {
     let mut conn = open_existing(path)?;
-    let (group, _) = read_identity(&conn)?;
-    let (books, _, _) = fold_log(&conn, &group)?;
+    let (group, key) = read_identity(&conn)?;
+    let keys = Keys::read(&conn, key)?;
+    let (books, _, _) = fold_log(&conn, &group, &keys)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     write_derived(&tx, None, &books)?;
     tx.commit()?;
@@ -1070,5 +1371,343 @@ pub fn refusal_rule(error: &StoreError) -> Option<&Rule> {
     }
 }
 
+/// The keys this group's log has had, as this node knows them. A checkpoint
+/// at seq N is signed by the key in effect after event N.
+pub struct Keys {
+    /// Oldest first.
+    retired: Vec<RetiredKey>,
+    /// Signs new checkpoints.
+    current: SigningKey,
+}
+
+/// A key the log has handed on.
+pub struct RetiredKey {
+    /// It signs checkpoints before this seq (and from the previous retired
+    /// key's `until_seq`): the seq of the `KeyRotated` that replaced it, or
+    /// of the restore that found it lost.
+    pub until_seq: u64,
+    pub public: PublicKey,
+    /// `None` for a lost key, which a hub operator's re-key replaced.
+    seed: Option<SigningKey>,
+}
+
+impl RetiredKey {
+    /// Whether this node can still sign with it.
+    pub fn held(&self) -> bool {
+        self.seed.is_some()
+    }
+}
+
+/// `retired_keys` holds the keys the log has handed on, with their seeds:
+/// a hub that is behind still needs checkpoints before a rotation signed with
+/// the key of that time. Created on open rather than by a schema version: it
+/// starts empty, which is right for every ledger that never rotated.
+fn create_key_history(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS retired_keys (
+             until_seq    INTEGER PRIMARY KEY,
+             public_key   BLOB NOT NULL,
+             signing_seed BLOB
+         );",
+    )?;
+    Ok(())
+}
+
+impl Keys {
+    fn only(current: SigningKey) -> Keys {
+        Keys {
+            retired: Vec::new(),
+            current,
+        }
+    }
+
+    fn read(conn: &Connection, current: SigningKey) -> Result<Keys, StoreError> {
+        let mut statement = conn.prepare(
+            "SELECT until_seq, public_key, signing_seed FROM retired_keys ORDER BY until_seq",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut retired = Vec::new();
+        while let Some(row) = rows.next()? {
+            let until_seq: i64 = row.get(0)?;
+            let public: Vec<u8> = row.get(1)?;
+            let seed: Option<Vec<u8>> = row.get(2)?;
+            let public = PublicKey::from_slice(&public)
+                .ok_or_else(|| Damage::Meta(format!("retired key until seq {until_seq}")))?;
+            let seed = seed.map(|s| SigningKey::from_seed(&s)).transpose()?;
+            if seed.as_ref().is_some_and(|s| s.public() != public) {
+                return Err(Damage::Meta(format!(
+                    "retired key until seq {until_seq}: the seed is not the public key's"
+                ))
+                .into());
+            }
+            retired.push(RetiredKey {
+                until_seq: until_seq as u64,
+                public,
+                seed,
+            });
+        }
+        Ok(Keys { retired, current })
+    }
+
+    /// Which key the log says is in effect after event `seq`.
+    fn key_for(&self, seq: u64) -> PublicKey {
+        self.retired
+            .iter()
+            .find(|k| k.until_seq > seq)
+            .map_or(self.current.public(), |k| k.public)
+    }
+
+    /// The key that signs a checkpoint at `seq`. A hub operator's re-key
+    /// replaces the lost key for the whole log up to it, so at or before a
+    /// lost key this node signs with the key that replaced it, as the
+    /// re-keyed hub verifies.
+    fn signer_for(&self, seq: u64) -> &SigningKey {
+        let at = self
+            .retired
+            .iter()
+            .position(|k| k.until_seq > seq)
+            .unwrap_or(self.retired.len());
+        let floor = self
+            .retired
+            .iter()
+            .rposition(|k| k.seed.is_none())
+            .map_or(0, |lost| lost + 1);
+        let index = at.max(floor);
+        self.retired
+            .get(index)
+            .and_then(|k| k.seed.as_ref())
+            .unwrap_or(&self.current)
+    }
+}
+
+/// What a commit writes to the key table, with the events.
+enum KeyUpdate {
+    /// `rotate-key`: the current key retires at `seq`; `new` signs from there.
+    Rotated { seq: u64, new: SigningKey },
+    /// A restore: the keys the restored log proved, and the one to sign with.
+    Restored {
+        retired: Vec<(u64, PublicKey, Option<[u8; 32]>)>,
+        current: SigningKey,
+    },
+}
+
+impl KeyUpdate {
+    /// Writes the update; returns the keys as they will be after the commit.
+    fn write(self, conn: &Connection, keys: &Keys) -> Result<Keys, StoreError> {
+        let current = match self {
+            KeyUpdate::Rotated { seq, new } => {
+                conn.execute(
+                    "INSERT INTO retired_keys (until_seq, public_key, signing_seed) VALUES (?1, ?2, ?3)",
+                    params![
+                        seq as i64,
+                        keys.current.public().as_bytes().as_slice(),
+                        keys.current.seed().as_slice()
+                    ],
+                )?;
+                new
+            }
+            KeyUpdate::Restored { retired, current } => {
+                conn.execute("DELETE FROM retired_keys", [])?;
+                for (until, public, seed) in retired {
+                    conn.execute(
+                        "INSERT INTO retired_keys (until_seq, public_key, signing_seed) VALUES (?1, ?2, ?3)",
+                        params![
+                            until as i64,
+                            public.as_bytes().as_slice(),
+                            seed.as_ref().map(|s| s.as_slice())
+                        ],
+                    )?;
+                }
+                current
+            }
+        };
+        conn.execute(
+            "UPDATE secrets SET signing_seed = ?1 WHERE id = 1",
+            [current.seed().as_slice()],
+        )?;
+        Keys::read(conn, current)
+    }
+}
+
+/// What a restore trusts: the treasurer's own keys.
+pub struct RestoreKeys {
+    /// Seeds from the key backup, oldest first; a new key made for a lost
+    /// one (`sajja-node keygen`) is given the same way.
+    pub seeds: Vec<SigningKey>,
+    /// Public keys the group had, for a restore whose seeds are lost.
+    pub public: Vec<PublicKey>,
+}
+
+impl Store {
+    /// The keys the log has handed on, oldest first.
+    pub fn retired_keys(&self) -> &[RetiredKey] {
+        &self.keys.retired
+    }
+
+    /// Whether `key` is this group's signing key now or was one before a
+    /// rotation (an enrolment bundle issued before a rotation binds the old one).
+    pub fn had_key(&self, key: &PublicKey) -> bool {
+        self.public_key() == *key || self.keys.retired.iter().any(|k| k.public == *key)
+    }
+
+    /// Every seed this node holds, oldest first, ending with the current one:
+    /// what `key-export` writes, since a restore may need to sign checkpoints
+    /// before a rotation for a hub that is behind.
+    pub fn held_seeds(&self) -> Vec<[u8; 32]> {
+        self.keys
+            .retired
+            .iter()
+            .filter_map(|k| k.seed.as_ref().map(|s| *s.seed()))
+            .chain(std::iter::once(*self.keys.current.seed()))
+            .collect()
+    }
+
+    /// Hands the group's signing key on to a fresh one: appends a
+    /// `KeyRotated` signed by the key in effect and, in the same transaction,
+    /// keeps the old key (it still signs checkpoints before the rotation, for
+    /// a hub that is behind) and stores the new one. Returns the event's seq
+    /// and the new public key.
+    pub fn rotate_key(&mut self, date: Date) -> Result<(u64, PublicKey), StoreError> {
+        let new = SigningKey::generate()?;
+        let new_public = new.public();
+        let mut batch = self.begin()?;
+        let seq = batch.next_seq();
+        let signer = batch.store.keys.signer_for(batch.seq);
+        if signer.public() != batch.key {
+            return Err(StoreError::KeyNotHeld {
+                group: batch.store.group.clone(),
+                seq: batch.seq,
+                key: batch.key,
+            });
+        }
+        let body = Body::key_rotated(&batch.store.group, seq, &batch.head, signer, new_public);
+        batch.keys = Some(KeyUpdate::Rotated { seq, new });
+        batch.push(date, body)?;
+        batch.commit()?;
+        tracing::info!(group = %self.group, seq, key = %new_public, "signing key rotated");
+        Ok((seq, new_public))
+    }
+
+    /// Fills this empty ledger with the group's log from its hub, verified
+    /// whole: the chain, every ledger rule, every key rotation (from the
+    /// first key, which the log's first rotation names), and `checkpoint` at
+    /// the end with the key in effect there, or with a key the treasurer
+    /// holds (the hub operator re-keyed the group to it). The log must be
+    /// vouched for by `trusted`: a key it had, or the key that signed its
+    /// head. This node then signs with the held key in effect at the head,
+    /// or, if that one is lost, with a held key the log never had (the
+    /// replacement the hub operator re-keys the group to). Returns the head.
+    pub fn restore_log(
+        &mut self,
+        events: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+        trusted: &RestoreKeys,
+    ) -> Result<(u64, Hash), StoreError> {
+        let group = self.group.clone();
+        if self.head_seq != 0 {
+            return Err(Damage::Meta("a restore fills an empty ledger".into()).into());
+        }
+        let fork_epoch = self.fork_epoch()?;
+        let held = |key: &PublicKey| trusted.seeds.iter().find(|s| s.public() == *key);
+        let vouching: Vec<PublicKey> = trusted
+            .seeds
+            .iter()
+            .map(SigningKey::public)
+            .chain(trusted.public.iter().copied())
+            .collect();
+        let first_rotation = events.iter().find_map(|bytes| match Event::decode(bytes) {
+            Ok(Event {
+                body: Body::KeyRotated { old_key, .. },
+                ..
+            }) => Some(old_key),
+            _ => None,
+        });
+        let start = match first_rotation {
+            Some(key) => key,
+            // One key all along: the one that signed the head.
+            None => vouching
+                .iter()
+                .copied()
+                .find(|key| checkpoint.verify(key))
+                .ok_or_else(|| VerifyError::BadSignature {
+                    group: group.clone(),
+                    seq: checkpoint.checkpoint.seq,
+                })?,
+        };
+        let mut batch = self.begin()?;
+        batch.key = start;
+        let mut chain_keys = vec![start];
+        let mut rotations = Vec::new();
+        for bytes in events {
+            let before = batch.key;
+            batch.push_bytes(bytes.clone())?;
+            if batch.key != before {
+                chain_keys.push(batch.key);
+                rotations.push((batch.seq, before));
+            }
+        }
+        let (head_seq, end_key) = (batch.seq, batch.key);
+        let at_head =
+            |key: PublicKey| ChainVerifier::resume(group.clone(), head_seq, batch.head, key);
+        let signed_by = match at_head(end_key).finish(checkpoint, fork_epoch) {
+            Ok(()) => end_key,
+            // A key the log handed on stays retired; only a key it never
+            // had can be one the hub operator re-keyed the group to.
+            Err(VerifyError::BadSignature { seq, .. }) => trusted
+                .seeds
+                .iter()
+                .map(SigningKey::public)
+                .filter(|key| !chain_keys.contains(key))
+                .find(|key| at_head(*key).finish(checkpoint, fork_epoch).is_ok())
+                .ok_or(VerifyError::BadSignature {
+                    group: group.clone(),
+                    seq,
+                })?,
+            Err(error) => return Err(error.into()),
+        };
+        let vouched =
+            held(&signed_by).is_some() || chain_keys.iter().any(|key| vouching.contains(key));
+        if !vouched {
+            return Err(StoreError::Untrusted {
+                group,
+                seq: head_seq,
+                key: signed_by,
+            });
+        }
+        let current = match held(&signed_by) {
+            Some(seed) => seed,
+            None => trusted
+                .seeds
+                .iter()
+                .rev()
+                .find(|s| !chain_keys.contains(&s.public()))
+                .ok_or(StoreError::KeyNotHeld {
+                    group: group.clone(),
+                    seq: rotations.last().map_or(head_seq, |(seq, _)| *seq),
+                    key: signed_by,
+                })?,
+        };
+        let mut retired: Vec<(u64, PublicKey, Option<[u8; 32]>)> = rotations
+            .iter()
+            .map(|(seq, key)| (*seq, *key, held(key).map(|s| *s.seed())))
+            .collect();
+        let last_until = rotations.last().map_or(0, |(seq, _)| *seq);
+        if current.public() != end_key && head_seq > last_until {
+            retired.push((head_seq, end_key, held(&end_key).map(|s| *s.seed())));
+        }
+        batch.keys = Some(KeyUpdate::Restored {
+            retired,
+            current: SigningKey::from_seed(current.seed())?,
+        });
+        batch.commit()?;
+        if self.public_key() != end_key {
+            tracing::warn!(group = %group, key = %self.public_key(), "restored with a key the log never had: the hub operator must re-key the group to it");
+        }
+        Ok(self.head())
+    }
+}
+
+#[cfg(test)]
+mod key_tests;
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,9 @@
 //! cut re-sends at most the one batch that was in flight.
 
 use sajja_common::{GroupId, Hash, SignedCheckpoint};
+use sajja_edge::enrolment::Enrolment;
 use sajja_proto::MAX_BATCH_BYTES;
-use sajja_proto::client::{self, ANSWER_TIMEOUT, ClientError, PushSession};
+use sajja_proto::client::{self, ANSWER_TIMEOUT, ClientError, ClientTls, PushSession};
 use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1::push_request::Message as PushOut;
 use sajja_proto::v1::push_response::Message as PushIn;
@@ -17,19 +18,52 @@ use sajja_proto::v1::{self, Directive};
 use thiserror::Error;
 use tonic::transport::Channel;
 
-use crate::store::{Store, StoreError};
+use crate::store::{RestoreKeys, Store, StoreError, StoredLink};
 
 /// The most event bytes a pull may hold before the checkpoint that covers them
 /// arrives: a pulled tail is verified whole before any of it is stored.
 pub const MAX_PULL_BYTES: usize = 64 * 1024 * 1024;
 
-/// Where the node's hub is and how to recognise it.
+/// Where the node's hub is, how to recognise it, and how it recognises this
+/// node: all from the group's enrolment bundle.
 #[derive(Clone, Debug)]
 pub struct HubLink {
-    /// `https://host:port` (or `http://` for a plaintext development hub).
+    /// `https://host:port`.
     pub url: String,
-    /// The hub's CA certificate (PEM).
-    pub ca_pem: Vec<u8>,
+    /// The hub's CA, and the client certificate and key the hub issued.
+    pub tls: ClientTls,
+}
+
+impl HubLink {
+    /// The link a bundle describes. Whether it is this ledger's bundle is
+    /// [`crate::store::check_bundle`]'s question.
+    pub fn from_bundle(bundle: &Enrolment) -> HubLink {
+        HubLink {
+            url: bundle.hub_url.clone(),
+            tls: ClientTls {
+                ca_pem: bundle.ca.as_bytes().to_vec(),
+                cert_pem: bundle.cert.as_bytes().to_vec(),
+                key_pem: bundle.key.as_bytes().to_vec(),
+            },
+        }
+    }
+
+    /// The link stored in the ledger. One migrated from before enrolment
+    /// bundles has no client certificate; every hub now demands one, so say
+    /// what to do here rather than fail each handshake with a TLS error.
+    pub fn from_stored(stored: StoredLink) -> Result<HubLink, SyncError> {
+        let Some(client) = stored.client else {
+            return Err(SyncError::NotEnrolled { url: stored.url });
+        };
+        Ok(HubLink {
+            url: stored.url,
+            tls: ClientTls {
+                ca_pem: stored.ca_pem,
+                cert_pem: client.cert_pem,
+                key_pem: client.key_pem,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Error)]
@@ -54,6 +88,10 @@ pub enum SyncError {
     BadPull { group: GroupId, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the stored link to {url} has no client certificate, which every hub now requires: ask the hub operator for this group's enrolment bundle and install it with `sajja-node init --bundle FILE`"
+    )]
+    NotEnrolled { url: String },
 }
 
 impl From<tonic::Status> for SyncError {
@@ -72,7 +110,7 @@ pub struct SyncReport {
 }
 
 pub async fn connect(link: &HubLink) -> Result<SyncClient<Channel>, SyncError> {
-    Ok(client::connect(&link.url, &link.ca_pem).await?)
+    Ok(client::connect(&link.url, &link.tls).await?)
 }
 
 /// Opens with the node's own signed head (a node presents its own log).
@@ -285,8 +323,14 @@ async fn pull_tail(client: &mut SyncClient<Channel>, store: &mut Store) -> Resul
 }
 
 /// Fills an empty store (a new SD card) with the group's whole log from its
-/// hub, verifying every hash and the checkpoint signature. Returns the head.
-pub async fn restore(store: &mut Store, link: &HubLink) -> Result<(u64, Hash), SyncError> {
+/// hub, verifying every hash, every key rotation and the checkpoint signature
+/// against the keys the treasurer trusts ([`Store::restore_log`]). Returns
+/// the head.
+pub async fn restore(
+    store: &mut Store,
+    link: &HubLink,
+    trusted: &RestoreKeys,
+) -> Result<(u64, Hash), SyncError> {
     let mut client = connect(link).await?;
     let group = store.group().clone();
     let heads = client
@@ -298,7 +342,22 @@ pub async fn restore(store: &mut Store, link: &HubLink) -> Result<(u64, Hash), S
     if let Some(position) = heads.positions.first() {
         adopt_epoch(store, position.fork_epoch)?;
     }
-    pull_tail(&mut client, store).await?;
+    let (events, checkpoint) = pull_events(&mut client, &group, 1).await?;
+    if !events.is_empty() {
+        let checkpoint = checkpoint.ok_or_else(|| SyncError::BadPull {
+            group: group.clone(),
+            reason: "no checkpoint covers the pulled events".into(),
+        })?;
+        store
+            .restore_log(&events, &checkpoint, trusted)
+            .map_err(|e| match e {
+                StoreError::Verify(_) | StoreError::Refused(_) => SyncError::BadPull {
+                    group: group.clone(),
+                    reason: e.to_string(),
+                },
+                other => other.into(),
+            })?;
+    }
     let (head, hash) = store.head();
     store.set_acked(head, now_unix())?;
     Ok((head, hash))

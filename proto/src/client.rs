@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::{CompressionEncoding, Streaming};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::MAX_MESSAGE_BYTES;
 use crate::v1::push_request::Message as PushOut;
@@ -30,22 +30,58 @@ pub enum ClientError {
     Timeout(Duration),
 }
 
-/// Connects to a hub at `url` (`https://`, verified against `ca_pem`; `http://`
-/// only for a plaintext development hub), with zstd and the message limits.
-pub async fn connect(url: &str, ca_pem: &[u8]) -> Result<SyncClient<Channel>, ClientError> {
+/// Who a client is to a hub: the hub's CA (to recognise the hub) and the
+/// client certificate and key the hub issued at enrolment (so the hub
+/// recognises the client). Every hub listener requires both.
+#[derive(Clone)]
+pub struct ClientTls {
+    pub ca_pem: Vec<u8>,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    // The private key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientTls { .. }")
+    }
+}
+
+/// A mutual-TLS channel to the hub at `url` (`https://host:port`).
+pub async fn channel(url: &str, tls: &ClientTls) -> Result<Channel, ClientError> {
     let error = |e: tonic::transport::Error| ClientError::Connect {
         url: url.to_string(),
-        reason: e.to_string(),
+        reason: match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
     };
-    let mut endpoint = Endpoint::from_shared(url.to_string())
+    if !url.starts_with("https://") {
+        return Err(ClientError::Connect {
+            url: url.to_string(),
+            reason: "a hub address starts with https:// (every hub requires TLS)".into(),
+        });
+    }
+    let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca_pem));
+    // Without a certificate the hub answers every call UNAUTHENTICATED, with
+    // the reason: clearer than a handshake failure.
+    if !tls.cert_pem.is_empty() {
+        config = config.identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+    }
+    Endpoint::from_shared(url.to_string())
         .map_err(error)?
         .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_keepalive(Some(Duration::from_secs(30)));
-    if url.starts_with("https://") {
-        let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
-        endpoint = endpoint.tls_config(tls).map_err(error)?;
-    }
-    let channel = endpoint.connect().await.map_err(error)?;
+        .tcp_keepalive(Some(Duration::from_secs(30)))
+        .tls_config(config)
+        .map_err(error)?
+        .connect()
+        .await
+        .map_err(error)
+}
+
+/// Connects to a hub's `Sync` service, with zstd and the message limits.
+pub async fn connect(url: &str, tls: &ClientTls) -> Result<SyncClient<Channel>, ClientError> {
+    let channel = channel(url, tls).await?;
     Ok(SyncClient::new(channel)
         .send_compressed(CompressionEncoding::Zstd)
         .accept_compressed(CompressionEncoding::Zstd)

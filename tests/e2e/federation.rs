@@ -9,28 +9,11 @@ use crate::support::*;
 fn province_and_tambon(root: &std::path::Path) -> (Hub, Hub) {
     let mut province = Hub::init(&root.join("province"), "23", "province");
     let mut tambon = Hub::init(&root.join("tambon"), "230101", "tambon");
-    let key = tambon.admin(&["key"]).trim().to_string();
-    append(
-        &province.config(),
-        &format!("\n[[children]]\nhub_id = \"230101\"\nkey = \"{key}\"\n"),
-    );
+    province.add_child(&tambon);
     province.start();
-    append(
-        &tambon.config(),
-        &format!(
-            "\n[parent]\nurl = \"{}\"\nca = \"{}\"\n",
-            province.url(),
-            province.ca().display()
-        ),
-    );
+    tambon.set_parent(&province);
     tambon.start();
     (province, tambon)
-}
-
-fn append(path: &std::path::Path, text: &str) {
-    let mut config = std::fs::read_to_string(path).expect("read config");
-    config.push_str(text);
-    std::fs::write(path, config).expect("write config");
 }
 
 #[test]
@@ -85,30 +68,15 @@ fn network(root: &std::path::Path, tambons: &[&str]) -> (Hub, Vec<Hub>) {
         .iter()
         .map(|t| Hub::init(&root.join(format!("tambon-{t}")), t, "tambon"))
         .collect();
-    for (t, hub) in tambons.iter().zip(&hubs) {
-        let key = hub.admin(&["key"]).trim().to_string();
-        append(
-            &province.config(),
-            &format!("\n[[children]]\nhub_id = \"{t}\"\nkey = \"{key}\"\n"),
-        );
+    for hub in &hubs {
+        province.add_child(hub);
     }
     province.start();
     for hub in &mut hubs {
-        set_parent(hub, &province);
+        hub.set_parent(&province);
         hub.start();
     }
     (province, hubs)
-}
-
-fn set_parent(tambon: &Hub, province: &Hub) {
-    append(
-        &tambon.config(),
-        &format!(
-            "\n[parent]\nurl = \"{}\"\nca = \"{}\"\n",
-            province.url(),
-            province.ca().display()
-        ),
-    );
 }
 
 /// A node for `group` at `hub` with a simulated year (`sajja_hub::simulate`),
@@ -486,7 +454,8 @@ fn the_province_refuses_a_relayed_log_a_tambon_hub_tampered_with_and_names_the_h
     dropped.remove(1);
     let mut reordered = log.range(from, to);
     reordered.swap(1, 2);
-    let mut raw = RawHub::connect(&province);
+    // The tambon hub's own certificate: a compromised relay.
+    let mut raw = RawHub::connect(&province, &province.enrol(&["hub", "230101"]));
     let mut push = raw.open();
     let welcome = push.hello_relayed(&checkpoint, "230101");
     assert_eq!(welcome.send_from, from);
@@ -533,16 +502,12 @@ fn a_province_that_was_down_catches_up_and_its_figures_match() {
     let dir = tempfile::tempdir().unwrap();
     let mut province = Hub::init(&dir.path().join("province"), "23", "province");
     let mut tambon = Hub::init(&dir.path().join("tambon"), "230101", "tambon");
-    let key = tambon.admin(&["key"]).trim().to_string();
-    append(
-        &province.config(),
-        &format!("\n[[children]]\nhub_id = \"230101\"\nkey = \"{key}\"\n"),
-    );
+    province.add_child(&tambon);
     // Learn the province's address, keep it, and take the province down.
     province.start();
     province.pin_port();
     province.kill();
-    set_parent(&tambon, &province);
+    tambon.set_parent(&province);
     tambon.start();
     let group = "230101-004";
     let (node, head) = simulated_group(dir.path(), &tambon, group, 31, 12);

@@ -3,6 +3,8 @@
 
 mod demo;
 mod federation;
+mod keys;
 mod metrics;
+mod security;
 mod support;
 mod sync;

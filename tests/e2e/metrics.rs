@@ -3,7 +3,6 @@
 //! `/health` answers while the database does.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::time::Duration;
 
 use crate::support::*;
@@ -84,7 +83,7 @@ fn metrics_count_pushed_events_refusals_and_groups() {
     let other = enrolled_node(&dir.path().join("node-008"), &hub, "230101-008");
     import_activity(&other, &dir.path().join("node-008"), 3, 6);
     let log = GroupLog::read(&other, "230101-008");
-    let mut raw = RawHub::connect(&hub);
+    let mut raw = RawHub::as_group(&hub, &other, "230101-008");
     let mut push = raw.open();
     push.hello(&log.checkpoint_at(8));
     ack(push.push(&log, 1, 4));
@@ -192,21 +191,10 @@ fn a_tambon_hub_reports_relay_lag_per_log() {
     let root = dir.path();
     let mut province = Hub::init(&root.join("province"), "23", "province");
     let mut tambon = Hub::init(&root.join("tambon"), "230101", "tambon");
-    let key = tambon.admin(&["key"]).trim().to_string();
-    append(
-        &province.config(),
-        &format!("\n[[children]]\nhub_id = \"230101\"\nkey = \"{key}\"\n"),
-    );
+    province.add_child(&tambon);
     province.start();
     enable_metrics(&tambon);
-    append(
-        &tambon.config(),
-        &format!(
-            "\n[parent]\nurl = \"{}\"\nca = \"{}\"\n",
-            province.url(),
-            province.ca().display()
-        ),
-    );
+    tambon.set_parent(&province);
     tambon.start();
     let addr = metrics_addr(&tambon);
     let node = enrolled_node(&root.join("node"), &tambon, "230101-007");
@@ -235,10 +223,4 @@ fn a_tambon_hub_reports_relay_lag_per_log() {
         .as_secs_f64();
     let last = value(&text, "sajja_relay_last_success_timestamp_seconds");
     assert!(now - last < 60.0, "last success {last}, now {now}");
-}
-
-fn append(path: &Path, text: &str) {
-    let mut config = std::fs::read_to_string(path).expect("read config");
-    config.push_str(text);
-    std::fs::write(path, config).expect("write config");
 }

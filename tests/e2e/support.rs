@@ -17,14 +17,8 @@ pub fn enrolled_node(dir: &Path, hub: &Hub, group: &str) -> Node {
         "2025-01-01",
     ]);
     let key = public_key(&node);
-    hub.admin(&["enrol", group, "--key", &key]);
-    node.cli(&[
-        "connect",
-        "--hub",
-        &hub.url(),
-        "--ca",
-        hub.ca().to_str().expect("utf-8 path"),
-    ]);
+    let bundle = hub.enrol(&["group", group, "--key", &key]);
+    node.cli(&["init", "--bundle", path_arg(&bundle)]);
     node
 }
 
@@ -135,8 +129,9 @@ pub struct RawPush<'a> {
 }
 
 impl RawHub {
-    pub fn connect(hub: &Hub) -> RawHub {
-        use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    /// Connects with the client certificate of `bundle`.
+    pub fn connect(hub: &Hub, bundle: &Path) -> RawHub {
+        let bundle = sajja_edge::enrolment::Enrolment::read(bundle).expect("enrolment bundle");
         // One worker keeps the HTTP/2 connection alive while the test thread
         // blocks on a hub answer or reads SQLite.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -144,20 +139,18 @@ impl RawHub {
             .enable_all()
             .build()
             .expect("runtime");
-        let ca = std::fs::read(hub.ca()).expect("hub CA");
         let client = runtime.block_on(async {
-            let channel = Endpoint::from_shared(hub.url())
-                .expect("hub url")
-                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
-                .expect("tls config")
-                .connect()
+            sajja_proto::client::connect(&hub.url(), &bundle.client_tls())
                 .await
-                .expect("connect to the hub over TLS");
-            v1::sync_client::SyncClient::new(channel)
-                .send_compressed(tonic::codec::CompressionEncoding::Zstd)
-                .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
+                .expect("connect to the hub over mutual TLS")
         });
         RawHub { runtime, client }
+    }
+
+    /// Connects as `group`'s node, with a certificate issued for it now.
+    pub fn as_group(hub: &Hub, node: &Node, group: &str) -> RawHub {
+        let bundle = hub.enrol(&["group", group, "--key", &public_key(node)]);
+        RawHub::connect(hub, &bundle)
     }
 
     pub fn open(&mut self) -> RawPush<'_> {

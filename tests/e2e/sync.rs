@@ -38,7 +38,7 @@ fn out_of_order_batches_commit_nothing_and_the_hub_asks_for_the_first_missing_se
     let dir = tempfile::tempdir().unwrap();
     let (hub, node) = hub_and_node(dir.path(), 3, 10);
     let log = GroupLog::read(&node, GROUP);
-    let mut raw = RawHub::connect(&hub);
+    let mut raw = RawHub::as_group(&hub, &node, GROUP);
     let mut push = raw.open();
 
     let welcome = push.hello(&log.checkpoint_at(9));
@@ -74,7 +74,7 @@ fn a_replayed_batch_changes_no_row_and_gets_the_same_ack() {
     let dir = tempfile::tempdir().unwrap();
     let (hub, node) = hub_and_node(dir.path(), 3, 10);
     let log = GroupLog::read(&node, GROUP);
-    let mut raw = RawHub::connect(&hub);
+    let mut raw = RawHub::as_group(&hub, &node, GROUP);
     let (first, second, after) = {
         let mut push = raw.open();
         push.hello(&log.checkpoint_at(9));
@@ -121,7 +121,7 @@ fn tampered_batches_are_refused_by_a_named_check_and_store_nothing() {
     ]);
     let log = GroupLog::read(&node, GROUP);
     let other_log = GroupLog::read(&other, "230101-008");
-    let mut raw = RawHub::connect(&hub);
+    let mut raw = RawHub::as_group(&hub, &node, GROUP);
     let mut push = raw.open();
     push.hello(&log.checkpoint_at(8));
     ack(push.push(&log, 1, 4));
@@ -321,16 +321,14 @@ fn a_lost_node_is_restored_from_its_hub_byte_for_byte() {
     node.cli(&["key-export", path_arg(&key)]);
     let lost = node.event_bytes();
     let lost_status = node.cli(&["status"]);
+    // The group's own bundle: a rebuilt Pi connects as the group.
+    let bundle = hub.enrol(&["group", GROUP, "--key", &public_key(&node)]);
     std::fs::remove_dir_all(&node.dir).unwrap();
 
     let out = node.cli(&[
         "restore",
-        "--hub",
-        &hub.url(),
-        "--ca",
-        path_arg(&hub.ca()),
-        "--group",
-        GROUP,
+        "--bundle",
+        path_arg(&bundle),
         "--key",
         path_arg(&key),
     ]);
@@ -431,7 +429,7 @@ fn bundles_imported_twice_or_out_of_order_are_harmless() {
         "--opened-on",
         "2025-01-01",
     ]);
-    hub.admin(&["enrol", GROUP, "--key", &public_key(&node)]);
+    hub.enrol(&["group", GROUP, "--key", &public_key(&node)]);
     import_activity(&node, dir.path(), 5, 20);
     let file = |name: &str| dir.path().join(name);
     let import = |bundle: &str| {
@@ -537,13 +535,15 @@ fn a_push_cut_fifty_times_at_random_offsets_completes_and_resends_at_most_a_batc
     let dir = tempfile::tempdir().unwrap();
     let (hub, node) = hub_and_node(dir.path(), 0, 0);
     let proxy = Proxy::start(hub.addr.as_deref().unwrap());
-    node.cli(&[
-        "connect",
-        "--hub",
+    let through_proxy = hub.enrol(&[
+        "group",
+        GROUP,
+        "--key",
+        &public_key(&node),
+        "--url",
         &proxy.url(),
-        "--ca",
-        path_arg(&hub.ca()),
     ]);
+    node.cli(&["init", "--bundle", path_arg(&through_proxy)]);
     // The bytes of a whole session around a tiny push (TLS handshake, HTTP/2,
     // hello, ack, close), pushing the two events `init` wrote.
     node.cli(&["sync", "--once"]);

@@ -116,6 +116,62 @@ impl Hub {
         text(&output)
     }
 
+    /// `sajja-hub enrol ARGS...` (e.g. `["group", "230101-007", "--key", K]`)
+    /// into a fresh bundle file under the hub's directory, addressed to the
+    /// running hub unless ARGS name a `--url`; returns the bundle's path.
+    pub fn enrol(&self, args: &[&str]) -> PathBuf {
+        let bundles = self.dir.join("bundles");
+        std::fs::create_dir_all(&bundles).expect("bundles directory");
+        let taken = std::fs::read_dir(&bundles).map(|d| d.count()).unwrap_or(0);
+        let out = bundles.join(format!(
+            "{}-{}-{taken}.bundle",
+            args[0],
+            args.get(1).unwrap_or(&"")
+        ));
+        let mut full: Vec<String> = vec!["enrol".into()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        full.push("--out".into());
+        full.push(out.to_str().expect("utf-8 path").into());
+        if self.addr.is_some() && !args.contains(&"--url") {
+            full.push("--url".into());
+            full.push(self.url());
+        }
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        self.admin(&full);
+        out
+    }
+
+    /// Makes this (tambon) hub relay to `province`: the province enrols it
+    /// and the bundle goes into this hub's `[parent]` section.
+    pub fn set_parent(&self, province: &Hub) {
+        let hub_id = self.hub_id();
+        let bundle = province.enrol(&["hub", &hub_id]);
+        let mut config = std::fs::read_to_string(self.config()).expect("read config");
+        config.push_str(&format!("\n[parent]\nbundle = \"{}\"\n", bundle.display()));
+        std::fs::write(self.config(), config).expect("write config");
+    }
+
+    /// Lists `child` under this (province) hub's `[[children]]`.
+    pub fn add_child(&self, child: &Hub) {
+        let key = child.admin(&["key"]).trim().to_string();
+        let mut config = std::fs::read_to_string(self.config()).expect("read config");
+        config.push_str(&format!(
+            "\n[[children]]\nhub_id = \"{}\"\nkey = \"{key}\"\n",
+            child.hub_id()
+        ));
+        std::fs::write(self.config(), config).expect("write config");
+    }
+
+    /// The hub's geocode, from its config.
+    pub fn hub_id(&self) -> String {
+        let config = std::fs::read_to_string(self.config()).expect("read config");
+        config
+            .lines()
+            .find_map(|l| l.strip_prefix("hub_id = "))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .expect("hub_id in config")
+    }
+
     /// Starts `sajja-hub run` and waits until it reports its address.
     pub fn start(&mut self) {
         let addr_file = self.dir.join("data/hub.addr");

@@ -790,7 +790,7 @@ impl Books {
                 });
             }
             Body::RulesChanged(rules) => self.rules = rules.clone(),
-            Body::KeyRotated { new_key } => self.rotated_key = Some(*new_key),
+            Body::KeyRotated { new_key, .. } => self.rotated_key = Some(*new_key),
             Body::MemberJoined {
                 member,
                 birth_year,

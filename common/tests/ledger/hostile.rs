@@ -26,9 +26,10 @@ proptest! {
             let mut books = AdminBooks::new(event.log.clone());
             let _ = books.apply(&event);
         }
-        let mut verifier = ChainVerifier::new(group.clone());
+        let key = sajja_common::SigningKey::from_seed(&[1; 32]).unwrap().public();
+        let mut verifier = ChainVerifier::new(group.clone(), key);
         let _ = verifier.push(&bytes);
-        let _ = ChainVerifier::new(GroupId::hub_log("230101").unwrap()).push_admin(&bytes);
+        let _ = ChainVerifier::new(GroupId::hub_log("230101").unwrap(), key).push_admin(&bytes);
     }
 
     // Proves a valid event with one byte changed never panics and is either

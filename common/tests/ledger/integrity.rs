@@ -57,10 +57,9 @@ impl Stored {
         checkpoint: &SignedCheckpoint,
     ) -> Result<Vec<Event>, VerifyError> {
         verify_segment(
-            ChainVerifier::new(group()),
+            ChainVerifier::new(group(), self.key.public()),
             bytes.iter().map(Vec::as_slice),
             checkpoint,
-            &self.key.public(),
             0,
         )
         .map(|(_, events)| events)
@@ -96,9 +95,9 @@ fn an_intact_log_verifies_and_decodes_to_its_events() {
 fn verification_resumes_from_a_verified_head() {
     // Proves a verifier resumed at seq 3 with its head accepts the rest of the log.
     let s = stored();
-    let start = ChainVerifier::resume(group(), 3, s.heads[2]);
+    let start = ChainVerifier::resume(group(), 3, s.heads[2], s.key.public());
     let rest = s.bytes[3..].iter().map(Vec::as_slice);
-    let (end, events) = verify_segment(start, rest, &s.checkpoint(), &s.key.public(), 0).unwrap();
+    let (end, events) = verify_segment(start, rest, &s.checkpoint(), 0).unwrap();
     assert_eq!(events, s.events[3..]);
     assert_eq!((end.seq(), end.head()), (5, s.heads[4]));
 }
@@ -164,7 +163,7 @@ fn a_changed_event_is_a_hash_mismatch_at_its_own_seq() {
     // Proves stored heads pin a re-encoded, still decodable event to its seq (3).
     let s = stored();
     let bytes = tampered(&s, 3, |e| e.body = contributes(1, baht(3_000)));
-    let mut verifier = ChainVerifier::new(group());
+    let mut verifier = ChainVerifier::new(group(), s.key.public());
     let mut first_bad = None;
     for (index, b) in bytes.iter().enumerate() {
         verifier.push(b).unwrap();
@@ -231,10 +230,9 @@ fn a_checkpoint_of_another_fork_epoch_is_refused() {
     // Proves a checkpoint signed for fork epoch 0 is refused where epoch 1 is expected.
     let s = stored();
     let result = verify_segment(
-        ChainVerifier::new(group()),
+        ChainVerifier::new(group(), s.key.public()),
         s.bytes.iter().map(Vec::as_slice),
         &s.checkpoint(),
-        &s.key.public(),
         1,
     );
     assert_eq!(

@@ -572,7 +572,14 @@ fn key_rotated_names_the_new_key() {
     // Proves KeyRotated records the group's new public key and posts nothing.
     let mut log = Log::opened();
     let key = SigningKey::from_seed(&[3; 32]).unwrap().public();
-    log.push("2024-05-01", Body::KeyRotated { new_key: key });
+    log.push(
+        "2024-05-01",
+        Body::KeyRotated {
+            new_key: key,
+            old_key: key,
+            old_key_signature: [0; 64],
+        },
+    );
     assert_eq!(log.books.rotated_key, Some(key));
     assert!(log.books.trial_balance().is_empty());
 }

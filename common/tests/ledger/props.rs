@@ -314,11 +314,16 @@ fn body_for(books: &Books, op: &Op, date: Date) -> Option<Body> {
             month: date.month(),
             trial_balance_digest: trial_balance_digest(&books.trial_balance()),
         },
-        Op::RotateKey(seed) => Body::KeyRotated {
-            new_key: sajja_common::checkpoint::SigningKey::from_seed(&[seed; 32])
+        Op::RotateKey(seed) => {
+            let new_key = sajja_common::checkpoint::SigningKey::from_seed(&[seed; 32])
                 .unwrap()
-                .public(),
-        },
+                .public();
+            Body::KeyRotated {
+                new_key,
+                old_key: new_key,
+                old_key_signature: [0; 64],
+            }
+        }
         Op::ChangeRules(waiting_days) => Body::RulesChanged(Rules {
             waiting_days,
             ..Rules::default()
@@ -741,8 +746,10 @@ fn other_bodies() -> impl Strategy<Value = Body> {
             month,
             trial_balance_digest: Hash::from_bytes(digest),
         }),
-        any::<[u8; 32]>().prop_map(|key| Body::KeyRotated {
-            new_key: PublicKey::from_slice(&key).unwrap(),
+        (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(new, old)| Body::KeyRotated {
+            new_key: PublicKey::from_slice(&new).unwrap(),
+            old_key: PublicKey::from_slice(&old).unwrap(),
+            old_key_signature: [old[0]; 64],
         }),
     ]
 }

@@ -988,7 +988,14 @@ fn openings_rules_closes_keys_and_reversals_cannot_be_reversed() {
     let key = sajja_common::checkpoint::SigningKey::from_seed(&[1; 32])
         .unwrap()
         .public();
-    let rotated = log.push("2024-05-01", Body::KeyRotated { new_key: key });
+    let rotated = log.push(
+        "2024-05-01",
+        Body::KeyRotated {
+            new_key: key,
+            old_key: key,
+            old_key_signature: [0; 64],
+        },
+    );
     let undo = log.push("2024-05-02", reversal(9, "entered twice"));
     for target in [1, rules, close, rotated, undo] {
         check_refused(

@@ -241,8 +241,30 @@ fn a_backup_of_a_running_hub_opens_and_restores() {
     let dir = init(root.path(), "230101", "tambon");
     let config = dir.join("hub.toml");
     let config = config.to_str().unwrap();
-    ok(&["enrol", "--config", config, "230101-001", "--key", KEY_A]);
-    ok(&["enrol", "--config", config, "230101-002", "--key", KEY_B]);
+    let bundle = root.path().join("230101-001.bundle");
+    ok(&[
+        "enrol",
+        "group",
+        "230101-001",
+        "--key",
+        KEY_A,
+        "--config",
+        config,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    let bundle = root.path().join("230101-002.bundle");
+    ok(&[
+        "enrol",
+        "group",
+        "230101-002",
+        "--key",
+        KEY_B,
+        "--config",
+        config,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
     let running = Running(
         Command::new(BIN)
             .args(["run", "--config", config])
@@ -259,7 +281,18 @@ fn a_backup_of_a_running_hub_opens_and_restores() {
     assert_eq!(mode, 0o600);
     let again = hub(&["backup", "--config", config, dest.to_str().unwrap()]);
     assert!(!again.status.success(), "a backup never overwrites");
-    ok(&["enrol", "--config", config, "230101-003", "--key", KEY_A]);
+    let bundle = root.path().join("230101-003.bundle");
+    ok(&[
+        "enrol",
+        "group",
+        "230101-003",
+        "--key",
+        KEY_A,
+        "--config",
+        config,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
 
     let groups = Store::open(&dest).unwrap().groups().unwrap();
     let id = |g: &str| GroupId::parse(g).unwrap();

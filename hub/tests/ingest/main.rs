@@ -9,6 +9,7 @@ use sajja_common::{
 use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::store::Store;
 
+mod keys;
 mod mutation;
 mod snapshot;
 

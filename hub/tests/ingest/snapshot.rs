@@ -215,7 +215,7 @@ fn a_version_1_store_is_migrated_by_folding_every_log() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE group_books; DROP TABLE group_positions; DROP TABLE position_cuts;
-             PRAGMA user_version = 1;",
+             DROP TABLE credentials; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -224,7 +224,7 @@ fn a_version_1_store_is_migrated_by_folding_every_log() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // January's end was cut (the log runs into February).
     let cuts: i64 = conn
         .query_row("SELECT count(*) FROM position_cuts", [], |r| r.get(0))

@@ -2,6 +2,7 @@
 
 mod corruption;
 mod crash;
+mod enrolment;
 mod import;
 mod ops;
 mod session;

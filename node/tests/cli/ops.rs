@@ -6,9 +6,29 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use sajja_edge::enrolment::{Enrolment, Role};
 use tempfile::TempDir;
 
 use crate::{BIN, Node};
+
+/// A well-formed bundle (its PEMs are placeholders: `check-config` reads the
+/// bundle, it does not open a connection).
+fn sample_bundle(role: Role, subject: &str) -> Enrolment {
+    let pem = |label: &str| format!("-----BEGIN {label}-----\nAA\n-----END {label}-----\n");
+    Enrolment {
+        role,
+        subject: subject.into(),
+        scope: (role == Role::Coordinator).then(|| "230101".into()),
+        public_key: Some("00".repeat(32)),
+        hub_id: "230101".into(),
+        hub_url: "https://hub.example:7400".into(),
+        serial: "0a1b".into(),
+        not_after: 4_000_000_000,
+        ca: pem("CERTIFICATE"),
+        cert: pem("CERTIFICATE"),
+        key: pem("PRIVATE KEY"),
+    }
+}
 
 /// The binary with no environment that could point it at a ledger or config.
 fn bare(args: &[&str]) -> Output {
@@ -61,8 +81,8 @@ fn tomls_under(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_node_example_config_in_deploy_passes_check_config() {
-    // Proves each node*.toml under deploy/ is valid as shipped. Its certificate
-    // path is relative to the file, so the copy gets the CA file it names.
+    // Proves each node*.toml under deploy/ is valid as shipped. Its bundle
+    // path is relative to the file, so the copy gets the bundle it names.
     let mut files = Vec::new();
     tomls_under(&deploy_dir(), &mut files);
     let nodes: Vec<_> = files
@@ -76,17 +96,19 @@ fn every_node_example_config_in_deploy_passes_check_config() {
         let copy = dir.path().join("node.toml");
         std::fs::write(&copy, &text).unwrap();
         let table: toml::Table = toml::from_str(&text).unwrap();
-        if let Some(ca) = table
+        if let Some(bundle) = table
             .get("hub")
-            .and_then(|h| h.get("ca"))
+            .and_then(|h| h.get("bundle"))
             .and_then(|c| c.as_str())
         {
             assert!(
-                Path::new(ca).is_relative(),
-                "{}: keep the example's CA path relative",
+                Path::new(bundle).is_relative(),
+                "{}: keep the example's bundle path relative",
                 example.display()
             );
-            std::fs::write(dir.path().join(ca), "-----BEGIN CERTIFICATE-----\n").unwrap();
+            sample_bundle(Role::Group, "230101-007")
+                .write(&dir.path().join(bundle))
+                .unwrap();
         }
         let out = bare(&["check-config", copy.to_str().unwrap()]);
         assert_eq!(
@@ -101,14 +123,13 @@ fn every_node_example_config_in_deploy_passes_check_config() {
 
 #[test]
 fn check_config_names_each_problem_with_its_line() {
-    // Proves an unknown key, a bad hub address, a missing CA file and a wrong
-    // type are each reported at their own line, in one pass, with exit 64.
+    // Proves an unknown key, a missing bundle file and a wrong type are each
+    // reported at their own line, in one pass, with exit 64.
     let (code, stderr, path, _dir) = check(
         "data_dir = \"d\"\n\
          colour = \"blue\"\n\
          [hub]\n\
-         url = \"hub.example:7400\"\n\
-         ca = \"missing-ca.pem\"\n\
+         bundle = \"missing.bundle\"\n\
          [sync]\n\
          poll_interval_s = \"often\"\n",
     );
@@ -116,16 +137,77 @@ fn check_config_names_each_problem_with_its_line() {
     let file = path.display().to_string();
     for expected in [
         format!("{file}:2: unknown field `colour`"),
-        format!("{file}:4: hub.url: 'hub.example:7400'"),
-        format!("{file}:5: hub.ca: "),
-        format!("{file}:7: sync.poll_interval_s: invalid type"),
+        format!("{file}:4: hub.bundle: "),
+        format!("{file}:6: sync.poll_interval_s: invalid type"),
     ] {
         assert!(
             stderr.contains(&expected),
             "missing {expected:?} in:\n{stderr}"
         );
     }
-    assert!(stderr.contains("missing-ca.pem does not exist"), "{stderr}");
+    assert!(stderr.contains("missing.bundle: No such file"), "{stderr}");
+}
+
+#[test]
+fn check_config_explains_a_bad_bundle_and_the_old_hub_keys() {
+    // Proves a malformed bundle, another role's bundle, a [hub] without a
+    // bundle and the url/ca keys that bundles replaced are each named at
+    // their line, with what to do.
+    let dir = TempDir::new().unwrap();
+    let config = dir.path().join("node.toml");
+    let run = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        let out = bare(&["check-config", config.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
+    };
+    let file = config.display().to_string();
+
+    std::fs::write(dir.path().join("garbage.bundle"), "role = \"group\"\n").unwrap();
+    let (code, stderr) = run("\n[hub]\nbundle = \"garbage.bundle\"\n");
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{file}:3: hub.bundle: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not an enrolment bundle"), "{stderr}");
+
+    sample_bundle(Role::Coordinator, "somchai")
+        .write(&dir.path().join("coordinator.bundle"))
+        .unwrap();
+    let (code, stderr) = run("[hub]\nbundle = \"coordinator.bundle\"\n");
+    assert_eq!(code, Some(64), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{file}:2: hub.bundle: "))
+            && stderr.contains("enrols a coordinator, not a group"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run("[hub]\nurl = \"https://hub.example:7400\"\nca = \"ca.pem\"\n");
+    assert_eq!(code, Some(64), "{stderr}");
+    for expected in [
+        format!("{file}:1: hub: needs `bundle = \"FILE\"`"),
+        format!("{file}:2: hub.url: no longer read"),
+        format!("{file}:3: hub.ca: no longer read"),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+
+    sample_bundle(Role::Group, "230101-007")
+        .write(&dir.path().join("group.bundle"))
+        .unwrap();
+    let out = {
+        std::fs::write(&config, "[hub]\nbundle = \"group.bundle\"\n").unwrap();
+        bare(&["check-config", config.to_str().unwrap()])
+    };
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("hub https://hub.example:7400 for group 230101-007"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -152,11 +234,13 @@ fn config_values_are_defaults_and_flags_win() {
     // Proves data_dir and [hub] come from --config, --data-dir overrides the
     // file, and a bad --config stops every command with exit 64.
     let dir = TempDir::new().unwrap();
-    std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    sample_bundle(Role::Group, "230101-007")
+        .write(&dir.path().join("group.bundle"))
+        .unwrap();
     let config = dir.path().join("node.toml");
     std::fs::write(
         &config,
-        "data_dir = \"ledger\"\n[hub]\nurl = \"https://hub.example:7400\"\nca = \"ca.pem\"\n",
+        "data_dir = \"ledger\"\n[hub]\nbundle = \"group.bundle\"\n",
     )
     .unwrap();
     let config = config.to_str().unwrap();
@@ -178,7 +262,8 @@ fn config_values_are_defaults_and_flags_win() {
     let out = bare(&["--config", config, "status"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("https://hub.example:7400 (from the config file)"),
+        stdout.contains("https://hub.example:7400 (hub 230101; bundle ")
+            && stdout.contains("group.bundle from the config file)"),
         "{stdout}"
     );
     let elsewhere = dir.path().join("elsewhere");

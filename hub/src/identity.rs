@@ -1,0 +1,449 @@
+//! Who is calling: the principal named by a client certificate this hub's CA
+//! issued at enrolment, and what each principal may do. One place decides
+//! every permission, so the `Sync`, `Query` and `Admin` services cannot
+//! drift apart.
+//!
+//! A certificate names its holder with one URI in its subject alternative
+//! names: `sajja://group/230101-007`, `sajja://hub/230102`,
+//! `sajja://coordinator/230101/somchai` (scope, then name) or
+//! `sajja://operator/ann`. The serial number is what `revoke` records.
+
+use std::sync::Mutex;
+
+use rcgen::{
+    CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    SerialNumber,
+};
+use sajja_common::GroupId;
+pub use sajja_edge::enrolment::Role;
+use tonic::{Request, Status};
+
+use crate::store::{Credential, Store, StoreError};
+use crate::tls::{Pem, TlsError};
+
+const URI_PREFIX: &str = "sajja://";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Group(GroupId),
+    /// A child hub, by geocode.
+    Hub(String),
+    Coordinator {
+        name: String,
+        /// A province (2 digits) or tambon (6 digits) geocode.
+        scope: String,
+    },
+    Operator(String),
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Group(_) => Role::Group,
+            Principal::Hub(_) => Role::Hub,
+            Principal::Coordinator { .. } => Role::Coordinator,
+            Principal::Operator(_) => Role::Operator,
+        }
+    }
+
+    /// What the bundle and the credentials table call the holder.
+    pub fn subject(&self) -> &str {
+        match self {
+            Principal::Group(group) => group.as_str(),
+            Principal::Hub(hub) => hub,
+            Principal::Coordinator { name, .. } | Principal::Operator(name) => name,
+        }
+    }
+
+    pub fn scope(&self) -> Option<&str> {
+        match self {
+            Principal::Coordinator { scope, .. } => Some(scope),
+            _ => None,
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        match self {
+            Principal::Coordinator { name, scope } => {
+                format!("{URI_PREFIX}coordinator/{scope}/{name}")
+            }
+            other => format!("{URI_PREFIX}{}/{}", other.role().name(), other.subject()),
+        }
+    }
+
+    pub fn from_uri(uri: &str) -> Option<Principal> {
+        let rest = uri.strip_prefix(URI_PREFIX)?;
+        let (role, rest) = rest.split_once('/')?;
+        match role {
+            "group" => GroupId::parse(rest).ok().map(Principal::Group),
+            "hub" => check_geocode(rest).then(|| Principal::Hub(rest.to_string())),
+            "coordinator" => {
+                let (scope, name) = rest.split_once('/')?;
+                (check_geocode(scope) && check_name(name)).then(|| Principal::Coordinator {
+                    name: name.to_string(),
+                    scope: scope.to_string(),
+                })
+            }
+            "operator" => check_name(rest).then(|| Principal::Operator(rest.to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::Coordinator { name, scope } => {
+                write!(f, "coordinator {name} (scope {scope})")
+            }
+            other => write!(f, "{} {}", other.role().name(), other.subject()),
+        }
+    }
+}
+
+/// A province (2 digits) or tambon (6 digits) geocode.
+pub fn check_geocode(text: &str) -> bool {
+    matches!(text.len(), 2 | 6) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Coordinator and operator names: short, lower-case ASCII, safe in a URI
+/// and a file name (a person's real name belongs nowhere in a certificate).
+pub fn check_name(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// Does `scope` (a geocode, or a group id) lie within `within` (a geocode)?
+/// Geocodes nest by prefix: province 23 holds tambon 230101 holds group
+/// 230101-007.
+pub fn scope_within(scope: &str, within: &str) -> bool {
+    scope.starts_with(within)
+}
+
+/// An authenticated caller: the principal and the certificate's serial.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub serial: String,
+}
+
+fn denied(caller: &Caller, what: &str) -> Status {
+    tracing::warn!(caller = %caller.principal, serial = %caller.serial, refused = what, "permission denied");
+    Status::permission_denied(format!("{} may not {what}", caller.principal))
+}
+
+impl Caller {
+    /// Push a log: a group only its own; a child hub only its own
+    /// administrative log and the groups of its tambon (a tambon hub can
+    /// enrol nothing else, so these are exactly the logs enrolled beneath it).
+    pub fn may_write(&self, log: &GroupId) -> Result<(), Status> {
+        let allowed = match &self.principal {
+            Principal::Group(own) => own == log,
+            Principal::Hub(hub) => log.tambon() == hub,
+            Principal::Coordinator { .. } | Principal::Operator(_) => false,
+        };
+        allowed
+            .then_some(())
+            .ok_or_else(|| denied(self, &format!("write the log of {log}")))
+    }
+
+    /// Read a group's raw log: whoever may write it, an operator, and a
+    /// coordinator (an auditor) whose scope holds it.
+    pub fn may_read_log(&self, log: &GroupId) -> Result<(), Status> {
+        let allowed = match &self.principal {
+            Principal::Group(own) => own == log,
+            Principal::Hub(hub) => log.tambon() == hub,
+            Principal::Coordinator { scope, .. } => scope_within(log.as_str(), scope),
+            Principal::Operator(_) => true,
+        };
+        allowed
+            .then_some(())
+            .ok_or_else(|| denied(self, &format!("read the log of {log}")))
+    }
+
+    /// Read positions of `scope` (a province or tambon geocode, or a group
+    /// id): a coordinator within its scope, a group its own figures, an
+    /// operator anything. Hubs relay; they do not query.
+    pub fn may_query(&self, scope: &str) -> Result<(), Status> {
+        let allowed = match &self.principal {
+            Principal::Coordinator { scope: own, .. } => scope_within(scope, own),
+            Principal::Group(own) => scope == own.as_str(),
+            Principal::Operator(_) => true,
+            Principal::Hub(_) => false,
+        };
+        allowed
+            .then_some(())
+            .ok_or_else(|| denied(self, &format!("query {scope}")))
+    }
+
+    /// Refusal for a caller that pushes no log at all (coordinators and
+    /// operators read; they never write a group's history).
+    pub fn may_write_nothing(&self) -> Status {
+        denied(self, "push any log")
+    }
+
+    /// The operator-only admin surface.
+    pub fn must_be_operator(&self, what: &str) -> Result<(), Status> {
+        match self.principal {
+            Principal::Operator(_) => Ok(()),
+            _ => Err(denied(self, what)),
+        }
+    }
+}
+
+/// Turns a connection's client certificate into a `Caller`, consulting the
+/// credentials table on every call so that `sajja-hub revoke`, run in
+/// another process, takes effect without a restart.
+pub struct Gate {
+    store: Mutex<Store>,
+}
+
+impl Gate {
+    pub fn new(store: Store) -> Gate {
+        Gate {
+            store: Mutex::new(store),
+        }
+    }
+
+    pub fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let certs = request.peer_certs().ok_or_else(|| {
+            Status::unauthenticated(
+                "no client certificate: connect with the enrolment bundle this hub issued",
+            )
+        })?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+        let (principal, serial) = read_certificate(leaf.as_ref())
+            .map_err(|reason| Status::unauthenticated(format!("client certificate: {reason}")))?;
+        let credential = {
+            let store = self
+                .store
+                .lock()
+                .map_err(|_| Status::internal("hub state poisoned"))?;
+            store
+                .credential(&serial)
+                .map_err(|e| Status::internal(format!("credentials: {e}")))?
+        };
+        let refuse = |reason: String| {
+            tracing::warn!(caller = %principal, serial = %serial, reason = %reason, "certificate refused");
+            Status::unauthenticated(reason)
+        };
+        let Some(credential) = credential else {
+            return Err(refuse(format!(
+                "certificate {serial} ({principal}) is unknown to this hub"
+            )));
+        };
+        if credential.principal != principal {
+            return Err(refuse(format!(
+                "certificate {serial} names {principal} but was issued to {}",
+                credential.principal
+            )));
+        }
+        if let Some(at) = credential.revoked_at {
+            return Err(refuse(format!(
+                "certificate {serial} ({principal}) was revoked at {}",
+                crate::report::timestamp(at)
+            )));
+        }
+        Ok(Caller { principal, serial })
+    }
+}
+
+/// The principal and serial (hex) of a DER client certificate.
+pub fn read_certificate(der: &[u8]) -> Result<(Principal, String), String> {
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let serial = hex::encode(cert.raw_serial());
+    let names = cert
+        .subject_alternative_name()
+        .map_err(|e| e.to_string())?
+        .ok_or("names no Sajja principal")?;
+    let mut found = None;
+    for name in &names.value.general_names {
+        if let GeneralName::URI(uri) = name
+            && uri.starts_with(URI_PREFIX)
+        {
+            if found.is_some() {
+                return Err("names more than one Sajja principal".into());
+            }
+            found = Some(Principal::from_uri(uri).ok_or_else(|| format!("bad principal {uri}"))?);
+        }
+    }
+    Ok((found.ok_or("names no Sajja principal")?, serial))
+}
+
+/// A client certificate and key issued by the hub's CA.
+pub struct Issued {
+    pub pem: Pem,
+    pub serial: String,
+    pub not_after: i64,
+}
+
+/// Issues a client certificate for `principal`, valid from an hour ago (a
+/// Pi's clock drifts) for `days`.
+pub fn issue(ca: &Pem, principal: &Principal, days: u32, now: i64) -> Result<Issued, TlsError> {
+    let ca_key = KeyPair::from_pem(&ca.key)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, principal.to_string());
+    params
+        .subject_alt_names
+        .push(SanType::URI(principal.uri().try_into()?));
+    let mut serial = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut serial)
+        .map_err(|_| TlsError::Random)?;
+    // A positive INTEGER with no leading zero byte, so DER keeps all 16
+    // bytes and the serial read back from the certificate is the one recorded.
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let not_before = now - 3_600;
+    let not_after = now + i64::from(days) * 86_400;
+    params.not_before = time_at(not_before)?;
+    params.not_after = time_at(not_after)?;
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok(Issued {
+        pem: Pem {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        },
+        serial: hex::encode(serial),
+        not_after,
+    })
+}
+
+fn time_at(unix: i64) -> Result<time::OffsetDateTime, TlsError> {
+    time::OffsetDateTime::from_unix_timestamp(unix).map_err(|_| TlsError::Time(unix))
+}
+
+/// The credential a newly issued certificate is recorded as.
+pub fn credential_of(principal: &Principal, issued: &Issued, now: i64) -> Credential {
+    Credential {
+        serial: issued.serial.clone(),
+        principal: principal.clone(),
+        issued_at: now,
+        not_after: issued.not_after,
+        revoked_at: None,
+    }
+}
+
+pub fn lookup_error(e: StoreError) -> Status {
+    Status::internal(format!("credentials: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str) -> Caller {
+        Caller {
+            principal: Principal::Group(GroupId::parse(id).unwrap()),
+            serial: "01".into(),
+        }
+    }
+
+    fn coordinator(scope: &str) -> Caller {
+        Caller {
+            principal: Principal::Coordinator {
+                name: "somchai".into(),
+                scope: scope.into(),
+            },
+            serial: "02".into(),
+        }
+    }
+
+    #[test]
+    fn every_principal_survives_its_uri() {
+        for principal in [
+            Principal::Group(GroupId::parse("230101-007").unwrap()),
+            Principal::Hub("230102".into()),
+            Principal::Coordinator {
+                name: "somchai".into(),
+                scope: "23".into(),
+            },
+            Principal::Operator("ann".into()),
+        ] {
+            assert_eq!(Principal::from_uri(&principal.uri()), Some(principal));
+        }
+        for bad in [
+            "sajja://group/nope",
+            "sajja://hub/2301",
+            "sajja://coordinator/23",
+            "sajja://coordinator/2/x",
+            "sajja://operator/Ann Smith",
+            "sajja://root/x",
+            "https://group/230101-007",
+        ] {
+            assert_eq!(Principal::from_uri(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_group_writes_and_reads_only_its_own_log() {
+        let a = GroupId::parse("230101-007").unwrap();
+        let b = GroupId::parse("230101-008").unwrap();
+        assert!(group("230101-007").may_write(&a).is_ok());
+        let refused = group("230101-007").may_write(&b).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        assert!(refused.message().contains("230101-008"));
+        assert!(group("230101-007").may_read_log(&b).is_err());
+        assert!(group("230101-007").may_query("230101").is_err());
+    }
+
+    #[test]
+    fn a_child_hub_relays_only_its_own_tambon() {
+        let hub = Caller {
+            principal: Principal::Hub("230101".into()),
+            serial: "03".into(),
+        };
+        assert!(
+            hub.may_write(&GroupId::parse("230101-007").unwrap())
+                .is_ok()
+        );
+        assert!(hub.may_write(&GroupId::hub_log("230101").unwrap()).is_ok());
+        assert!(
+            hub.may_write(&GroupId::parse("230102-001").unwrap())
+                .is_err()
+        );
+        assert!(hub.may_write(&GroupId::hub_log("230102").unwrap()).is_err());
+        assert!(hub.may_query("230101").is_err());
+    }
+
+    #[test]
+    fn a_coordinator_reads_within_its_scope_and_writes_nothing() {
+        assert!(coordinator("230101").may_query("230101").is_ok());
+        assert!(coordinator("230101").may_query("230101-007").is_ok());
+        assert!(coordinator("230101").may_query("230102").is_err());
+        assert!(coordinator("230101").may_query("23").is_err());
+        assert!(coordinator("23").may_query("230102").is_ok());
+        let log = GroupId::parse("230101-007").unwrap();
+        assert!(coordinator("230101").may_read_log(&log).is_ok());
+        assert!(coordinator("230102").may_read_log(&log).is_err());
+        assert!(coordinator("23").may_write(&log).is_err());
+        assert!(coordinator("23").must_be_operator("revoke").is_err());
+    }
+
+    #[test]
+    fn an_issued_certificate_names_its_principal() {
+        let ca = crate::tls::generate_ca("230101").unwrap();
+        let principal = Principal::Coordinator {
+            name: "somchai".into(),
+            scope: "230101".into(),
+        };
+        let issued = issue(&ca, &principal, 30, 1_800_000_000).unwrap();
+        let der = rustls::pki_types::pem::PemObject::from_pem_slice(issued.pem.cert.as_bytes())
+            .map(|c: rustls::pki_types::CertificateDer<'static>| c)
+            .unwrap();
+        let (read, serial) = read_certificate(der.as_ref()).unwrap();
+        assert_eq!(read, principal);
+        assert_eq!(serial, issued.serial);
+        assert_eq!(issued.not_after, 1_800_000_000 + 30 * 86_400);
+    }
+}
