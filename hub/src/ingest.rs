@@ -409,6 +409,7 @@ impl Ingest {
                 Some(target) => self.original_event(&row, target, &decoded)?,
                 None => None,
             };
+            sajja_common::ledger::check_not_future(event, today())?;
             cuts.before(&books, event.date);
             books.apply(event, original.as_ref())?;
         }

@@ -1436,7 +1436,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn hub_link(store: &Store, config: Option<&NodeConfig>) -> anyhow::Result<HubLink> {
     if let Some((path, bundle)) = config.and_then(NodeConfig::bundle) {
         // `check-config` cannot see the ledger, so the bundle meets it here.
-        store::check_bundle(bundle, store.group(), &store.public_key())
+        store
+            .check_own_bundle(bundle)
             .map_err(|e| anyhow::anyhow!("[hub] bundle {}: {e}", path.display()))?;
         return Ok(HubLink::from_bundle(bundle));
     }
@@ -1632,7 +1633,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
                 store::printable(&bundle.hub_id),
                 path.display()
             );
-            let fits = store::check_bundle(bundle, store.group(), &store.public_key());
+            let fits = store.check_own_bundle(bundle);
             (Some((bundle.serial.clone(), bundle.not_after)), fits.err())
         }
         (None, Some(link)) => {

@@ -993,7 +993,7 @@ impl Store {
     /// same way). Refused unless it enrols this group under this ledger's key
     /// and has not expired at `now_unix`.
     pub fn set_hub_link(&self, bundle: &Enrolment, now_unix: i64) -> Result<(), StoreError> {
-        check_bundle(bundle, &self.group, &self.public_key())?;
+        self.check_own_bundle(bundle)?;
         if bundle.not_after <= now_unix {
             return Err(BundleError::Expired {
                 expired: Date::thai_date_at(bundle.not_after),
@@ -1207,6 +1207,7 @@ impl Batch<'_> {
             recorded_at: now_unix(),
             body,
         };
+        sajja_common::ledger::check_not_future(&event, crate::compose::today())?;
         let bytes = event.encode();
         debug_assert_eq!(Event::decode(&bytes).as_ref(), Ok(&event));
         let mut key = self.key;
@@ -1542,6 +1543,18 @@ impl Store {
     /// The keys the log has handed on, oldest first.
     pub fn retired_keys(&self) -> &[RetiredKey] {
         &self.keys.retired
+    }
+
+    /// Is `bundle` this ledger's? A bundle issued before a `rotate-key`
+    /// binds a key this ledger signed with earlier: the certificate still
+    /// names this group, so it stays valid until the hub re-issues it.
+    pub fn check_own_bundle(&self, bundle: &Enrolment) -> Result<(), BundleError> {
+        let bound = bundle.public_key.as_deref().and_then(PublicKey::from_hex);
+        let key = match bound {
+            Some(key) if self.had_key(&key) => key,
+            _ => self.public_key(),
+        };
+        check_bundle(bundle, &self.group, &key)
     }
 
     /// Whether `key` is this group's signing key now or was one before a

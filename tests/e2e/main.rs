@@ -3,6 +3,7 @@
 
 mod demo;
 mod federation;
+mod hostile;
 mod keys;
 mod metrics;
 mod security;

@@ -877,6 +877,29 @@ fn trial_balance_digest_of(books: &Books) -> Hash {
     trial_balance_digest(&books.trial_balance())
 }
 
+/// How far past its own "today" a writer or a hub accepts a business date:
+/// one day, for a Pi's clock and the time zone's edge.
+pub const FUTURE_TOLERANCE_DAYS: u32 = 1;
+
+/// Refuses an event dated after `today` (plus the tolerance). Not part of
+/// [`Books::apply`], which is a pure fold replayed forever: what "today" is
+/// belongs to whoever admits the event — the node as it writes, each hub as
+/// it accepts — and an event refused now is accepted once its day comes.
+pub fn check_not_future(event: &Event, today: Date) -> Result<(), Refusal> {
+    let latest = today.add_days(FUTURE_TOLERANCE_DAYS);
+    if event.date > latest {
+        return Err(Refusal {
+            group: event.group.clone(),
+            seq: event.seq,
+            rule: Rule::FutureDate {
+                date: event.date,
+                latest,
+            },
+        });
+    }
+    Ok(())
+}
+
 /// The sequence number a `Reversal` reverses, which the caller must look up and
 /// pass to [`Books::apply`].
 pub fn reversal_target(event: &Event) -> Option<u64> {

@@ -34,6 +34,8 @@ pub enum Rule {
     },
     #[error("dated {date}, before the group opened on {opened}")]
     BeforeOpening { date: Date, opened: Date },
+    #[error("dated {date}, in the future (the latest date accepted today is {latest})")]
+    FutureDate { date: Date, latest: Date },
     #[error("amount {0} is not positive")]
     NonPositiveAmount(Money),
     #[error("amount {0} is above the per-event limit")]
@@ -183,6 +185,7 @@ impl Rule {
             Rule::AlreadyOpened => "already_opened",
             Rule::GroupNotInTambon { .. } => "group_not_in_tambon",
             Rule::BeforeOpening { .. } => "before_opening",
+            Rule::FutureDate { .. } => "future_date",
             Rule::NonPositiveAmount(_) => "non_positive_amount",
             Rule::AmountTooLarge(_) => "amount_too_large",
             Rule::Overflow => "overflow",

@@ -1092,3 +1092,25 @@ fn a_month_is_closed_once_and_in_order() {
         check_refused(&log, log.next("2024-03-01", body), "period_already_closed");
     }
 }
+
+#[test]
+fn an_event_dated_after_tomorrow_is_refused_by_whoever_admits_it_today() {
+    let today = d("2026-11-27");
+    let tomorrow = event(group(), 5, d("2026-11-28"), contributes(1, baht(30)));
+    assert_eq!(
+        sajja_common::ledger::check_not_future(&tomorrow, today),
+        Ok(())
+    );
+    let later = event(group(), 5, d("2026-11-29"), contributes(1, baht(30)));
+    let refused = sajja_common::ledger::check_not_future(&later, today).unwrap_err();
+    assert_eq!((refused.seq, refused.rule.name()), (5, "future_date"));
+    assert!(
+        refused.to_string().contains("2026-11-29") && refused.to_string().contains("2026-11-28"),
+        "{refused}"
+    );
+    // Once its day comes, the same event is accepted.
+    assert_eq!(
+        sajja_common::ledger::check_not_future(&later, d("2026-11-29")),
+        Ok(())
+    );
+}

@@ -486,3 +486,27 @@ fn a_config_bundle_must_fit_the_ledger() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bundle_issued_before_a_key_rotation_still_installs() {
+    // Proves the certificate names the group, not its key: after
+    // `rotate-key`, the bundle issued for the key the ledger signed with
+    // before is still this ledger's, while a key it never held is refused.
+    let node = Node::opened();
+    let before = group_bundle(&node, "04");
+    node.ok(&["rotate-key"]);
+    assert_ne!(public_key(&node), before.public_key.clone().unwrap());
+    let out = install(&node, &write(&node, "before-rotation.bundle", &before));
+    assert!(out.contains(GROUP), "{out}");
+    let stranger = SigningKey::generate().unwrap().public().to_hex();
+    let wrong = bundle(Role::Group, GROUP, Some(stranger), "05");
+    let stderr = node.fails(
+        &[
+            "init",
+            "--bundle",
+            write(&node, "stranger.bundle", &wrong).to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(stderr.contains("but this ledger signs with"), "{stderr}");
+}
