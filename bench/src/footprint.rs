@@ -96,7 +96,7 @@ pub fn node_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Fields of /proc/PID/status, in kB or counts.
-fn status(pid: u32, field: &str) -> anyhow::Result<u64> {
+pub(crate) fn status(pid: u32, field: &str) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     text.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))

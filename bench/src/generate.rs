@@ -23,6 +23,16 @@ use sajja_proto::{MAX_BATCH_BYTES, v1};
 
 /// The day every simulated group opens.
 pub const OPENED_ON: (i64, u32, u32) = (2025, 10, 1);
+/// The opening day for logs that run for years or past a year (a small
+/// group's `Stop::Events` prefix, a month beyond a year of history): hubs
+/// refuse events dated after their today, so these histories start early
+/// enough to end in the past.
+pub const LONG_HISTORY_OPENED_ON: (i64, u32, u32) = (2016, 1, 1);
+
+/// A `(year, month, day)` constant as a date.
+pub fn day_of(ymd: (i64, u32, u32)) -> Date {
+    Date::from_ymd(ymd.0, ymd.1, ymd.2).expect("the opening days are dates")
+}
 /// Fewest and most members of a simulated group.
 pub const MIN_MEMBERS: u32 = 50;
 pub const MAX_MEMBERS: u32 = 2_000;
@@ -120,6 +130,23 @@ pub struct GroupLog {
 }
 
 impl GroupLog {
+    /// Fails when any of `logs` holds an event dated after the hubs' today
+    /// (plus their one day of tolerance): a hub would refuse it.
+    pub fn ensure_past(logs: &[GroupLog]) -> anyhow::Result<()> {
+        let latest =
+            sajja_hub::ingest::today().add_days(sajja_common::ledger::FUTURE_TOLERANCE_DAYS);
+        for log in logs {
+            if let Some(last) = log.books.last_date {
+                anyhow::ensure!(
+                    last <= latest,
+                    "group {}'s generated log runs to {last}, after today: open it earlier",
+                    log.spec.group
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn bytes(&self) -> usize {
         self.events.iter().map(Vec::len).sum()
     }
@@ -262,6 +289,11 @@ fn baht(amount: i64) -> Money {
 
 /// Generates a group's log.
 pub fn group_log(spec: &GroupSpec, stop: Stop) -> GroupLog {
+    group_log_opened(spec, stop, day_of(OPENED_ON))
+}
+
+/// As [`group_log`], for a group that opens on `opened`.
+pub fn group_log_opened(spec: &GroupSpec, stop: Stop, opened: Date) -> GroupLog {
     let (months, limit) = match stop {
         Stop::Months(m) => (m.min(MAX_MONTHS), usize::MAX),
         Stop::Events(n) => (MAX_MONTHS, n),
@@ -278,8 +310,6 @@ pub fn group_log(spec: &GroupSpec, stop: Stop) -> GroupLog {
         limit,
         last: None,
     };
-    let opened =
-        Date::from_ymd(OPENED_ON.0, OPENED_ON.1, OPENED_ON.2).expect("the opening day is a date");
     let pool = PoolId::parse(group.tambon()).expect("a tambon geocode is a pool id");
     let mut month_starts = Vec::new();
     w.emit(
@@ -592,12 +622,23 @@ pub fn group_log(spec: &GroupSpec, stop: Stop) -> GroupLog {
 
 /// Generates many groups' logs on all cores.
 pub fn province_logs(specs: &[GroupSpec], stop: Stop) -> Vec<GroupLog> {
+    province_logs_opened(specs, stop, day_of(OPENED_ON))
+}
+
+/// As [`province_logs`], for groups that open on `opened`.
+pub fn province_logs_opened(specs: &[GroupSpec], stop: Stop, opened: Date) -> Vec<GroupLog> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let chunk = specs.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|s| group_log(s, stop)).collect()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| group_log_opened(s, stop, opened))
+                        .collect()
+                })
+            })
             .collect();
         handles
             .into_iter()

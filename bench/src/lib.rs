@@ -11,11 +11,13 @@
 pub mod catchup;
 pub mod footprint;
 pub mod generate;
+pub mod hub_rss;
 pub mod import;
 pub mod ingest;
 pub mod queries;
 pub mod relay;
 pub mod rig;
+pub mod small_batches;
 pub mod wire;
 
 use std::path::PathBuf;
@@ -43,6 +45,8 @@ pub struct Options {
     pub query_groups: Vec<usize>,
     /// Footprint: seconds of idle over which wake-ups are counted.
     pub idle_seconds: u64,
+    /// Hub RSS: groups in the province (default 2,000 at full scale).
+    pub rss_groups: Option<usize>,
 }
 
 impl Options {
@@ -61,6 +65,7 @@ impl Options {
                 Scale::Full => 10,
                 Scale::Smoke => 1,
             },
+            rss_groups: None,
         }
     }
 
@@ -92,6 +97,8 @@ pub const NAMES: &[&str] = &[
     "import",
     "queries",
     "relay",
+    "hub-rss",
+    "small-batches",
 ];
 
 /// Runs one benchmark by name and prints its figures.
@@ -104,6 +111,8 @@ pub fn run(name: &str, options: &Options) -> anyhow::Result<()> {
         "import" => import::run(options)?.print(),
         "queries" => queries::run(options)?.print(),
         "relay" => relay::run(options)?.print(),
+        "hub-rss" => hub_rss::run(options)?.print(),
+        "small-batches" => small_batches::run(options)?.print(),
         other => anyhow::bail!("no benchmark named {other}; expected all or one of {NAMES:?}"),
     }
     Ok(())

@@ -15,7 +15,8 @@ enum ScaleArg {
 #[derive(Parser, Debug)]
 #[command(about = "Sajja's benchmarks (issue 7); see BENCHMARKS.md")]
 struct Cli {
-    /// A benchmark (ingest, wire, catchup, footprint, import, queries) or `all`.
+    /// A benchmark (ingest, wire, catchup, footprint, import, queries, relay,
+    /// hub-rss, small-batches) or `all`.
     name: String,
     #[arg(long, value_enum, default_value = "full")]
     scale: ScaleArg,
@@ -31,6 +32,9 @@ struct Cli {
     /// Queries: province sizes in groups, comma-separated (full scale: 200,2000).
     #[arg(long, value_delimiter = ',')]
     query_groups: Option<Vec<usize>>,
+    /// Hub RSS: groups in the province (full scale: 2000).
+    #[arg(long)]
+    rss_groups: Option<usize>,
     /// Where the benchmarks' temporary files go (default: the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -46,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     options.groups = cli.groups;
     options.events = cli.events;
     options.clients = cli.clients;
+    options.rss_groups = cli.rss_groups;
     if let Some(sizes) = cli.query_groups {
         options.query_groups = sizes;
     }

@@ -22,7 +22,7 @@ pub struct RelayReport {
     pub seconds: Vec<f64>,
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(values: &[f64], p: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -51,7 +51,7 @@ impl RelayReport {
 }
 
 /// Kills the processes it holds when dropped.
-struct Processes(Vec<Child>);
+pub(crate) struct Processes(pub(crate) Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -62,7 +62,7 @@ impl Drop for Processes {
     }
 }
 
-fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
+pub(crate) fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
     let output = command
         .stdin(Stdio::null())
         .output()
@@ -77,7 +77,7 @@ fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn wait_for<T>(
+pub(crate) fn wait_for<T>(
     what: &str,
     timeout: Duration,
     mut check: impl FnMut() -> anyhow::Result<Option<T>>,
@@ -108,7 +108,7 @@ fn held(database: &Path) -> anyhow::Result<u64> {
     Ok(seq.unwrap_or(0))
 }
 
-fn hub_binary() -> anyhow::Result<PathBuf> {
+pub(crate) fn hub_binary() -> anyhow::Result<PathBuf> {
     let node = node_binary()?;
     let hub = node.with_file_name("sajja-hub");
     ensure!(
@@ -119,7 +119,11 @@ fn hub_binary() -> anyhow::Result<PathBuf> {
     Ok(hub)
 }
 
-fn start_hub(hub: &Path, dir: &Path, processes: &mut Processes) -> anyhow::Result<String> {
+pub(crate) fn start_hub(
+    hub: &Path,
+    dir: &Path,
+    processes: &mut Processes,
+) -> anyhow::Result<String> {
     let log = std::fs::File::create(dir.join("hub.log"))?;
     let child = Command::new(hub)
         .arg("run")
@@ -130,8 +134,18 @@ fn start_hub(hub: &Path, dir: &Path, processes: &mut Processes) -> anyhow::Resul
         .stderr(log)
         .spawn()?;
     processes.0.push(child);
+    let index = processes.0.len() - 1;
     let addr_file = dir.join("data/hub.addr");
     wait_for("a hub to listen", Duration::from_secs(30), || {
+        // A hub that exits at once (a stale binary that finds a newer schema,
+        // a bad config) says why in its log.
+        if let Some(status) = processes.0[index].try_wait()? {
+            bail!(
+                "{} exited ({status}) before listening; is it built from this tree? Its log:\n{}",
+                hub.display(),
+                std::fs::read_to_string(dir.join("hub.log")).unwrap_or_default()
+            );
+        }
         Ok(std::fs::read_to_string(&addr_file).ok())
     })
 }

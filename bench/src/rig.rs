@@ -92,6 +92,28 @@ pub fn hub_store(
     Ok(store)
 }
 
+/// Issues a client certificate for `principal` from the CA in `hub_dir/tls`
+/// and records it in the hub's credentials table, as `sajja-hub enrol` does;
+/// the hub's `Gate` then lets its calls through.
+pub fn issue_client_tls(
+    hub_dir: &Path,
+    store: &HubStore,
+    principal: &sajja_hub::identity::Principal,
+) -> anyhow::Result<ClientTls> {
+    let ca = sajja_hub::tls::Pem {
+        cert: std::fs::read_to_string(hub_dir.join("tls/ca.pem"))?,
+        key: std::fs::read_to_string(hub_dir.join("tls/ca.key"))?,
+    };
+    let now = sajja_hub::ingest::unix_now();
+    let issued = sajja_hub::identity::issue(&ca, principal, 30, now)?;
+    store.add_credential(&sajja_hub::identity::credential_of(principal, &issued, now))?;
+    Ok(ClientTls {
+        ca_pem: ca.cert.into_bytes(),
+        cert_pem: issued.pem.cert.into_bytes(),
+        key_pem: issued.pem.key.into_bytes(),
+    })
+}
+
 impl Hub {
     /// Starts a hub in `dir` with `groups` enrolled. Must run inside a runtime.
     pub async fn start(
@@ -158,25 +180,15 @@ impl Hub {
     }
 
     pub fn client_tls(&self, group: &sajja_common::GroupId) -> anyhow::Result<ClientTls> {
-        let ca = sajja_hub::tls::Pem {
-            cert: String::from_utf8(self.ca_pem.clone())?,
-            key: std::fs::read_to_string(self.dir.join("tls/ca.key"))?,
-        };
-        let principal = sajja_hub::identity::Principal::Group(group.clone());
-        let now = sajja_hub::ingest::unix_now();
-        let issued = sajja_hub::identity::issue(&ca, &principal, 30, now)?;
-        self.ingest
+        let ingest = self
+            .ingest
             .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?
-            .store()
-            .add_credential(&sajja_hub::identity::credential_of(
-                &principal, &issued, now,
-            ))?;
-        Ok(ClientTls {
-            ca_pem: self.ca_pem.clone(),
-            cert_pem: issued.pem.cert.into_bytes(),
-            key_pem: issued.pem.key.into_bytes(),
-        })
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+        issue_client_tls(
+            &self.dir,
+            ingest.store(),
+            &sajja_hub::identity::Principal::Group(group.clone()),
+        )
     }
 
     /// The hub's committed seq for a group.
@@ -339,6 +351,7 @@ impl Pusher {
             .ask(PushOut::Hello(v1::Hello {
                 checkpoint: Some(head.into()),
                 relayed_by: String::new(),
+                last_contact_at: None,
             }))
             .await?
         {

@@ -91,3 +91,40 @@ fn relay_carries_appends_from_a_node_to_the_province() {
     let report = sajja_bench::relay::run(&options()).expect("relay benchmark");
     assert_eq!(report.seconds.len(), 3);
 }
+
+/// A real `sajja-hub run` process takes a province pushed over mutual TLS,
+/// answers every query for every group, and its memory and tables are read.
+#[test]
+fn hub_rss_holds_the_province_and_reports_its_tables() {
+    let report = sajja_bench::hub_rss::run(&options()).expect("hub RSS benchmark");
+    assert_eq!(report.groups, 3);
+    assert!(report.started.rss_kb > 0 && report.idle_after_ingest.rss_kb > 0);
+    assert!(report.ingest_hwm_kb >= report.started.rss_kb);
+    // Ingest, Gate, Query service and metrics each hold a connection.
+    assert!(
+        report.connections >= 3,
+        "{} connections",
+        report.connections
+    );
+    let books = report.table("group_books").expect("group_books");
+    let positions = report.table("group_positions").expect("group_positions");
+    let events = report.table("events").expect("events");
+    assert_eq!((books.rows, positions.rows), (3, 3));
+    assert!(events.rows >= report.events && events.page_bytes > 0);
+    assert!(report.table("position_cuts").expect("position_cuts").rows > 0);
+}
+
+/// One-event batches, 256 KiB batches, the direct path and one session per
+/// event all bring a hub holding the history to the same head.
+#[test]
+fn small_batches_reach_the_same_head_every_way() {
+    let report = sajja_bench::small_batches::run(&options()).expect("small-batches benchmark");
+    assert!(report.events > 1 && report.history_events > 0);
+    assert_eq!(report.single.batches as u64, report.events);
+    assert_eq!(report.single.latencies.len() as u64, report.events);
+    assert_eq!(report.direct_single.latencies.len() as u64, report.events);
+    assert!(report.bulk.batches >= 1 && (report.bulk.batches as u64) < report.events);
+    assert_eq!(report.sessions.latencies.len(), 3);
+    assert_eq!(report.phases.events, report.events);
+    assert!(report.phases.books_bytes > 0 && report.phases.basis_bytes > 0);
+}

@@ -1,6 +1,8 @@
 //! A group's position on a date: the figures coordinators read, computed from
 //! the books alone, so anyone holding the log can recompute and check them.
 
+use std::collections::BTreeMap;
+
 use crate::admin::PoolObligations;
 use crate::date::{Date, Month};
 use crate::event::{BenefitKind, Source};
@@ -43,6 +45,24 @@ pub struct GroupPosition {
     pub last_event_date: Option<Date>,
     /// The group's balances with each pooled fund it deals with.
     pub pools: Vec<(PoolId, PoolBalances)>,
+    /// The fund ([`GroupPosition::fund`]: the welfare fund with what was
+    /// pledged from it as reserve) at the end of the month twelve months
+    /// before the month of `as_of`: the fund now less the contributions and
+    /// plus the benefits of the twelve months to `as_of` (the monthly sums,
+    /// which count a reversal in the month of the entry it reverses).
+    pub fund_a_year_ago: Money,
+    /// Active members at the end of the month twelve months before the month
+    /// of `as_of`: the members now less those who joined and plus those who
+    /// left in the twelve months to `as_of`, by the month they did.
+    pub members_a_year_ago: u32,
+    /// Member contributions the rules ask for in the month of `as_of`: the
+    /// members active on `as_of` × the contribution × its periods a year ÷
+    /// 12, rounded down to the satang.
+    pub contributions_due_month: Money,
+    /// The same from 1 January to `as_of`: for each month, the members
+    /// active at its end (on `as_of` for its own month) × the contribution ×
+    /// its periods a year ÷ 12, summed and then rounded down to the satang.
+    pub contributions_due_ytd: Money,
 }
 
 fn by_key<K: Copy + Eq>(pairs: impl Iterator<Item = (K, Money)>) -> Vec<(K, Money)> {
@@ -74,6 +94,31 @@ pub struct PositionBasis {
     /// Loans with principal outstanding; a repaid loan is never in arrears.
     pub open_loans: Vec<LoanSchedule>,
     pub mismatched_closes: Vec<PeriodClose>,
+    /// The member register by month: how many of its members joined and
+    /// how many left in each month, in month order.
+    pub member_moves: Vec<(Month, MemberMoves)>,
+    /// The member contribution the rules ask for, and how many times a year.
+    pub contribution_amount: Money,
+    pub contribution_periods_per_year: u32,
+}
+
+/// How many members of the register joined and left in one month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberMoves {
+    pub joined: u32,
+    pub left: u32,
+}
+
+/// [`MemberMoves`] by month, from the register of `books`.
+fn member_moves(books: &Books) -> Vec<(Month, MemberMoves)> {
+    let mut by_month: BTreeMap<Month, MemberMoves> = BTreeMap::new();
+    for member in books.members.values() {
+        by_month.entry(member.joined_on.month()).or_default().joined += 1;
+        if let Some((left_on, _)) = member.left {
+            by_month.entry(left_on.month()).or_default().left += 1;
+        }
+    }
+    by_month.into_iter().collect()
 }
 
 impl PositionBasis {
@@ -101,6 +146,10 @@ impl PositionBasis {
                 .filter(|c| !c.matches)
                 .cloned()
                 .collect(),
+            member_moves: member_moves(books),
+            contribution_amount: books.rules.contribution_amount,
+            contribution_periods_per_year: books.rules.contribution_period.periods_per_year()
+                as u32,
         }
     }
 
@@ -114,6 +163,9 @@ impl PositionBasis {
                 last_date: self.last_date,
                 contributions: self.contributions.iter().copied(),
                 benefits: self.benefits.iter().copied(),
+                member_moves: &self.member_moves,
+                contribution_amount: self.contribution_amount,
+                contribution_periods_per_year: self.contribution_periods_per_year,
             },
             self.open_loans.iter().copied(),
             as_of,
@@ -178,6 +230,9 @@ struct Parts<'a, C, B> {
     last_date: Option<Date>,
     contributions: C,
     benefits: B,
+    member_moves: &'a [(Month, MemberMoves)],
+    contribution_amount: Money,
+    contribution_periods_per_year: u32,
 }
 
 impl GroupPosition {
@@ -190,6 +245,10 @@ impl GroupPosition {
                 last_date: books.last_date,
                 contributions: books.contributions.iter().map(|(k, v)| (*k, *v)),
                 benefits: books.benefits.iter().map(|(k, v)| (*k, *v)),
+                member_moves: &member_moves(books),
+                contribution_amount: books.rules.contribution_amount,
+                contribution_periods_per_year: books.rules.contribution_period.periods_per_year()
+                    as u32,
             },
             books.loans.values().map(Loan::schedule),
             as_of,
@@ -240,6 +299,50 @@ impl GroupPosition {
         let fund_cover_months_x100 = (benefits_12m > 0).then(|| {
             (i128::from(a.welfare_fund.satang()) * 1200 / i128::from(benefits_12m)) as i64
         });
+        // Twelve months of flows into the fund and of members joining and
+        // leaving, and each month's member count this year, from the sums.
+        let in_window = |m: Month| m >= twelve_months_ago && m <= month;
+        let flows_12m: i64 = books
+            .contributions
+            .clone()
+            .filter(|((m, _), _)| in_window(*m))
+            .map(|(_, a)| a.satang())
+            .sum::<i64>()
+            - books
+                .benefits
+                .clone()
+                .filter(|((m, _), _)| in_window(*m))
+                .map(|(_, a)| a.satang())
+                .sum::<i64>();
+        let fund_now = a.welfare_fund.satang() + a.reserve_pledged().satang();
+        let net = |moves: &MemberMoves| i64::from(moves.joined) - i64::from(moves.left);
+        let active = i64::from(books.active_members);
+        let members_a_year_ago = active
+            - books
+                .member_moves
+                .iter()
+                .filter(|(m, _)| in_window(*m))
+                .map(|(_, moves)| net(moves))
+                .sum::<i64>();
+        // Members at the end of each month of the year so far (on `as_of`
+        // for its own month): walk back from now, undoing each month's moves.
+        let mut net_by_month = [0i64; 13];
+        for (m, moves) in books.member_moves {
+            if *m >= year_start && *m <= month {
+                net_by_month[m.month_of_year() as usize] += net(moves);
+            }
+        }
+        let mut member_months = 0i64;
+        let mut at_end = active;
+        for m in (1..=month.month_of_year() as usize).rev() {
+            member_months += at_end;
+            at_end -= net_by_month[m];
+        }
+        let per_year = i128::from(books.contribution_amount.satang())
+            * i128::from(books.contribution_periods_per_year);
+        let due = |member_months: i64| {
+            Money::from_satang((i128::from(member_months) * per_year / 12) as i64)
+        };
         let mut arrears = Arrears::default();
         for loan in loans {
             let behind = loan.arrears_on(as_of);
@@ -276,7 +379,64 @@ impl GroupPosition {
                 .iter()
                 .map(|(id, balances)| (id.clone(), *balances))
                 .collect(),
+            fund_a_year_ago: Money::from_satang(fund_now - flows_12m),
+            members_a_year_ago: members_a_year_ago.max(0) as u32,
+            contributions_due_month: due(active),
+            contributions_due_ytd: due(member_months),
         }
+    }
+
+    /// The welfare fund with what was pledged from it as guarantee reserve:
+    /// every contribution received less every benefit paid.
+    pub fn fund(&self) -> Money {
+        Money::from_satang(self.welfare_fund.satang() + self.reserve_pledged.satang())
+    }
+
+    /// Fund growth over twelve months: (fund − fund a year ago) ÷ fund a
+    /// year ago, in basis points; `None` when there was no fund a year ago.
+    pub fn fund_growth_basis_points(&self) -> Option<i64> {
+        ratio(
+            self.fund().satang() - self.fund_a_year_ago.satang(),
+            self.fund_a_year_ago.satang(),
+        )
+    }
+
+    /// Member growth over twelve months: (members − members a year ago) ÷
+    /// members a year ago, in basis points; `None` without members then.
+    pub fn member_growth_basis_points(&self) -> Option<i64> {
+        ratio(
+            i64::from(self.active_members) - i64::from(self.members_a_year_ago),
+            i64::from(self.members_a_year_ago),
+        )
+    }
+
+    /// Contributions from members themselves (not matching funds) received
+    /// in the month of `as_of`.
+    pub fn member_contributions_month(&self) -> Money {
+        member_part(&self.contributions_month)
+    }
+
+    /// Contributions from members themselves received 1 January to `as_of`.
+    pub fn member_contributions_ytd(&self) -> Money {
+        member_part(&self.contributions_ytd)
+    }
+
+    /// Collection rate of the month: member contributions received ÷ due,
+    /// in basis points (above 10000 when members pay ahead or catch up);
+    /// `None` when nothing is due.
+    pub fn collection_rate_month_basis_points(&self) -> Option<i64> {
+        ratio(
+            self.member_contributions_month().satang(),
+            self.contributions_due_month.satang(),
+        )
+    }
+
+    /// Collection rate of the year to date, as for the month.
+    pub fn collection_rate_ytd_basis_points(&self) -> Option<i64> {
+        ratio(
+            self.member_contributions_ytd().satang(),
+            self.contributions_due_ytd.satang(),
+        )
     }
 
     /// Portfolio at risk > 30 days as a share of loans outstanding, in basis
@@ -371,6 +531,13 @@ impl PoolPosition {
     pub fn below_policy(&self) -> bool {
         self.headroom().is_some_and(|h| h.satang() < 0)
     }
+}
+
+fn member_part(by_source: &[(Source, Money)]) -> Money {
+    by_source
+        .iter()
+        .find(|(source, _)| *source == Source::Member)
+        .map_or(Money::ZERO, |(_, amount)| *amount)
 }
 
 fn ratio(numerator: i64, denominator: i64) -> Option<i64> {
@@ -506,6 +673,190 @@ mod tests {
             p.benefits_ytd,
             vec![(BenefitKind::Childbirth, Money::from_baht(300))]
         );
+    }
+}
+
+#[cfg(test)]
+mod growth_tests {
+    use super::*;
+    use crate::event::{Body, Channel, ContributionPeriod, Event, LeaveReason, Rules, Sex};
+    use crate::ids::MemberNo;
+
+    struct Log(Vec<Event>);
+
+    impl Log {
+        fn add(&mut self, date: &str, body: Body) {
+            let seq = self.0.len() as u64 + 1;
+            self.0.push(Event {
+                group: GroupId::parse("230101-007").unwrap(),
+                seq,
+                date: date.parse().unwrap(),
+                recorded_at: 0,
+                body,
+            });
+        }
+
+        fn join(&mut self, date: &str, member: u32) {
+            self.add(
+                date,
+                Body::MemberJoined {
+                    member: MemberNo(member),
+                    birth_year: 1970,
+                    sex: Sex::Female,
+                },
+            );
+        }
+
+        fn contribute(&mut self, date: &str, member: Option<u32>, source: Source, baht: i64) {
+            let date_parsed: Date = date.parse().unwrap();
+            self.add(
+                date,
+                Body::ContributionReceived {
+                    member: member.map(MemberNo),
+                    amount: Money::from_baht(baht),
+                    period: date_parsed.month(),
+                    source,
+                    channel: Channel::Cash,
+                },
+            );
+        }
+
+        fn books(&self) -> Books {
+            Books::fold(GroupId::parse("230101-007").unwrap(), &self.0).unwrap()
+        }
+    }
+
+    /// Fourteen months of a small group: members joining and leaving, funds
+    /// in and out, a reserve pledge.
+    fn history() -> Log {
+        let mut log = Log(Vec::new());
+        log.add(
+            "2025-01-01",
+            Body::GroupOpened {
+                name: "g".into(),
+                tambon: "230101".into(),
+                province: "23".into(),
+            },
+        );
+        log.add(
+            "2025-01-01",
+            Body::RulesChanged(Rules {
+                waiting_days: 0,
+                ..Rules::default()
+            }),
+        );
+        log.join("2025-01-01", 1);
+        log.join("2025-01-01", 2);
+        log.contribute("2025-02-10", Some(1), Source::Member, 200);
+        log.join("2025-03-10", 3);
+        log.contribute("2025-06-15", Some(1), Source::Member, 600);
+        log.contribute("2025-06-15", None, Source::LocalGovernment, 600);
+        log.add(
+            "2025-08-01",
+            Body::BenefitPaid {
+                member: MemberNo(1),
+                kind: BenefitKind::Childbirth,
+                amount: Money::from_baht(300),
+                nights: 0,
+                committee_override: false,
+                override_reason: String::new(),
+                channel: Channel::Cash,
+            },
+        );
+        log.add(
+            "2025-12-20",
+            Body::MemberLeft {
+                member: MemberNo(2),
+                reason: LeaveReason::Moved,
+                savings_refund: Money::ZERO,
+                channel: Channel::Cash,
+            },
+        );
+        log.join("2026-02-05", 4);
+        log.join("2026-03-02", 5);
+        log.contribute("2026-03-03", Some(1), Source::Member, 90);
+        log.contribute("2026-03-03", None, Source::Donation, 10);
+        log.add(
+            "2026-03-20",
+            Body::ReservePledged {
+                pool: PoolId::parse("230101").unwrap(),
+                amount: Money::from_baht(100),
+            },
+        );
+        log
+    }
+
+    #[test]
+    fn fund_growth_member_growth_and_collection_rate_by_hand() {
+        let books = history().books();
+        let as_of: Date = "2026-03-31".parse().unwrap();
+        let p = GroupPosition::of(&books, as_of);
+        // The fund: 200 + 600 + 600 − 300 + 90 + 10 = 1,200 (1,100 welfare
+        // fund and 100 pledged as reserve). Twelve months to March 2026 are
+        // April 2025 to March 2026: in 1,300, out 300; so at the end of
+        // March 2025 the fund was 1,200 − 1,000 = 200 (February's 200).
+        assert_eq!(p.welfare_fund, Money::from_baht(1_100));
+        assert_eq!(p.fund(), Money::from_baht(1_200));
+        assert_eq!(p.fund_a_year_ago, Money::from_baht(200));
+        assert_eq!(p.fund_growth_basis_points(), Some(50_000));
+        // Members: 1, 3, 4, 5 now; 1, 2, 3 at the end of March 2025.
+        assert_eq!(p.active_members, 4);
+        assert_eq!(p.members_a_year_ago, 3);
+        assert_eq!(p.member_growth_basis_points(), Some(3_333));
+        // Due at 30 baht a month: March 4 × 30 = 120; the year to date
+        // (2 at the end of January, 3 of February, 4 on 31 March) 9 × 30 = 270.
+        // Received from members: 90 in March (the donation is not a member's).
+        assert_eq!(p.contributions_due_month, Money::from_baht(120));
+        assert_eq!(p.contributions_due_ytd, Money::from_baht(270));
+        assert_eq!(p.member_contributions_month(), Money::from_baht(90));
+        assert_eq!(p.member_contributions_ytd(), Money::from_baht(90));
+        assert_eq!(p.collection_rate_month_basis_points(), Some(7_500));
+        assert_eq!(p.collection_rate_ytd_basis_points(), Some(3_333));
+        // The maintained inputs give the very same position.
+        assert_eq!(PositionBasis::of(&books).position(as_of), p);
+
+        // A year on, nothing new: no growth, nothing collected.
+        let later: Date = "2027-03-31".parse().unwrap();
+        let q = PositionBasis::of(&books).position(later);
+        assert_eq!(q, GroupPosition::of(&books, later));
+        assert_eq!(q.fund_a_year_ago, Money::from_baht(1_200));
+        assert_eq!(q.fund_growth_basis_points(), Some(0));
+        assert_eq!(q.members_a_year_ago, 4);
+        assert_eq!(q.member_growth_basis_points(), Some(0));
+        assert_eq!(q.contributions_due_ytd, Money::from_baht(4 * 3 * 30));
+        assert_eq!(q.collection_rate_ytd_basis_points(), Some(0));
+    }
+
+    #[test]
+    fn dues_follow_the_rules_period_rounded_down_once() {
+        let mut log = history();
+        // 7 baht a week from 25 March: 7 × 52 ÷ 12 a member-month.
+        log.add(
+            "2026-03-25",
+            Body::RulesChanged(Rules {
+                waiting_days: 0,
+                contribution_amount: Money::from_baht(7),
+                contribution_period: ContributionPeriod::Weekly,
+                ..Rules::default()
+            }),
+        );
+        let p = GroupPosition::of(&log.books(), "2026-03-31".parse().unwrap());
+        // 4 × 700 × 52 ÷ 12 = 12,133.33 satang; 9 × 700 × 52 ÷ 12 = 27,300.
+        assert_eq!(p.contributions_due_month, Money::from_satang(12_133));
+        assert_eq!(p.contributions_due_ytd, Money::from_satang(27_300));
+        // Nothing due, no rate.
+        let mut log = history();
+        log.add(
+            "2026-03-25",
+            Body::RulesChanged(Rules {
+                waiting_days: 0,
+                contribution_amount: Money::ZERO,
+                ..Rules::default()
+            }),
+        );
+        let p = GroupPosition::of(&log.books(), "2026-03-31".parse().unwrap());
+        assert_eq!(p.contributions_due_month, Money::ZERO);
+        assert_eq!(p.collection_rate_month_basis_points(), None);
     }
 }
 

@@ -11,7 +11,9 @@ use crate::position::PositionBasis;
 
 /// The first byte of every snapshot. Bump it when a snapshotted type changes
 /// shape; a hub re-folds the logs of snapshots it cannot read.
-pub const SNAPSHOT_VERSION: u8 = 1;
+/// 2: `PositionBasis` carries the member register by month and the
+/// contribution rule (fund growth, member growth, collection rate).
+pub const SNAPSHOT_VERSION: u8 = 2;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SnapshotError {

@@ -31,6 +31,68 @@ impl Problem {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Every problem found, each with its line (see `check-config`).
+    #[error("{}", show_problems(path, problems))]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn show_problems(path: &str, problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| p.display(path)).collect();
+    lines.join("\n")
+}
+
+/// Reads and checks a config file: parses it (reporting every unknown key),
+/// lets `prepare` resolve relative paths against the file's directory and
+/// return the rules it breaks (each message starting with its key, which is
+/// how the line is found), and refuses with every problem in line order.
+pub fn load<T: DeserializeOwned>(
+    path: &std::path::Path,
+    prepare: impl FnOnce(&mut T, &dyn Fn(&mut std::path::PathBuf)) -> Vec<String>,
+) -> Result<T, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    let (parsed, mut problems) = parse::<T>(&text);
+    let Some(mut config) = parsed else {
+        return Err(ConfigError::Invalid {
+            path: display,
+            problems,
+        });
+    };
+    // Relative to the file, so a directory of config and keys moves whole.
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let resolve = |p: &mut std::path::PathBuf| {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    };
+    problems.extend(
+        prepare(&mut config, &resolve)
+            .into_iter()
+            .map(|message| locate(&text, message)),
+    );
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.line);
+        return Err(ConfigError::Invalid {
+            path: display,
+            problems,
+        });
+    }
+    Ok(config)
+}
+
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());

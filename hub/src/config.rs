@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use thiserror::Error;
 
-use crate::check::{self, Problem};
+use crate::check;
+pub use crate::check::ConfigError;
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -211,72 +211,22 @@ impl Limits {
     }
 }
 
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    /// Every problem found, each with its line (see `sajja-hub check-config`).
-    #[error("{}", show_problems(path, problems))]
-    Invalid {
-        path: String,
-        problems: Vec<Problem>,
-    },
-}
-
-fn show_problems(path: &str, problems: &[Problem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| p.display(path)).collect();
-    lines.join("\n")
-}
-
 impl HubConfig {
     /// Reads and validates a config file; relative paths are resolved against
     /// the file's directory so a hub directory can be moved whole.
     pub fn load(path: &Path) -> Result<HubConfig, ConfigError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: display.clone(),
-            source,
-        })?;
-        // Parsing goes on past unknown keys so that each one is reported.
-        let (parsed, mut problems) = check::parse::<HubConfig>(&text);
-        let Some(mut config) = parsed else {
-            return Err(ConfigError::Invalid {
-                path: display,
-                problems,
-            });
-        };
-        let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
+        check::load(path, |config: &mut HubConfig, resolve| {
+            resolve(&mut config.data_dir);
+            resolve(&mut config.tls.cert);
+            resolve(&mut config.tls.key);
+            resolve(&mut config.tls.ca);
+            resolve(&mut config.tls.ca_key);
+            resolve(&mut config.signing_key);
+            if let Some(parent) = config.parent.as_mut() {
+                resolve(&mut parent.bundle);
             }
-        };
-        resolve(&mut config.data_dir);
-        resolve(&mut config.tls.cert);
-        resolve(&mut config.tls.key);
-        resolve(&mut config.tls.ca);
-        resolve(&mut config.tls.ca_key);
-        resolve(&mut config.signing_key);
-        if let Some(parent) = config.parent.as_mut() {
-            resolve(&mut parent.bundle);
-        }
-        problems.extend(
-            config
-                .validate()
-                .into_iter()
-                .map(|message| check::locate(&text, message)),
-        );
-        if !problems.is_empty() {
-            problems.sort_by_key(|p| p.line);
-            return Err(ConfigError::Invalid {
-                path: display,
-                problems,
-            });
-        }
-        Ok(config)
+            config.validate()
+        })
     }
 
     /// Every rule the parsed file breaks, each message starting with the key

@@ -149,6 +149,19 @@ impl Caller {
             .ok_or_else(|| denied(self, &format!("write the log of {log}")))
     }
 
+    /// State when a group last made verified contact (a relayed hello's
+    /// `last_contact_at`): only a child hub, for the logs of its own tambon.
+    /// A node states nothing: its contact is the time its hub greets it.
+    pub fn may_state_contact(&self, log: &GroupId) -> Result<(), Status> {
+        let allowed = match &self.principal {
+            Principal::Hub(hub) => log.tambon() == hub,
+            _ => false,
+        };
+        allowed
+            .then_some(())
+            .ok_or_else(|| denied(self, &format!("state the last contact of {log}")))
+    }
+
     /// Read a group's raw log: whoever may write it, an operator, and a
     /// coordinator (an auditor) whose scope holds it.
     pub fn may_read_log(&self, log: &GroupId) -> Result<(), Status> {

@@ -290,6 +290,38 @@ impl Ingest {
         Ok((Position::from(&row), Greeting::Forked(Box::new(fork))))
     }
 
+    /// [`Ingest::greet`], and the contact it proves: when the offered
+    /// checkpoint verified with the group's key, `contact_at` (if any) is
+    /// recorded as the group's last contact. Returns whether it verified. A
+    /// head beyond this hub's is not checked at the hello (see `greet`); its
+    /// batches are, and the caller records the contact once one of them is
+    /// acknowledged ([`Ingest::record_contact`]).
+    pub fn greet_contact(
+        &mut self,
+        offered: &SignedCheckpoint,
+        contact_at: Option<i64>,
+    ) -> Result<(Position, Greeting, bool), IngestError> {
+        let (position, greeting) = self.greet(offered)?;
+        // `greet` checks the signature of every head at or before its own,
+        // and never moves the committed position.
+        let verified = offered.checkpoint.seq <= position.seq;
+        if verified && let Some(at) = contact_at {
+            self.record_contact(&position.group, at)?;
+        }
+        Ok((position, greeting, verified))
+    }
+
+    /// Records a verified contact of `group` at `at` (unix seconds), never
+    /// moving it backwards; returns whether it advanced. The relay passes
+    /// the new time on to the parent at its next round.
+    pub fn record_contact(&mut self, group: &GroupId, at: i64) -> Result<bool, IngestError> {
+        let advanced = self.store.record_contact(group, at)?;
+        if advanced {
+            tracing::debug!(group = %group, at, "contact recorded");
+        }
+        Ok(advanced)
+    }
+
     /// Whether a checkpoint at or before the hub's head is the group's. On
     /// this hub's chain it must be signed by the key in effect at its seq. Off
     /// it (a fork), the offered branch left ours at some unknown earlier seq

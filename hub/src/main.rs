@@ -802,9 +802,16 @@ fn import(config: &HubConfig, file: &Path, receipt_path: &Path) -> anyhow::Resul
         let checkpoint =
             sajja_proto::convert::checkpoint(batch.checkpoint.as_ref(), "batch.checkpoint")?;
         group = Some(checkpoint.checkpoint.group.clone());
+        let held = ingest
+            .position(&checkpoint.checkpoint.group)
+            .map_or(0, |p| p.seq);
         match ingest.batch(batch.from_seq, &batch.events, &checkpoint) {
             Ok(BatchOutcome::Acked { from, to, .. }) => {
-                println!("accepted {} seq {from}..={to}", checkpoint.checkpoint.group)
+                println!("accepted {} seq {from}..={to}", checkpoint.checkpoint.group);
+                // New events carried by hand are the group's contact too.
+                if to > held {
+                    ingest.record_contact(&checkpoint.checkpoint.group, unix_now())?;
+                }
             }
             Ok(BatchOutcome::SendFrom(n)) => {
                 refused += 1;

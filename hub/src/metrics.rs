@@ -151,7 +151,8 @@ impl Metrics {
     }
 
     /// The exposition text. `logs` is every log the store holds (groups and
-    /// hub logs); groups count as stale with nothing received for
+    /// hub logs); groups count as stale with no verified contact (a hello
+    /// from their node, here or, relayed, at the child hub) for
     /// `stale_after_days`. Without `logs` (the store did not answer), the
     /// store-derived gauges are left out and the counters still reported.
     pub fn render(&self, logs: Option<&[GroupSummary]>, now: i64, stale_after_days: u32) -> String {
@@ -204,7 +205,7 @@ impl Metrics {
                 if log.status == GroupStatus::Forked {
                     forked += 1;
                 } else if log
-                    .last_sync_at
+                    .last_contact_at
                     .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
                 {
                     stale += 1;
@@ -216,7 +217,7 @@ impl Metrics {
                 &mut out,
                 "sajja_groups",
                 "gauge",
-                "Enrolled groups by status; stale means nothing received within the threshold.",
+                "Enrolled groups by status; stale means no verified contact within the threshold.",
             );
             for (status, count) in [("ok", ok), ("forked", forked), ("stale", stale)] {
                 let _ = writeln!(out, "sajja_groups{{status=\"{status}\"}} {count}");
@@ -274,12 +275,15 @@ fn escape(value: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A log last in contact `at`, whose last batch arrived a year earlier:
+    /// only the contact decides staleness.
     fn summary(group: &str, status: GroupStatus, seq: u64, at: Option<i64>) -> GroupSummary {
         GroupSummary {
             group: GroupId::parse(group).expect("group id"),
             status,
             seq,
-            last_sync_at: at,
+            last_sync_at: at.map(|at| at - 365 * 86_400),
+            last_contact_at: at,
         }
     }
 

@@ -7,14 +7,16 @@
 //! that date. All must equal the direct fold, which anyone holding the logs
 //! can redo.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use sajja_common::admin::{AdminBooks, AdminEvent};
+use sajja_common::ledger::PeriodClose;
 use sajja_common::position::{GroupPosition, PoolPosition, PositionBasis};
 use sajja_common::{Books, Date, GroupId, Hash, Money, Month, PoolId};
 
 use crate::signoff;
-use crate::store::{GroupRow, GroupStatus, PositionRow, Store, StoreError};
+use crate::store::{GroupRow, GroupStatus, PositionRow, Store, StoreError, StoredBasis};
 
 /// A group's position with the hub's view of its log.
 #[derive(Clone, Debug)]
@@ -23,8 +25,11 @@ pub struct GroupLine {
     pub name: String,
     pub seq: u64,
     pub forked: bool,
+    /// The group's last verified contact (unix seconds; `last_contact_at`
+    /// in reports): what "stale" is measured from.
     pub last_sync_at: Option<i64>,
-    pub position: GroupPosition,
+    /// Shared with the reader's [`PositionCache`], which computed it.
+    pub position: Arc<GroupPosition>,
     /// Months signed off for this group, in any administrative log held here.
     pub signed_off: Vec<Month>,
 }
@@ -73,22 +78,149 @@ pub fn fold_group(store: &Store, row: &GroupRow, as_of: Option<Date>) -> Result<
     store.fold(row, as_of)
 }
 
-/// A group's position inputs on `as_of`: the ones maintained at commit when
-/// they cover the whole log and no event is dated after `as_of` (then the
-/// fold up to `as_of` is the fold of the whole log); else a stored month-end
-/// cut that holds on `as_of`; else a fold of the log up to `as_of`.
-fn basis_on(store: &Store, row: &PositionRow, as_of: Date) -> Result<PositionBasis, StoreError> {
-    if let Some((seq, max_date, bytes)) = &row.basis
-        && *seq == row.seq
-        && max_date.is_none_or(|d| d <= as_of.days())
-    {
-        match PositionBasis::from_snapshot(bytes) {
-            Ok(basis) => return Ok(basis),
-            Err(e) => {
-                tracing::warn!(group = %row.group, error = %e, "stored position unreadable; re-folding")
+/// What one reading connection keeps between position queries, so that a
+/// long-lived reader (the `Query` service) neither reads nor decodes nor
+/// recomputes what has not changed since its last answer:
+///
+/// - per group log, the maintained [`PositionBasis`] decoded, with the last
+///   position computed from it (and its date), under the log's seq and
+///   chain head: a new batch moves the seq, a fork resolution that cuts the
+///   log and grows it back to the same seq ends at another head, so a hit is
+///   always the basis the store holds now. A position for another date
+///   (today moved on, or an as-of query) is recomputed from the basis;
+/// - per hub administrative log, the months it signs off, under its seq and
+///   head, and all of them merged by subject.
+///
+/// Every read goes through the store first (the rows with seq and head, in
+/// one snapshot), so nothing here can be older than the store; it holds no
+/// lock but the connection's own and is never shared between connections.
+#[derive(Debug, Default)]
+pub struct PositionCache {
+    groups: HashMap<i64, CachedBasis>,
+    hub_logs: HashMap<GroupId, CachedSignOffs>,
+    /// The hub logs (id, seq, head) `signed` was merged from.
+    signed_from: Vec<(GroupId, u64, Hash)>,
+    signed: Arc<BTreeMap<String, Vec<Month>>>,
+}
+
+/// A hub log's seq and head, and the (subject, month) pairs it signs off.
+type CachedSignOffs = (u64, Hash, Vec<(String, Month)>);
+
+#[derive(Debug)]
+struct CachedBasis {
+    seq: u64,
+    head: Hash,
+    /// The latest business date in the log (days).
+    max_date: Option<u32>,
+    basis: PositionBasis,
+    last: Option<Arc<GroupPosition>>,
+}
+
+impl PositionCache {
+    /// How many group bases are held (for tests and metrics).
+    pub fn groups_held(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The maintained basis of `row`'s log, if it covers the whole log
+    /// (folded to the log's seq) and `as_of` (no event dated after it): from
+    /// this cache, or else read from `stored`, decoded and kept.
+    fn current(
+        &mut self,
+        row: &PositionRow,
+        stored: StoredBasis<'_>,
+        as_of: Date,
+    ) -> Result<Option<&mut CachedBasis>, StoreError> {
+        let hit = self
+            .groups
+            .get(&row.gid)
+            .is_some_and(|c| c.seq == row.seq && c.head == row.head);
+        if !hit {
+            self.groups.remove(&row.gid);
+            let Some(inputs) = stored.read()? else {
+                return Ok(None);
+            };
+            // Not kept when it does not hold for `as_of` (a past date):
+            // the cut or fold answers, and the next current query decodes.
+            if inputs.seq != row.seq || inputs.max_date.is_some_and(|d| d > as_of.days()) {
+                return Ok(None);
+            }
+            match PositionBasis::from_snapshot(&inputs.bytes) {
+                Ok(basis) => {
+                    self.groups.insert(
+                        row.gid,
+                        CachedBasis {
+                            seq: row.seq,
+                            head: row.head,
+                            max_date: inputs.max_date,
+                            basis,
+                            last: None,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(group = %row.group, error = %e, "stored position unreadable; re-folding");
+                    return Ok(None);
+                }
             }
         }
+        Ok(self
+            .groups
+            .get_mut(&row.gid)
+            .filter(|c| c.max_date.is_none_or(|d| d <= as_of.days())))
     }
+
+    /// Whether to read the stored inputs with the rows (most will be
+    /// needed) or look them up one by one (most are held).
+    fn needs_most(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The months signed off per subject in every hub log held, re-folding
+    /// only the logs that changed since the last call.
+    fn signed(&mut self, store: &Store) -> Result<Arc<BTreeMap<String, Vec<Month>>>, StoreError> {
+        let heads = store.hub_log_heads()?;
+        if heads == self.signed_from {
+            return Ok(self.signed.clone());
+        }
+        self.hub_logs
+            .retain(|log, _| heads.iter().any(|(id, ..)| id == log));
+        for (log, seq, head) in &heads {
+            if self
+                .hub_logs
+                .get(log)
+                .is_some_and(|(s, h, _)| s == seq && h == head)
+            {
+                continue;
+            }
+            let mut months = Vec::new();
+            if let Some(hub) = log.hub_of_log()
+                && let Some(books) = signoff::admin_books(store, hub)?
+            {
+                months.extend(books.sign_offs.keys().cloned());
+            }
+            self.hub_logs.insert(log.clone(), (*seq, *head, months));
+        }
+        let mut signed: BTreeMap<String, Vec<Month>> = BTreeMap::new();
+        for (_, _, months) in self.hub_logs.values() {
+            for (subject, month) in months {
+                signed.entry(subject.clone()).or_default().push(*month);
+            }
+        }
+        for months in signed.values_mut() {
+            months.sort();
+            months.dedup();
+        }
+        self.signed = Arc::new(signed);
+        self.signed_from = heads;
+        Ok(self.signed.clone())
+    }
+}
+
+/// A group's position inputs on `as_of` when the maintained ones do not
+/// hold (an event is dated after `as_of`): a stored month-end cut that holds
+/// on `as_of`, else a fold of the log up to `as_of`.
+fn past_basis(store: &Store, row: &PositionRow, as_of: Date) -> Result<PositionBasis, StoreError> {
     if let Some(bytes) = store.cut_basis(row.gid, as_of)? {
         match PositionBasis::from_snapshot(&bytes) {
             Ok(basis) => return Ok(basis),
@@ -107,41 +239,73 @@ fn basis_on(store: &Store, row: &PositionRow, as_of: Date) -> Result<PositionBas
     )?))
 }
 
-/// Positions of every group whose id starts with `scope` (a province or
-/// tambon geocode; empty for all).
-pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
-    let mut signed: BTreeMap<String, Vec<Month>> = BTreeMap::new();
-    for log in store.hub_logs()? {
-        if let Some(hub) = log.hub_of_log()
-            && let Some(books) = signoff::admin_books(store, hub)?
-        {
-            for (subject, month) in books.sign_offs.keys() {
-                signed.entry(subject.clone()).or_default().push(*month);
+/// A group's name and position on `as_of`: from the maintained inputs when
+/// they cover the whole log and no event is dated after `as_of` (then the
+/// fold up to `as_of` is the fold of the whole log), kept decoded by the
+/// connection's [`PositionCache`]; else from [`past_basis`].
+fn name_and_position(
+    store: &Store,
+    cache: &mut PositionCache,
+    row: &PositionRow,
+    stored: StoredBasis<'_>,
+    as_of: Date,
+) -> Result<(String, Arc<GroupPosition>), StoreError> {
+    if let Some(cached) = cache.current(row, stored, as_of)? {
+        let position = match &cached.last {
+            Some(last) if last.as_of == as_of => last.clone(),
+            _ => {
+                let position = Arc::new(cached.basis.position(as_of));
+                cached.last = Some(position.clone());
+                position
             }
-        }
+        };
+        return Ok((cached.basis.name.clone(), position));
     }
-    let mut lines = Vec::new();
-    for row in store.position_rows(scope)? {
-        if row.group.is_hub_log() {
-            continue;
-        }
-        let basis = basis_on(store, &row, as_of)?;
-        lines.push(GroupLine {
-            position: basis.position(as_of),
-            name: basis.name,
-            signed_off: {
-                let mut months = signed.remove(row.group.as_str()).unwrap_or_default();
-                months.sort();
-                months.dedup();
-                months
-            },
-            group: row.group,
-            seq: row.seq,
-            forked: row.status == GroupStatus::Forked,
-            last_sync_at: row.last_sync_at,
-        });
+    let basis = past_basis(store, row, as_of)?;
+    let position = Arc::new(basis.position(as_of));
+    Ok((basis.name, position))
+}
+
+/// The month closes of `row`'s log, as of `as_of`, whose digest did not match.
+fn mismatched_closes(
+    store: &Store,
+    cache: &mut PositionCache,
+    row: &PositionRow,
+    stored: StoredBasis<'_>,
+    as_of: Date,
+) -> Result<Vec<PeriodClose>, StoreError> {
+    if let Some(cached) = cache.current(row, stored, as_of)? {
+        return Ok(cached.basis.mismatched_closes.clone());
     }
-    Ok(lines)
+    Ok(past_basis(store, row, as_of)?.mismatched_closes)
+}
+
+/// Positions of every group whose id starts with `scope` (a province or
+/// tambon geocode; empty for all), read in one snapshot of the store.
+pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
+    store.read_snapshot(|| {
+        let mut cache = store.position_cache();
+        let signed = cache.signed(store)?;
+        let mut lines = Vec::new();
+        let joined = cache.needs_most();
+        store.for_each_position_row(scope, joined, |row, stored| {
+            if row.group.is_hub_log() {
+                return Ok(());
+            }
+            let (name, position) = name_and_position(store, &mut cache, &row, stored, as_of)?;
+            lines.push(GroupLine {
+                position,
+                name,
+                signed_off: signed.get(row.group.as_str()).cloned().unwrap_or_default(),
+                group: row.group,
+                seq: row.seq,
+                forked: row.status == GroupStatus::Forked,
+                last_sync_at: row.last_contact_at,
+            });
+            Ok(())
+        })?;
+        Ok(lines)
+    })
 }
 
 /// The fold of hub `hub_id`'s administrative log as of `as_of`, if this store
@@ -220,7 +384,7 @@ pub fn pools_of_lines(
         let obligations = books.as_ref().and_then(|b| b.pools.get(&pool));
         out.push(PoolPosition::of(
             &pool,
-            lines.iter().map(|l| (&l.group, &l.position)),
+            lines.iter().map(|l| (&l.group, &*l.position)),
             obligations,
         ));
     }
@@ -249,12 +413,24 @@ pub struct ScopePosition {
     pub contributions_ytd: Money,
     /// Benefits of every kind paid, 1 January to the report date.
     pub benefits_ytd: Money,
-    /// The oldest last-sync time among the groups (unix seconds): how fresh
+    /// The oldest last contact among the groups (unix seconds): how fresh
     /// the figures are at worst.
     pub oldest_sync: Option<i64>,
+    /// The groups' funds (welfare fund + reserve pledged) twelve months
+    /// before (see `GroupPosition::fund_a_year_ago`).
+    pub fund_a_year_ago: Money,
+    /// The groups' active members twelve months before.
+    pub members_a_year_ago: u64,
+    /// Contributions from members themselves (not matching funds) received
+    /// in the report date's month, and due from them by the rules.
+    pub member_contributions_month: Money,
+    pub contributions_due_month: Money,
+    /// The same from 1 January to the report date.
+    pub member_contributions_ytd: Money,
+    pub contributions_due_ytd: Money,
 }
 
-/// Whether a group counts as stale: nothing received for `stale_after_days`.
+/// Whether a group counts as stale: no verified contact for `stale_after_days`.
 pub fn is_stale(line: &GroupLine, now: i64, stale_after_days: u32) -> bool {
     line.last_sync_at
         .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
@@ -297,6 +473,16 @@ pub fn scope_position(
         for (_, amount) in &p.benefits_ytd {
             out.benefits_ytd = add(out.benefits_ytd, *amount);
         }
+        out.fund_a_year_ago = add(out.fund_a_year_ago, p.fund_a_year_ago);
+        out.members_a_year_ago += u64::from(p.members_a_year_ago);
+        out.member_contributions_month = add(
+            out.member_contributions_month,
+            p.member_contributions_month(),
+        );
+        out.contributions_due_month = add(out.contributions_due_month, p.contributions_due_month);
+        out.member_contributions_ytd =
+            add(out.member_contributions_ytd, p.member_contributions_ytd());
+        out.contributions_due_ytd = add(out.contributions_due_ytd, p.contributions_due_ytd);
         out.oldest_sync = match (out.oldest_sync, line.last_sync_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -325,6 +511,45 @@ impl ScopePosition {
     /// in basis points: how much of what comes in goes out again as welfare.
     pub fn benefits_to_contributions_basis_points(&self) -> Option<i64> {
         ratio_basis_points(self.benefits_ytd, self.contributions_ytd)
+    }
+
+    /// The groups' funds: welfare fund + reserve pledged (every contribution
+    /// received less every benefit paid).
+    pub fn fund(&self) -> Money {
+        Money::from_satang(self.welfare_fund.satang() + self.reserve_pledged.satang())
+    }
+
+    /// Fund growth over twelve months: (fund − fund a year ago) ÷ fund a
+    /// year ago, summed over the groups, in basis points (negative when the
+    /// fund shrank); `None` without a fund a year ago.
+    pub fn fund_growth_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(
+            Money::from_satang(self.fund().satang() - self.fund_a_year_ago.satang()),
+            self.fund_a_year_ago,
+        )
+    }
+
+    /// Member growth over twelve months: (members − members a year ago) ÷
+    /// members a year ago, in basis points; `None` without members then.
+    pub fn member_growth_basis_points(&self) -> Option<i64> {
+        (self.members_a_year_ago > 0).then(|| {
+            ((i128::from(self.members) - i128::from(self.members_a_year_ago)) * 10_000
+                / i128::from(self.members_a_year_ago)) as i64
+        })
+    }
+
+    /// Collection rate of the month: member contributions received ÷ due,
+    /// summed over the groups, in basis points; `None` when nothing is due.
+    pub fn collection_rate_month_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(
+            self.member_contributions_month,
+            self.contributions_due_month,
+        )
+    }
+
+    /// Collection rate from 1 January to the report date.
+    pub fn collection_rate_ytd_basis_points(&self) -> Option<i64> {
+        ratio_basis_points(self.member_contributions_ytd, self.contributions_due_ytd)
     }
 }
 
@@ -449,11 +674,11 @@ impl std::fmt::Display for Alert {
             Alert::Stale {
                 group,
                 last_sync_at: Some(at),
-            } => write!(f, "group {group}: stale, last synced at {at}"),
+            } => write!(f, "group {group}: stale, last contact at {at}"),
             Alert::Stale {
                 group,
                 last_sync_at: None,
-            } => write!(f, "group {group}: stale, never synced"),
+            } => write!(f, "group {group}: stale, no contact yet"),
             Alert::DigestMismatch { group, seq, month } => {
                 write!(
                     f,
@@ -483,6 +708,16 @@ pub fn alerts(
     now: i64,
     stale_after_days: u32,
 ) -> Result<Vec<Alert>, StoreError> {
+    store.read_snapshot(|| alerts_in_snapshot(store, scope, as_of, now, stale_after_days))
+}
+
+fn alerts_in_snapshot(
+    store: &Store,
+    scope: &str,
+    as_of: Date,
+    now: i64,
+    stale_after_days: u32,
+) -> Result<Vec<Alert>, StoreError> {
     let mut out = Vec::new();
     for pool in pool_positions(store, scope, as_of)? {
         if pool.below_policy() {
@@ -492,30 +727,34 @@ pub fn alerts(
             });
         }
     }
-    for row in store.position_rows(scope)? {
+    let mut cache = store.position_cache();
+    let joined = cache.needs_most();
+    store.for_each_position_row(scope, joined, |row, stored| {
         let group = row.group.clone();
         if group.is_hub_log() {
-            continue;
+            return Ok(());
         }
         if row.status == GroupStatus::Forked {
             out.push(Alert::Forked(group.clone()));
         } else if row
-            .last_sync_at
+            .last_contact_at
             .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
         {
             out.push(Alert::Stale {
                 group: group.clone(),
-                last_sync_at: row.last_sync_at,
+                last_sync_at: row.last_contact_at,
             });
         }
-        for close in &basis_on(store, &row, as_of)?.mismatched_closes {
+        for close in mismatched_closes(store, &mut cache, &row, stored, as_of)? {
             out.push(Alert::DigestMismatch {
                 group: group.clone(),
                 seq: close.seq,
                 month: close.month,
             });
         }
-    }
+        Ok(())
+    })?;
+    drop(cache);
     for sign_off in signoff::sign_offs(store, scope)? {
         if sign_off.broken() {
             out.push(Alert::SignOffBroken {
@@ -528,4 +767,98 @@ pub fn alerts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sajja_common::event::Source;
+
+    /// A line with the figures the twelve-month indicators read.
+    fn line(
+        id: &str,
+        fund: (i64, i64, i64),
+        members: (u32, u32),
+        month: (i64, i64),
+        ytd: (i64, i64),
+    ) -> GroupLine {
+        let group = GroupId::parse(id).unwrap();
+        let as_of = Date::from_ymd(2026, 3, 31).unwrap();
+        let mut position = GroupPosition::of(&Books::new(group.clone()), as_of);
+        (
+            position.welfare_fund,
+            position.reserve_pledged,
+            position.fund_a_year_ago,
+        ) = (
+            Money::from_baht(fund.0),
+            Money::from_baht(fund.1),
+            Money::from_baht(fund.2),
+        );
+        (position.active_members, position.members_a_year_ago) = members;
+        position.contributions_month = vec![
+            (Source::Member, Money::from_baht(month.0)),
+            (Source::LocalGovernment, Money::from_baht(1_000)),
+        ];
+        position.contributions_due_month = Money::from_baht(month.1);
+        position.contributions_ytd = vec![(Source::Member, Money::from_baht(ytd.0))];
+        position.contributions_due_ytd = Money::from_baht(ytd.1);
+        GroupLine {
+            group,
+            name: String::new(),
+            seq: 1,
+            forked: false,
+            last_sync_at: Some(0),
+            position: Arc::new(position),
+            signed_off: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_scopes_growth_and_collection_rate_are_ratios_of_its_sums() {
+        let lines = [
+            line(
+                "230101-001",
+                (1_000, 200, 1_000),
+                (10, 8),
+                (300, 300),
+                (900, 900),
+            ),
+            line("230101-002", (500, 0, 600), (5, 6), (60, 150), (600, 450)),
+        ];
+        let scope = scope_position(&lines, "230101", 0, 7);
+        // Fund 1,700 against 1,600 a year ago: +6.25%.
+        assert_eq!(scope.fund(), Money::from_baht(1_700));
+        assert_eq!(scope.fund_a_year_ago, Money::from_baht(1_600));
+        assert_eq!(scope.fund_growth_basis_points(), Some(625));
+        // Members 15 against 14: +7.14% (rounded toward zero).
+        assert_eq!((scope.members, scope.members_a_year_ago), (15, 14));
+        assert_eq!(scope.member_growth_basis_points(), Some(714));
+        // Members' own contributions only: 360 of 450 this month, 1,500 of
+        // 1,350 this year (the second group caught up on arrears).
+        assert_eq!(scope.member_contributions_month, Money::from_baht(360));
+        assert_eq!(scope.collection_rate_month_basis_points(), Some(8_000));
+        assert_eq!(scope.collection_rate_ytd_basis_points(), Some(11_111));
+        // The second group alone shrank: −16.66%, and reports show the sign.
+        let one = scope_position(&lines[1..], "230101-002", 0, 7);
+        assert_eq!(one.fund_growth_basis_points(), Some(-1_666));
+        assert_eq!(one.member_growth_basis_points(), Some(-1_666));
+        let as_of = lines[0].position.as_of;
+        let table = crate::report::position_table(&one, &[], as_of, 0);
+        assert!(table.contains("fund growth, 12 months") && table.contains("-16.66%"));
+        assert!(table.contains("collection rate, this month") && table.contains("40.00%"));
+        let csv = crate::report::position_csv(&scope, as_of);
+        let mut csv_lines = csv.lines();
+        let (header, row) = (csv_lines.next().unwrap(), csv_lines.next().unwrap());
+        let value = |name: &str| {
+            let at = header.split(',').position(|h| h == name).unwrap();
+            row.split(',').nth(at).unwrap().to_string()
+        };
+        assert_eq!(value("fund_growth_basis_points"), "625");
+        assert_eq!(value("collection_rate_ytd_basis_points"), "11111");
+        assert_eq!(value("contributions_due_month"), "450.00");
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::report::position_json(&scope, &[], as_of)).unwrap();
+        assert_eq!(json["member_growth_basis_points"], 714);
+        assert_eq!(json["fund_a_year_ago"], "1600.00");
+    }
 }

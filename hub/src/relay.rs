@@ -6,11 +6,19 @@
 //!
 //! Batches end at checkpoints the log's writer signed, so a relayed batch
 //! covers one or more of the batches this hub accepted.
+//!
+//! Each group's hello also carries when the group was last in verified
+//! contact with this hub (`last_contact_at`), so the province measures
+//! "stale" from the group's contact, not from when this hub relayed. A round
+//! says hello only for logs whose head or contact time changed since the
+//! parent last confirmed them (at most one hello per log per round), and for
+//! every log once per [`FULL_PASS_INTERVAL`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sajja_common::{GroupId, SignedCheckpoint};
+use sajja_common::{GroupId, Hash, SignedCheckpoint};
 use sajja_edge::enrolment::Enrolment;
 use sajja_proto::MAX_BATCH_BYTES;
 use sajja_proto::client::{ClientError, ClientTls, PushSession, connect};
@@ -19,6 +27,7 @@ use sajja_proto::v1::push_response::Message as PushIn;
 use sajja_proto::v1::{self, Directive};
 use thiserror::Error;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::ingest::{Ingest, unix_now};
 use crate::metrics::Metrics;
@@ -29,6 +38,10 @@ pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// How many stored checkpoints one relayed batch may span.
 const MAX_CHECKPOINTS_SCANNED: usize = 4_096;
+/// How often a round says hello for every log, changed or not: a parent
+/// restored from a backup, or one whose operator resolved a fork, is caught
+/// up within this; and an idle hub still reaches its parent this often.
+pub const FULL_PASS_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Error)]
 pub enum RelayError {
@@ -74,8 +87,52 @@ fn with<T>(
     Ok(work(&guard)?)
 }
 
+/// A log as this hub holds it, as far as the parent needs telling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Told {
+    seq: u64,
+    head: Hash,
+    fork_epoch: u32,
+    contact: Option<i64>,
+}
+
+impl Told {
+    fn of(row: &GroupRow) -> Told {
+        Told {
+            seq: row.seq,
+            head: row.head,
+            fork_epoch: row.fork_epoch,
+            contact: relayed_contact(row),
+        }
+    }
+}
+
+/// The contact time a hello states for a log: a group's last verified
+/// contact with this hub; none for administrative logs.
+fn relayed_contact(row: &GroupRow) -> Option<i64> {
+    row.last_contact_at.filter(|_| !row.group.is_hub_log())
+}
+
+/// What the parent has confirmed, per log, since the last full pass.
+#[derive(Debug, Default)]
+pub struct Relayed {
+    told: HashMap<GroupId, Told>,
+    full_pass_at: Option<Instant>,
+}
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Events the parent newly accepted.
+    pub sent: u64,
+    /// Whether the round spoke to the parent at all (nothing had changed
+    /// otherwise).
+    pub reached: bool,
+}
+
 /// Relays until `shutdown`; `wake` is notified after each accepted batch.
-/// What the parent holds of each log, and the last clean round, go to `metrics`.
+/// What the parent holds of each log, and the last round that reached it
+/// without error, go to `metrics`.
 pub async fn run(
     hub_id: String,
     parent: ParentLink,
@@ -87,17 +144,22 @@ pub async fn run(
     tokio::pin!(shutdown);
     metrics.relay_enabled();
     let mut backoff = Duration::ZERO;
+    let mut relayed = Relayed::default();
     loop {
-        let wait = match relay_round(&hub_id, &parent, &ingest, &metrics).await {
-            Ok(sent) => {
-                metrics.relay_succeeded(unix_now());
-                if sent > 0 {
-                    tracing::info!(hub = %hub_id, parent = %parent.url, events = sent, "relayed");
+        let wait = match relay_round(&hub_id, &parent, &ingest, &metrics, &mut relayed).await {
+            Ok(round) => {
+                if round.reached {
+                    metrics.relay_succeeded(unix_now());
+                }
+                if round.sent > 0 {
+                    tracing::info!(hub = %hub_id, parent = %parent.url, events = round.sent, "relayed");
                 }
                 backoff = Duration::ZERO;
                 RELAY_INTERVAL
             }
             Err(error) => {
+                // The parent may have lost what it confirmed: tell it everything.
+                relayed = Relayed::default();
                 backoff = (backoff * 2).clamp(Duration::from_secs(1), BACKOFF_MAX);
                 tracing::warn!(hub = %hub_id, parent = %parent.url, retry_in_s = backoff.as_secs(), "relay failed: {error}");
                 backoff
@@ -111,19 +173,28 @@ pub async fn run(
     }
 }
 
-/// One pass over every log: returns how many events the parent newly accepted.
+/// One pass over every log that changed since the parent last confirmed it
+/// (every log, once per [`FULL_PASS_INTERVAL`]).
 pub async fn relay_round(
     hub_id: &str,
     parent: &ParentLink,
     ingest: &Arc<Mutex<Ingest>>,
     metrics: &Metrics,
-) -> Result<u64, RelayError> {
+    relayed: &mut Relayed,
+) -> Result<Round, RelayError> {
+    if relayed
+        .full_pass_at
+        .is_none_or(|at| at.elapsed() >= FULL_PASS_INTERVAL)
+    {
+        relayed.told.clear();
+        relayed.full_pass_at = Some(Instant::now());
+    }
     let mut logs = with(ingest, |i| i.store().groups())?;
     // The administrative log carries the enrolments the parent needs first.
     logs.sort_by_key(|g| !g.is_hub_log());
     let mut client = None;
     let mut session = None;
-    let mut sent = 0;
+    let mut round = Round::default();
     for log in logs {
         let Some(row) = with(ingest, |i| i.store().group(&log))? else {
             continue;
@@ -131,6 +202,10 @@ pub async fn relay_round(
         let Some(head) = row.checkpoint.clone() else {
             continue;
         };
+        let told = Told::of(&row);
+        if relayed.told.get(&log) == Some(&told) {
+            continue;
+        }
         if session.is_none() {
             let mut c = connect(&parent.url, &parent.tls).await?;
             session = Some(PushSession::open(&mut c).await?);
@@ -139,8 +214,14 @@ pub async fn relay_round(
         let Some(session) = session.as_mut() else {
             continue;
         };
+        round.reached = true;
         match relay_log(hub_id, session, ingest, &row, head, metrics).await {
-            Ok(n) => sent += n,
+            Ok((n, settled)) => {
+                round.sent += n;
+                if settled {
+                    relayed.told.insert(log, told);
+                }
+            }
             // One log's refusal must not hold back the others.
             Err(RelayError::Refused {
                 log,
@@ -154,9 +235,13 @@ pub async fn relay_round(
         }
     }
     drop(client);
-    Ok(sent)
+    Ok(round)
 }
 
+/// Relays one log up to `head`: returns how many events the parent newly
+/// accepted, and whether nothing is left to tell it until the log or its
+/// contact time changes (it holds the log to `head`, or holds more or a
+/// conflicting history, which this hub cannot change by saying it again).
 async fn relay_log(
     hub_id: &str,
     session: &mut PushSession,
@@ -164,7 +249,7 @@ async fn relay_log(
     row: &GroupRow,
     head: SignedCheckpoint,
     metrics: &Metrics,
-) -> Result<u64, RelayError> {
+) -> Result<(u64, bool), RelayError> {
     let refused = |r: v1::Refused| RelayError::Refused {
         log: row.group.clone(),
         seq: r.seq,
@@ -174,6 +259,7 @@ async fn relay_log(
     let hello = PushOut::Hello(v1::Hello {
         checkpoint: Some((&head).into()),
         relayed_by: hub_id.to_string(),
+        last_contact_at: relayed_contact(row),
     });
     let welcome = match session.ask(hello).await? {
         PushIn::Welcome(w) => w,
@@ -184,14 +270,14 @@ async fn relay_log(
         metrics.relay_acked(&row.group, position.seq);
     }
     match Directive::try_from(welcome.directive).unwrap_or(Directive::Unspecified) {
-        Directive::UpToDate => return Ok(0),
+        Directive::UpToDate => return Ok((0, true)),
         Directive::HubAhead => {
             tracing::warn!(group = %row.group, "the parent holds more of this log than this hub");
-            return Ok(0);
+            return Ok((0, true));
         }
         Directive::Forked => {
             tracing::error!(group = %row.group, "the parent holds a conflicting history of this log");
-            return Ok(0);
+            return Ok((0, true));
         }
         Directive::SendFrom | Directive::Unspecified => {}
     }
@@ -241,5 +327,5 @@ async fn relay_log(
             PushIn::Welcome(_) => return Err(RelayError::Unexpected(row.group.clone())),
         }
     }
-    Ok(sent)
+    Ok((sent, next > head.checkpoint.seq))
 }

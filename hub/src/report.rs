@@ -112,7 +112,10 @@ pub fn group_table(lines: &[GroupLine], as_of: Date, freshness: Freshness) -> St
 
 fn percent(basis_points: Option<i64>) -> String {
     match basis_points {
-        Some(bp) => format!("{}.{:02}%", bp / 100, (bp % 100).abs()),
+        Some(bp) => {
+            let sign = if bp < 0 { "-" } else { "" };
+            format!("{sign}{}.{:02}%", bp.abs() / 100, bp.abs() % 100)
+        }
         None => "-".into(),
     }
 }
@@ -249,7 +252,7 @@ fn group_value(line: &GroupLine, freshness: Freshness) -> Value {
         "as_of": p.as_of.to_string(),
         "status": line.health(freshness).name(),
         "seq": line.seq,
-        "last_sync_at": line.last_sync_at,
+        "last_contact_at": line.last_sync_at,
         "last_event_date": p.last_event_date.map(|d| d.to_string()),
         "active_members": p.active_members,
         "cash": amount(p.cash),
@@ -278,6 +281,14 @@ fn group_value(line: &GroupLine, freshness: Freshness) -> Value {
             "reserve_pledged": amount(b.reserve_pledged),
         })).collect::<Vec<_>>(),
         "signed_off": line.signed_off.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        "fund_a_year_ago": amount(p.fund_a_year_ago),
+        "members_a_year_ago": p.members_a_year_ago,
+        "contributions_due_month": amount(p.contributions_due_month),
+        "contributions_due_ytd": amount(p.contributions_due_ytd),
+        "fund_growth_basis_points": p.fund_growth_basis_points(),
+        "member_growth_basis_points": p.member_growth_basis_points(),
+        "collection_rate_month_basis_points": p.collection_rate_month_basis_points(),
+        "collection_rate_ytd_basis_points": p.collection_rate_ytd_basis_points(),
     })
 }
 
@@ -296,7 +307,7 @@ pub fn groups_csv(lines: &[GroupLine], freshness: Freshness) -> String {
         "as_of",
         "status",
         "seq",
-        "last_sync_at",
+        "last_contact_at",
         "active_members",
         "cash",
         "bank",
@@ -315,6 +326,14 @@ pub fn groups_csv(lines: &[GroupLine], freshness: Freshness) -> String {
         "par30_basis_points",
         "fund_cover_months_x100",
         "last_signed_off",
+        "fund_a_year_ago",
+        "members_a_year_ago",
+        "contributions_due_month",
+        "contributions_due_ytd",
+        "fund_growth_basis_points",
+        "member_growth_basis_points",
+        "collection_rate_month_basis_points",
+        "collection_rate_ytd_basis_points",
     ];
     let total = |pairs: &mut dyn Iterator<Item = Money>| {
         amount(Money::from_satang(pairs.map(Money::satang).sum()))
@@ -349,6 +368,14 @@ pub fn groups_csv(lines: &[GroupLine], freshness: Freshness) -> String {
             line.signed_off
                 .last()
                 .map_or(String::new(), |m| m.to_string()),
+            amount(p.fund_a_year_ago),
+            p.members_a_year_ago.to_string(),
+            amount(p.contributions_due_month),
+            amount(p.contributions_due_ytd),
+            cell(p.fund_growth_basis_points()),
+            cell(p.member_growth_basis_points()),
+            cell(p.collection_rate_month_basis_points()),
+            cell(p.collection_rate_ytd_basis_points()),
         ]);
     }
     csv_text(&rows)
@@ -473,8 +500,36 @@ fn position_fields(p: &ScopePosition, as_of: Date) -> Vec<(&'static str, Value, 
             ratio(p.benefits_to_contributions_basis_points()),
         ),
         (
-            "oldest_sync",
+            "oldest_contact",
             (optional(p.oldest_sync), cell(p.oldest_sync)),
+        ),
+        ("fund_a_year_ago", money(p.fund_a_year_ago)),
+        ("members_a_year_ago", count(p.members_a_year_ago)),
+        (
+            "member_contributions_month",
+            money(p.member_contributions_month),
+        ),
+        ("contributions_due_month", money(p.contributions_due_month)),
+        (
+            "member_contributions_ytd",
+            money(p.member_contributions_ytd),
+        ),
+        ("contributions_due_ytd", money(p.contributions_due_ytd)),
+        (
+            "fund_growth_basis_points",
+            ratio(p.fund_growth_basis_points()),
+        ),
+        (
+            "member_growth_basis_points",
+            ratio(p.member_growth_basis_points()),
+        ),
+        (
+            "collection_rate_month_basis_points",
+            ratio(p.collection_rate_month_basis_points()),
+        ),
+        (
+            "collection_rate_ytd_basis_points",
+            ratio(p.collection_rate_ytd_basis_points()),
         ),
     ];
     fields
@@ -542,7 +597,44 @@ pub fn position_table(p: &ScopePosition, pools: &[PoolPosition], as_of: Date, no
             "benefits ÷ contributions (ytd)",
             percent(p.benefits_to_contributions_basis_points()),
         ),
-        ("oldest last sync", freshness),
+        ("fund a year ago", baht(p.fund_a_year_ago)),
+        (
+            "fund growth, 12 months",
+            percent(p.fund_growth_basis_points()),
+        ),
+        (
+            "active members a year ago",
+            p.members_a_year_ago.to_string(),
+        ),
+        (
+            "member growth, 12 months",
+            percent(p.member_growth_basis_points()),
+        ),
+        (
+            "member contributions, this month",
+            format!(
+                "{} of {}",
+                baht(p.member_contributions_month),
+                baht(p.contributions_due_month)
+            ),
+        ),
+        (
+            "collection rate, this month",
+            percent(p.collection_rate_month_basis_points()),
+        ),
+        (
+            "member contributions, year to date",
+            format!(
+                "{} of {}",
+                baht(p.member_contributions_ytd),
+                baht(p.contributions_due_ytd)
+            ),
+        ),
+        (
+            "collection rate, year to date",
+            percent(p.collection_rate_ytd_basis_points()),
+        ),
+        ("oldest last contact", freshness),
     ];
     let width = rows
         .iter()
@@ -568,7 +660,7 @@ fn alert_value(alert: &Alert) -> Value {
     let extra = match alert {
         Alert::ReserveBelowPolicy { headroom, .. } => json!({ "headroom": amount(*headroom) }),
         Alert::Forked(_) => json!({}),
-        Alert::Stale { last_sync_at, .. } => json!({ "last_sync_at": last_sync_at }),
+        Alert::Stale { last_sync_at, .. } => json!({ "last_contact_at": last_sync_at }),
         Alert::DigestMismatch { seq, month, .. } => {
             json!({ "seq": seq, "month": month.to_string() })
         }

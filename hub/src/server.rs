@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::{HubConfig, Limits};
 use crate::identity::{Caller, Gate, Principal};
-use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position, unix_now};
 use crate::limits::{self, Guard};
 use crate::listener;
 use crate::metrics::Metrics;
@@ -156,10 +156,22 @@ fn answer_push(
             };
             // A new hello (a relay sends one per log) ends the previous binding.
             session.group = None;
+            session.pending_contact = None;
             session.caller.may_write(&offered.checkpoint.group)?;
-            match ingest.greet(&offered) {
-                Ok((position, greeting)) => {
+            let contact = hello_contact(
+                &session.caller,
+                &offered.checkpoint.group,
+                hello.last_contact_at,
+                unix_now(),
+            )?;
+            match ingest.greet_contact(&offered, contact) {
+                Ok((position, greeting, verified)) => {
                     session.group = Some(offered.checkpoint.group.clone());
+                    // A head beyond this hub's proves contact once a batch
+                    // up to it verifies.
+                    if !verified {
+                        session.pending_contact = contact;
+                    }
                     let (directive, send_from, fork) = match &greeting {
                         Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
                         Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
@@ -234,6 +246,12 @@ fn answer_push(
                 Ok(BatchOutcome::Acked { from, to, head }) => {
                     tracing::debug!(group = %checkpoint.checkpoint.group, from, to, "batch acknowledged");
                     metrics.batch_acked(to.saturating_sub(held));
+                    if let Some(at) = session.pending_contact.take()
+                        && let Err(e) = ingest.record_contact(&checkpoint.checkpoint.group, at)
+                    {
+                        // The batch is committed: its ack stands.
+                        tracing::error!(group = %checkpoint.checkpoint.group, error = %e, "contact not recorded");
+                    }
                     PushResponse {
                         message: Some(PushOut::Ack(v1::Ack {
                             from_seq: from,
@@ -269,12 +287,39 @@ fn answer_push(
     })
 }
 
+/// The contact a hello proves once its checkpoint verifies (`None`: none).
+/// A group's own node greeting this hub is in contact now. A child hub
+/// relaying a log states when the group was last in contact with it: only a
+/// hub may state it, for its own tambon's groups (PERMISSION_DENIED, like
+/// writing another's log), and it is never later than this hub's clock (the
+/// store never moves it backwards). Hub logs and older relays that state
+/// nothing record no contact.
+fn hello_contact(
+    caller: &Caller,
+    log: &GroupId,
+    stated: Option<i64>,
+    now: i64,
+) -> Result<Option<i64>, Status> {
+    if let Some(at) = stated {
+        caller.may_state_contact(log)?;
+        return Ok((!log.is_hub_log() && at > 0).then(|| at.min(now)));
+    }
+    Ok(match caller.principal {
+        Principal::Group(_) => Some(now),
+        _ => None,
+    })
+}
+
 /// What a push stream remembers between messages.
 struct Session {
     /// Who is pushing, from the client certificate.
     caller: Caller,
     /// The log the last accepted hello named; batches must be of it.
     group: Option<GroupId>,
+    /// The contact the hello stated or proved, still to be recorded: its
+    /// checkpoint was beyond this hub's head, so the first acknowledged
+    /// batch verifies it.
+    pending_contact: Option<i64>,
     max_batch_events: usize,
     max_batch_bytes: usize,
 }
@@ -376,6 +421,7 @@ impl SyncRpc for SyncService {
             let mut session = Session {
                 caller,
                 group: None,
+                pending_contact: None,
                 max_batch_events: service.limits.max_batch_events,
                 max_batch_bytes: service.limits.max_batch_bytes,
             };
@@ -577,4 +623,55 @@ pub async fn serve_metered(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(principal: Principal) -> Caller {
+        Caller {
+            principal,
+            serial: "01".into(),
+        }
+    }
+
+    fn group(id: &str) -> GroupId {
+        GroupId::parse(id).expect("group id")
+    }
+
+    /// A node is in contact when greeted and may state nothing; a child hub
+    /// states a time for its own tambon's groups only, clamped to this hub's
+    /// clock; nothing is recorded for hub logs or from a hub that is silent.
+    #[test]
+    fn only_a_child_hub_states_a_contact_time_for_its_own_groups() {
+        let now = 1_800_000_000;
+        let node = caller(Principal::Group(group("230101-007")));
+        let hub = caller(Principal::Hub("230101".into()));
+        let own = group("230101-007");
+        assert_eq!(hello_contact(&node, &own, None, now).unwrap(), Some(now));
+        let stated = hello_contact(&node, &own, Some(now - 60), now).unwrap_err();
+        assert_eq!(stated.code(), tonic::Code::PermissionDenied);
+        assert!(
+            stated.message().contains("may not state the last contact"),
+            "{stated:?}"
+        );
+        assert_eq!(
+            hello_contact(&hub, &own, Some(now - 60), now).unwrap(),
+            Some(now - 60)
+        );
+        assert_eq!(
+            hello_contact(&hub, &own, Some(now + 86_400), now).unwrap(),
+            Some(now),
+            "never in the future"
+        );
+        assert_eq!(hello_contact(&hub, &own, Some(0), now).unwrap(), None);
+        assert_eq!(hello_contact(&hub, &own, None, now).unwrap(), None);
+        assert_eq!(
+            hello_contact(&hub, &group("230101-000"), Some(now), now).unwrap(),
+            None
+        );
+        let other = hello_contact(&hub, &group("230102-001"), Some(now), now).unwrap_err();
+        assert_eq!(other.code(), tonic::Code::PermissionDenied);
+    }
 }

@@ -19,7 +19,16 @@ use crate::identity::Principal;
 /// 1: logs, checkpoints, forks. 2: adds `group_books` and `group_positions`,
 /// each group's folded books and position inputs, written with every batch.
 /// 3: adds `credentials`, the client certificates this hub issued.
-const SCHEMA_VERSION: i64 = 3;
+/// 4: the stored books and position inputs are snapshot version 2 (the
+/// position inputs carry what fund growth, member growth and the collection
+/// rate read): re-folded from every log.
+const SCHEMA_VERSION: i64 = 4;
+
+/// How finely a group's last contact is kept, in seconds: a hub writes it at
+/// most once a minute however often the group's node says hello (each write
+/// is a synced transaction), and the relay passes on at most that many
+/// changes; "stale" is counted in days.
+pub const CONTACT_RESOLUTION_S: i64 = 60;
 
 /// The page cache of the hub's connection, in KiB.
 const CACHE_KIB: i64 = 64 * 1024;
@@ -72,7 +81,11 @@ pub struct GroupRow {
     pub seq: u64,
     pub head: Hash,
     pub checkpoint: Option<SignedCheckpoint>,
+    /// When this hub last committed a batch of the log (unix seconds).
     pub last_sync_at: Option<i64>,
+    /// The group's last verified contact (unix seconds): see
+    /// [`Store::record_contact`]. What "stale" is measured from.
+    pub last_contact_at: Option<i64>,
 }
 
 /// One log's status and size, without its key or checkpoint.
@@ -82,6 +95,7 @@ pub struct GroupSummary {
     pub status: GroupStatus,
     pub seq: u64,
     pub last_sync_at: Option<i64>,
+    pub last_contact_at: Option<i64>,
 }
 
 /// Two conflicting signed histories of one group.
@@ -107,6 +121,9 @@ pub struct NewEvent<'a> {
 
 pub struct Store {
     conn: Connection,
+    /// Decoded position inputs kept by whoever reads through this
+    /// connection (the Query service keeps one connection for its life).
+    position_cache: std::cell::RefCell<crate::positions::PositionCache>,
 }
 
 fn encode_checkpoint(checkpoint: &SignedCheckpoint) -> Vec<u8> {
@@ -175,9 +192,62 @@ pub struct PositionRow {
     pub status: GroupStatus,
     pub seq: u64,
     pub last_sync_at: Option<i64>,
-    /// The seq the stored inputs were folded to, the latest business date
-    /// in the log, and the encoded [`PositionBasis`]; `None` if not stored.
-    pub basis: Option<(u64, Option<u32>, Vec<u8>)>,
+    /// The group's last verified contact: what "stale" is measured from.
+    pub last_contact_at: Option<i64>,
+    /// The log's chain head at `seq`: it names the log's content, so a
+    /// reader may keep what it derived from the log under it (even a fork
+    /// resolution that cuts the log and grows it back to the same seq ends
+    /// at another head).
+    pub head: Hash,
+}
+
+/// A group's stored position inputs as [`Store::for_each_position_row`]
+/// offers them: in the row it read (joined), or looked up only when asked,
+/// on the same connection (so in the same read transaction).
+pub enum StoredBasis<'r> {
+    InRow(&'r rusqlite::Row<'r>),
+    Lookup(&'r Connection, i64),
+}
+
+/// The position inputs stored for a log: the seq they were folded to, the
+/// latest business date in the log (days), and the encoded
+/// [`PositionBasis`].
+pub struct StoredInputs<'a> {
+    pub seq: u64,
+    pub max_date: Option<u32>,
+    pub bytes: std::borrow::Cow<'a, [u8]>,
+}
+
+impl StoredBasis<'_> {
+    /// The stored inputs; `None` if none are stored.
+    pub fn read(&self) -> Result<Option<StoredInputs<'_>>, StoreError> {
+        match self {
+            StoredBasis::InRow(r) => {
+                let Some(seq) = r.get::<_, Option<u64>>(7)? else {
+                    return Ok(None);
+                };
+                let bytes = r
+                    .get_ref(9)?
+                    .as_blob()
+                    .map_err(|_| damaged("position basis"))?;
+                Ok(Some(StoredInputs {
+                    seq,
+                    max_date: r.get(8)?,
+                    bytes: std::borrow::Cow::Borrowed(bytes),
+                }))
+            }
+            StoredBasis::Lookup(conn, gid) => Ok(conn
+                .prepare_cached("SELECT seq, max_date, basis FROM group_positions WHERE gid = ?1")?
+                .query_row(params![gid], |r| {
+                    Ok(StoredInputs {
+                        seq: r.get(0)?,
+                        max_date: r.get(1)?,
+                        bytes: std::borrow::Cow::Owned(r.get(2)?),
+                    })
+                })
+                .optional()?),
+        }
+    }
 }
 
 /// Folds the stored events of log `gid` (those dated on or before `as_of`,
@@ -312,6 +382,29 @@ fn migrate_to_2(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Version 3 to 4: every log's snapshots re-folded in the new snapshot
+/// version, in one write transaction (as version 2 back-filled them) that
+/// checks the version again: another connection may have migrated first.
+fn migrate_to_4(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version >= 4 {
+        return Ok(());
+    }
+    let groups: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT gid, group_id FROM groups ORDER BY gid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (gid, id) in groups {
+        let group = GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?;
+        refold_snapshot(&tx, gid, &group)?;
+    }
+    tx.pragma_update(None, "user_version", 4)?;
+    tx.commit()?;
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path)?;
@@ -398,8 +491,20 @@ impl Store {
                  COMMIT;",
             )?;
         }
+        if version < 4 {
+            if (2..4).contains(&version) {
+                migrate_to_4(&mut conn)?;
+            } else {
+                // New, or just folded by `migrate_to_2` with this code.
+                conn.pragma_update(None, "user_version", 4)?;
+            }
+        }
         create_key_history(&conn)?;
-        Ok(Store { conn })
+        add_contact_column(&mut conn)?;
+        Ok(Store {
+            conn,
+            position_cache: Default::default(),
+        })
     }
 
     /// Records a group's key. Enrolling again with the same key is harmless.
@@ -448,7 +553,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT gid, public_key, fork_epoch, status, seq, head, checkpoint, last_sync_at
+                "SELECT gid, public_key, fork_epoch, status, seq, head, checkpoint, last_sync_at,
+                        last_contact_at
                  FROM groups WHERE group_id = ?1",
                 params![group.as_str()],
                 |r| {
@@ -461,11 +567,23 @@ impl Store {
                         r.get::<_, Vec<u8>>(5)?,
                         r.get::<_, Option<Vec<u8>>>(6)?,
                         r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((gid, key, fork_epoch, status, seq, head, checkpoint, last_sync_at)) = row else {
+        let Some((
+            gid,
+            key,
+            fork_epoch,
+            status,
+            seq,
+            head,
+            checkpoint,
+            last_sync_at,
+            last_contact_at,
+        )) = row
+        else {
             return Ok(None);
         };
         Ok(Some(GroupRow {
@@ -478,6 +596,7 @@ impl Store {
             head: Hash::from_slice(&head).ok_or_else(|| damaged("group head"))?,
             checkpoint: checkpoint.as_deref().map(decode_checkpoint).transpose()?,
             last_sync_at,
+            last_contact_at,
         }))
     }
 
@@ -514,23 +633,27 @@ impl Store {
     pub fn group_summaries(&self) -> Result<Vec<GroupSummary>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT group_id, status, seq, last_sync_at FROM groups ORDER BY group_id")?;
+            .prepare(
+                "SELECT group_id, status, seq, last_sync_at, last_contact_at FROM groups ORDER BY group_id",
+            )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, u64>(2)?,
                 r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, status, seq, last_sync_at) = row?;
+            let (id, status, seq, last_sync_at, last_contact_at) = row?;
             out.push(GroupSummary {
                 group: GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?,
                 status: GroupStatus::parse(&status),
                 seq,
                 last_sync_at,
+                last_contact_at,
             });
         }
         Ok(out)
@@ -678,38 +801,122 @@ impl Store {
         }))
     }
 
-    /// Every log whose id starts with `scope`, with its stored position
-    /// inputs, in group order: one query, for position reports.
+    /// Every log whose id starts with `scope`, in group order: one query.
     pub fn position_rows(&self, scope: &str) -> Result<Vec<PositionRow>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_position_row(scope, false, |row, _| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with every log whose id starts with `scope`, in group
+    /// order, and its stored position inputs: joined into the one query
+    /// when `joined` (a reader that needs most of them), else looked up
+    /// only for the logs whose inputs are asked for (a reader that holds
+    /// most of them decoded reads just the `groups` rows).
+    pub fn for_each_position_row(
+        &self,
+        scope: &str,
+        joined: bool,
+        mut each: impl FnMut(PositionRow, StoredBasis<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         // Ids are ASCII, so every id starting with `scope` sorts below this.
         let upper = format!("{scope}\u{10FFFF}");
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT g.gid, g.group_id, g.status, g.seq, g.last_sync_at, p.seq, p.max_date, p.basis
+        let mut stmt = self.conn.prepare_cached(if joined {
+            "SELECT g.gid, g.group_id, g.status, g.seq, g.last_sync_at, g.head, g.last_contact_at,
+                    p.seq, p.max_date, p.basis
              FROM groups g LEFT JOIN group_positions p ON p.gid = g.gid
              WHERE g.group_id >= ?1 AND g.group_id < ?2
-             ORDER BY g.group_id",
-        )?;
+             ORDER BY g.group_id"
+        } else {
+            "SELECT gid, group_id, status, seq, last_sync_at, head, last_contact_at
+             FROM groups
+             WHERE group_id >= ?1 AND group_id < ?2
+             ORDER BY group_id"
+        })?;
         let mut rows = stmt.query(params![scope, upper])?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let id: String = r.get(1)?;
+            let id = r.get_ref(1)?.as_str().map_err(|_| damaged("group id"))?;
             if !id.starts_with(scope) {
                 continue;
             }
-            let basis = match r.get::<_, Option<u64>>(5)? {
-                Some(seq) => Some((seq, r.get::<_, Option<u32>>(6)?, r.get::<_, Vec<u8>>(7)?)),
-                None => None,
-            };
-            out.push(PositionRow {
+            let group = GroupId::parse(id).map_err(|e| StoreError::Damaged(e.to_string()))?;
+            let head = r.get_ref(5)?.as_blob().map_err(|_| damaged("group head"))?;
+            let head = Hash::from_slice(head).ok_or_else(|| damaged("group head"))?;
+            let row = PositionRow {
                 gid: r.get(0)?,
-                group: GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?,
-                status: GroupStatus::parse(&r.get::<_, String>(2)?),
+                group,
+                status: GroupStatus::parse(r.get_ref(2)?.as_str().unwrap_or("ok")),
                 seq: r.get(3)?,
                 last_sync_at: r.get(4)?,
-                basis,
-            });
+                last_contact_at: r.get(6)?,
+                head,
+            };
+            let stored = if joined {
+                StoredBasis::InRow(r)
+            } else {
+                StoredBasis::Lookup(&self.conn, row.gid)
+            };
+            each(row, stored)?;
+        }
+        Ok(())
+    }
+
+    /// Every hub administrative log (`*-000`) held here with its size and
+    /// chain head, in id order.
+    pub fn hub_log_heads(&self) -> Result<Vec<(GroupId, u64, Hash)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT group_id, seq, head FROM groups WHERE group_id LIKE '%-000' ORDER BY group_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let group = GroupId::parse(&r.get::<_, String>(0)?)
+                .map_err(|e| StoreError::Damaged(e.to_string()))?;
+            if !group.is_hub_log() {
+                continue;
+            }
+            let head = r.get_ref(2)?.as_blob().map_err(|_| damaged("group head"))?;
+            let head = Hash::from_slice(head).ok_or_else(|| damaged("group head"))?;
+            out.push((group, r.get(1)?, head));
         }
         Ok(out)
+    }
+
+    /// Runs `read` against one snapshot of the database: in a read
+    /// transaction of its own, or in the one already open on this
+    /// connection. A report's parts then agree with each other even while
+    /// another connection commits batches (WAL: the writer never waits).
+    pub fn read_snapshot<T>(
+        &self,
+        read: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return read();
+        }
+        /// Ends the read transaction however `read` ends, a panic included,
+        /// so the connection never stays on an old snapshot.
+        struct End<'a>(&'a Connection);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                if !self.0.is_autocommit()
+                    && let Err(e) = self.0.execute_batch("ROLLBACK")
+                {
+                    tracing::error!(error = %e, "could not end a read transaction");
+                }
+            }
+        }
+        self.conn.execute_batch("BEGIN")?;
+        let _end = End(&self.conn);
+        read()
+    }
+
+    /// What this connection's position queries keep between calls (see
+    /// [`crate::positions::PositionCache`]).
+    pub(crate) fn position_cache(&self) -> std::cell::RefMut<'_, crate::positions::PositionCache> {
+        self.position_cache.borrow_mut()
     }
 
     /// Appends a verified, validated batch and its checkpoint in one
@@ -773,6 +980,21 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records that `group` was in verified contact at `at` (unix seconds):
+    /// its node's hello verified here, or a child hub relayed the time its
+    /// node's hello verified there. Never moves backwards, and moves only
+    /// by [`CONTACT_RESOLUTION_S`] or more. Returns whether it moved.
+    pub fn record_contact(&self, group: &GroupId, at: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE groups SET last_contact_at = ?2
+                 WHERE group_id = ?1 AND (last_contact_at IS NULL OR last_contact_at <= ?2 - ?3)",
+            )?
+            .execute(params![group.as_str(), at, CONTACT_RESOLUTION_S])?;
+        Ok(changed == 1)
     }
 
     pub fn touch_sync(&self, gid: i64, now: i64) -> Result<(), StoreError> {
@@ -1031,6 +1253,34 @@ pub enum KeyChange {
     /// An operator re-key (a lost key): `key` replaces every key the group
     /// had, for its whole log, so the lost key verifies nothing from now on.
     Rekeyed { group: GroupId, key: PublicKey },
+}
+
+/// `groups.last_contact_at`, each group's last verified contact (see
+/// [`Store::record_contact`]), which "stale" is measured from. Added by a
+/// guarded `ALTER TABLE` rather than a schema version, so it composes with
+/// any version step: the column is added once, in a write transaction that
+/// checks again (two processes may open an old file at once), and back-filled
+/// from `last_sync_at`, the best earlier evidence of contact.
+fn add_contact_column(conn: &mut Connection) -> Result<(), StoreError> {
+    let has_column = |conn: &Connection| -> Result<bool, StoreError> {
+        Ok(conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('groups') WHERE name = 'last_contact_at'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    };
+    if has_column(conn)? {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if !has_column(&tx)? {
+        tx.execute_batch(
+            "ALTER TABLE groups ADD COLUMN last_contact_at INTEGER;
+             UPDATE groups SET last_contact_at = last_sync_at;",
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// `retired_keys` holds, per log, each key a `KeyRotated` replaced, with the

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use thiserror::Error;
 use tonic::transport::Uri;
 
 use sajja_edge::enrolment::{Enrolment, Role};
 
 use crate::daemon;
 use crate::logging::LogFormat;
+pub use crate::toml_check::ConfigError;
 use crate::toml_check::{self, Problem};
 
 /// Where the ledger lives when neither `--data-dir`, `SAJJA_NODE_DATA` nor
@@ -33,6 +33,12 @@ pub const POLL_INTERVAL_S_MAX: u64 = 3_600;
 pub const BACKOFF_MAX_S_DEFAULT: u64 = 300;
 /// A hub down for a week is still retried at least once a day.
 pub const BACKOFF_MAX_S_MAX: u64 = 86_400;
+/// Six hours: four hellos a day keep an idle group in contact, far inside the
+/// hubs' `stale_after_days` (at least one day).
+pub const HEARTBEAT_S_DEFAULT: u64 = 6 * 3_600;
+/// At most a day, the shortest `stale_after_days` a hub accepts: a longer
+/// heartbeat could let a healthy, idle group turn stale.
+pub const HEARTBEAT_S_MAX: u64 = 86_400;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +145,10 @@ pub struct SyncSection {
     /// The longest wait between retries while the hub is unreachable.
     #[serde(default = "default_backoff_max")]
     pub backoff_max_s: u64,
+    /// The longest the daemon goes without contacting its hub: with nothing
+    /// to push it still says hello, so the hubs see the group is alive.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_s: u64,
 }
 
 impl Default for SyncSection {
@@ -146,6 +156,7 @@ impl Default for SyncSection {
         SyncSection {
             poll_interval_s: POLL_INTERVAL_S_DEFAULT,
             backoff_max_s: BACKOFF_MAX_S_DEFAULT,
+            heartbeat_s: HEARTBEAT_S_DEFAULT,
         }
     }
 }
@@ -158,24 +169,8 @@ fn default_backoff_max() -> u64 {
     BACKOFF_MAX_S_DEFAULT
 }
 
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    /// Every problem found, each with its line.
-    #[error("{}", show_problems(path, problems))]
-    Invalid {
-        path: String,
-        problems: Vec<Problem>,
-    },
-}
-
-fn show_problems(path: &str, problems: &[Problem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| p.display(path)).collect();
-    lines.join("\n")
+fn default_heartbeat() -> u64 {
+    HEARTBEAT_S_DEFAULT
 }
 
 /// The rule for a hub address, whichever way a bundle reaches the node. Only
@@ -202,48 +197,20 @@ impl NodeConfig {
     /// Reads and validates a config file, resolving relative paths against
     /// its directory.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: display.clone(),
-            source,
-        })?;
-        let (parsed, mut problems) = toml_check::parse::<NodeConfig>(&text);
-        let Some(mut config) = parsed else {
-            return Err(ConfigError::Invalid {
-                path: display,
-                problems,
-            });
-        };
-        let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
+        toml_check::load(path, |config: &mut NodeConfig, resolve| {
+            if let Some(data_dir) = config.data_dir.as_mut() {
+                resolve(data_dir);
             }
-        };
-        if let Some(data_dir) = config.data_dir.as_mut() {
-            resolve(data_dir);
-        }
-        let mut messages = Vec::new();
-        if let Some(hub) = config.hub.as_mut() {
-            if let Some(bundle) = hub.bundle.as_mut() {
-                resolve(bundle);
+            let mut messages = Vec::new();
+            if let Some(hub) = config.hub.as_mut() {
+                if let Some(bundle) = hub.bundle.as_mut() {
+                    resolve(bundle);
+                }
+                messages.extend(hub.read_bundle());
             }
-            messages.extend(hub.read_bundle());
-        }
-        messages.extend(config.validate());
-        problems.extend(
+            messages.extend(config.validate());
             messages
-                .into_iter()
-                .map(|message| toml_check::locate(&text, message)),
-        );
-        if !problems.is_empty() {
-            problems.sort_by_key(|p| p.line);
-            return Err(ConfigError::Invalid {
-                path: display,
-                problems,
-            });
-        }
-        Ok(config)
+        })
     }
 
     /// Every rule the parsed file breaks, each message starting with its key.
@@ -272,6 +239,12 @@ impl NodeConfig {
                 self.sync.backoff_max_s
             ));
         }
+        if !(1..=HEARTBEAT_S_MAX).contains(&self.sync.heartbeat_s) {
+            problems.push(format!(
+                "sync.heartbeat_s: {} is not between 1 and {HEARTBEAT_S_MAX}",
+                self.sync.heartbeat_s
+            ));
+        }
         problems
     }
 
@@ -284,6 +257,7 @@ impl NodeConfig {
         daemon::Settings {
             poll_interval: Duration::from_secs(self.sync.poll_interval_s),
             backoff_max: Duration::from_secs(self.sync.backoff_max_s),
+            heartbeat: Duration::from_secs(self.sync.heartbeat_s),
         }
     }
 }
@@ -354,5 +328,32 @@ mod tests {
         let settings = config.daemon_settings();
         assert_eq!(settings.poll_interval, daemon::POLL_INTERVAL);
         assert_eq!(settings.backoff_max, daemon::BACKOFF_MAX);
+        assert_eq!(settings.heartbeat, daemon::HEARTBEAT);
+        assert_eq!(settings, daemon::Settings::default());
+    }
+
+    #[test]
+    fn a_heartbeat_is_between_a_second_and_a_day() {
+        // Proves `[sync] heartbeat_s` is read and bounded: longer than a day
+        // could let an idle, healthy group turn stale at a hub.
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "[sync]\nheartbeat_s = 30\n").unwrap();
+        let config = NodeConfig::load(&path).unwrap();
+        assert_eq!(config.daemon_settings().heartbeat, Duration::from_secs(30));
+        for bad in [0, HEARTBEAT_S_MAX + 1] {
+            std::fs::write(&path, format!("[sync]\nheartbeat_s = {bad}\n")).unwrap();
+            match NodeConfig::load(&path) {
+                Err(ConfigError::Invalid { problems, .. }) => {
+                    assert_eq!(problems.len(), 1, "{problems:?}");
+                    assert_eq!(problems[0].line, Some(2), "{problems:?}");
+                    assert!(
+                        problems[0].message.contains("sync.heartbeat_s"),
+                        "{problems:?}"
+                    );
+                }
+                other => panic!("heartbeat_s = {bad} accepted: {other:?}"),
+            }
+        }
     }
 }

@@ -4,7 +4,12 @@
 //! end of a backoff, shutdown — and handles it in one `match`. It syncs at
 //! start (so a node restored from an old backup learns what its hub holds
 //! before the treasurer writes more), whenever the log has grown past what the
-//! hub acknowledged, and otherwise sleeps.
+//! hub acknowledged, and at least once per heartbeat even with nothing to
+//! send: a session that is only the hello, which the hub records as the
+//! group's last contact (a group that simply recorded nothing for a week is
+//! idle, not stale). Otherwise it sleeps. The heartbeat is a deadline of the
+//! same sleep, not another timer: an idle daemon wakes no more often than it
+//! did for the poll alone.
 
 use std::time::Duration;
 
@@ -20,12 +25,18 @@ pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// A hub down for days is retried at least this often, unless
 /// `[sync] backoff_max_s` says otherwise.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// The longest an idle daemon goes without contacting its hub, unless
+/// `[sync] heartbeat_s` says otherwise.
+pub const HEARTBEAT: Duration = Duration::from_secs(6 * 3_600);
 
 /// The daemon's timing, from `node.toml`'s `[sync]` section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub poll_interval: Duration,
     pub backoff_max: Duration,
+    /// Measured from the last successful sync, on the monotonic clock: a
+    /// Pi's wall clock may jump when it finds the network.
+    pub heartbeat: Duration,
 }
 
 impl Default for Settings {
@@ -33,6 +44,7 @@ impl Default for Settings {
         Settings {
             poll_interval: POLL_INTERVAL,
             backoff_max: BACKOFF_MAX,
+            heartbeat: HEARTBEAT,
         }
     }
 }
@@ -93,6 +105,8 @@ pub async fn run(
     let mut next_attempt = Instant::now();
     let mut attempts: u64 = 0;
     let mut must_sync = true;
+    // When the hub last answered a whole session; the heartbeat counts from it.
+    let mut last_synced = Instant::now();
     // The CLI, in another process, nudges this socket after every commit.
     let socket_path = crate::store::daemon_socket(store.path());
     let _ = std::fs::remove_file(&socket_path);
@@ -106,11 +120,13 @@ pub async fn run(
     let _socket_file = SocketFile(socket_path);
     let mut wake_buffer = [0u8; 16];
     loop {
-        // After a failure wait out the backoff; otherwise just look for new appends.
+        // After a failure wait out the backoff; otherwise look for new
+        // appends, or say hello when the heartbeat is due.
+        let heartbeat_at = last_synced + settings.heartbeat;
         let deadline = if must_sync {
             next_attempt
         } else {
-            Instant::now() + settings.poll_interval
+            (Instant::now() + settings.poll_interval).min(heartbeat_at)
         };
         let wake = tokio::select! {
             _ = &mut shutdown => Wake::Shutdown,
@@ -133,7 +149,8 @@ pub async fn run(
                 store.refresh()?;
                 let (head, _) = store.head();
                 let acked = store.acked()?.acked_seq;
-                if !must_sync && head <= acked {
+                let heartbeat = Instant::now() >= heartbeat_at;
+                if !must_sync && head <= acked && !heartbeat {
                     continue;
                 }
                 attempts += 1;
@@ -146,7 +163,8 @@ pub async fn run(
                 };
                 match result {
                     Ok(report) => {
-                        tracing::info!(group = %group, hub_seq = report.hub_seq, pushed = report.pushed_events, pulled = report.pulled_events, "synced");
+                        tracing::info!(group = %group, hub_seq = report.hub_seq, pushed = report.pushed_events, pulled = report.pulled_events, heartbeat = heartbeat && head <= acked, "synced");
+                        last_synced = Instant::now();
                         backoff = Duration::ZERO;
                         must_sync = false;
                         next_attempt = Instant::now();

@@ -113,7 +113,11 @@ pub async fn connect(link: &HubLink) -> Result<SyncClient<Channel>, SyncError> {
     Ok(client::connect(&link.url, &link.tls).await?)
 }
 
-/// Opens with the node's own signed head (a node presents its own log).
+/// Opens with the node's own signed head (a node presents its own log). The
+/// hello is also the group's proof of life: a hub that verifies it records
+/// the time as the group's last contact, so a session with nothing to push
+/// (the daemon's heartbeat, `[sync] heartbeat_s`) is this hello alone. The
+/// contact time is the hub's to record: a node never states one.
 async fn hello(
     session: &mut PushSession,
     checkpoint: &SignedCheckpoint,
@@ -121,6 +125,7 @@ async fn hello(
     let hello = PushOut::Hello(v1::Hello {
         checkpoint: Some(checkpoint.into()),
         relayed_by: String::new(),
+        last_contact_at: None,
     });
     match session.ask(hello).await? {
         PushIn::Welcome(welcome) => Ok(welcome),

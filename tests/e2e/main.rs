@@ -1,6 +1,7 @@
 //! End-to-end tests: real `sajja-hub` and `sajja-node` processes talking gRPC
 //! over TLS on 127.0.0.1, with real SQLite files.
 
+mod contact;
 mod demo;
 mod federation;
 mod hostile;

@@ -164,6 +164,7 @@ async fn hello(
         message: Some(v1::push_request::Message::Hello(v1::Hello {
             checkpoint: Some((&checkpoint).into()),
             relayed_by: String::new(),
+            last_contact_at: None,
         })),
     })
     .await
@@ -489,6 +490,7 @@ fn a_flood_of_bad_batches_does_not_stop_an_honest_node_or_grow_the_hub() {
                                 message: Some(v1::push_request::Message::Hello(v1::Hello {
                                     checkpoint: Some((&checkpoint).into()),
                                     relayed_by: String::new(),
+                                    last_contact_at: None,
                                 })),
                             })
                             .await;

@@ -194,6 +194,7 @@ impl RawPush<'_> {
         match self.ask(v1::push_request::Message::Hello(v1::Hello {
             checkpoint: Some(checkpoint.into()),
             relayed_by: String::new(),
+            last_contact_at: None,
         })) {
             PushAnswer::Welcome(welcome) => welcome,
             other => panic!("expected a welcome, got {other:?}"),
@@ -209,6 +210,7 @@ impl RawPush<'_> {
         match self.ask(v1::push_request::Message::Hello(v1::Hello {
             checkpoint: Some(checkpoint.into()),
             relayed_by: relayed_by.to_string(),
+            last_contact_at: None,
         })) {
             PushAnswer::Welcome(welcome) => welcome,
             other => panic!("expected a welcome, got {other:?}"),

@@ -181,6 +181,10 @@ pub fn group_position(p: &GroupPosition) -> v1::GroupPosition {
                 reserve_pledged: b.reserve_pledged.satang(),
             })
             .collect(),
+        fund_a_year_ago: p.fund_a_year_ago.satang(),
+        members_a_year_ago: p.members_a_year_ago,
+        contributions_due_month: p.contributions_due_month.satang(),
+        contributions_due_ytd: p.contributions_due_ytd.satang(),
     }
 }
 
@@ -227,6 +231,10 @@ pub fn group_position_from(wire: v1::GroupPosition) -> Result<GroupPosition, Wir
                 ))
             })
             .collect::<Result<_, WireError>>()?,
+        fund_a_year_ago: money(wire.fund_a_year_ago),
+        members_a_year_ago: wire.members_a_year_ago,
+        contributions_due_month: money(wire.contributions_due_month),
+        contributions_due_ytd: money(wire.contributions_due_ytd),
     })
 }
 
@@ -250,7 +258,9 @@ pub fn group_line_from(wire: v1::GroupLine) -> Result<GroupLine, WireError> {
         seq: wire.seq,
         forked: wire.forked,
         last_sync_at: wire.last_sync_at,
-        position: group_position_from(wire.position.ok_or(WireError::Missing("group.position"))?)?,
+        position: std::sync::Arc::new(group_position_from(
+            wire.position.ok_or(WireError::Missing("group.position"))?,
+        )?),
         signed_off: wire
             .signed_off
             .into_iter()
@@ -332,6 +342,16 @@ pub fn scope_position(p: &ScopePosition) -> v1::ScopePosition {
         par30_basis_points: p.par30_basis_points(),
         loan_to_fund_basis_points: p.loan_to_fund_basis_points(),
         benefits_to_contributions_basis_points: p.benefits_to_contributions_basis_points(),
+        fund_a_year_ago: p.fund_a_year_ago.satang(),
+        members_a_year_ago: p.members_a_year_ago,
+        member_contributions_month: p.member_contributions_month.satang(),
+        contributions_due_month: p.contributions_due_month.satang(),
+        member_contributions_ytd: p.member_contributions_ytd.satang(),
+        contributions_due_ytd: p.contributions_due_ytd.satang(),
+        fund_growth_basis_points: p.fund_growth_basis_points(),
+        member_growth_basis_points: p.member_growth_basis_points(),
+        collection_rate_month_basis_points: p.collection_rate_month_basis_points(),
+        collection_rate_ytd_basis_points: p.collection_rate_ytd_basis_points(),
     }
 }
 
@@ -355,6 +375,12 @@ pub fn scope_position_from(wire: v1::ScopePosition) -> Result<ScopePosition, Wir
         contributions_ytd: money(wire.contributions_ytd),
         benefits_ytd: money(wire.benefits_ytd),
         oldest_sync: wire.oldest_sync,
+        fund_a_year_ago: money(wire.fund_a_year_ago),
+        members_a_year_ago: wire.members_a_year_ago,
+        member_contributions_month: money(wire.member_contributions_month),
+        contributions_due_month: money(wire.contributions_due_month),
+        member_contributions_ytd: money(wire.member_contributions_ytd),
+        contributions_due_ytd: money(wire.contributions_due_ytd),
     })
 }
 

@@ -11,6 +11,7 @@ use sajja_hub::store::Store;
 
 mod keys;
 mod mutation;
+mod position_cache;
 mod snapshot;
 
 const GROUP: &str = "230101-007";

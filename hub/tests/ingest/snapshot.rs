@@ -41,7 +41,7 @@ fn check(hub: &Hub, log: &Log) {
     for as_of in [last, Date::from_days(last.days() + 400).unwrap()] {
         let lines = group_lines(store, GROUP, as_of).unwrap();
         assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].position, GroupPosition::of(&folded, as_of));
+        assert_eq!(*lines[0].position, GroupPosition::of(&folded, as_of));
         assert_eq!(lines[0].seq, row.seq);
     }
     // Every past day (month ends read from stored cuts, others folded).
@@ -55,7 +55,7 @@ fn check(hub: &Hub, log: &Log) {
         let past = Date::from_days(days).unwrap();
         let lines = group_lines(store, GROUP, past).unwrap();
         assert_eq!(
-            lines[0].position,
+            *lines[0].position,
             GroupPosition::of(&Books::fold_as_of(log.group.clone(), &events, past), past),
             "as of {past}"
         );
@@ -224,11 +224,59 @@ fn a_version_1_store_is_migrated_by_folding_every_log() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // January's end was cut (the log runs into February).
     let cuts: i64 = conn
         .query_row("SELECT count(*) FROM position_cuts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(cuts, 1);
+    check(&hub, &log);
+}
+
+#[test]
+fn a_version_3_store_is_migrated_by_refolding_its_snapshots() {
+    let mut log = Log::opened(GROUP, 1, 3, 10);
+    busy(&mut log);
+    let mut hub = hub_with(&log);
+    acked(hub.push(&log, 1, log.events.len() as u64));
+    let path = hub._dir.path().join("hub.sqlite");
+    drop(std::mem::replace(
+        &mut hub.ingest,
+        Ingest::new(Store::open(&hub._dir.path().join("other.sqlite")).unwrap()),
+    ));
+    // What version 3 held: snapshots of version 1, which no longer decode.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "UPDATE group_books SET books = x'0100';
+             UPDATE group_positions SET basis = x'0100';
+             UPDATE position_cuts SET basis = x'0100';
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    hub.ingest = Ingest::new(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
+    let first_bytes: Vec<u8> = conn
+        .prepare(
+            "SELECT substr(books, 1, 1) FROM group_books
+             UNION ALL SELECT substr(basis, 1, 1) FROM group_positions
+             UNION ALL SELECT substr(basis, 1, 1) FROM position_cuts",
+        )
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|b| b.unwrap()[0])
+        .collect();
+    assert_eq!(first_bytes.len(), 3);
+    assert!(
+        first_bytes
+            .iter()
+            .all(|v| *v == sajja_common::snapshot::SNAPSHOT_VERSION)
+    );
     check(&hub, &log);
 }

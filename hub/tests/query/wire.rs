@@ -97,6 +97,10 @@ fn position(seed: i64) -> GroupPosition {
                 },
             ),
         ],
+        fund_a_year_ago: baht(2_500 + seed),
+        members_a_year_ago: 50 + seed as u32,
+        contributions_due_month: baht(1_770 + seed),
+        contributions_due_ytd: baht(19_470 + seed),
     }
 }
 
@@ -108,7 +112,7 @@ fn lines() -> Vec<GroupLine> {
             seq: 1_237,
             forked: false,
             last_sync_at: Some(freshness().now - 60),
-            position: position(1),
+            position: position(1).into(),
             signed_off: vec![Month::new(2026, 9).unwrap(), Month::new(2026, 10).unwrap()],
         },
         GroupLine {
@@ -124,7 +128,8 @@ fn lines() -> Vec<GroupLine> {
                 contributions_month: Vec::new(),
                 pools: Vec::new(),
                 ..position(2)
-            },
+            }
+            .into(),
             signed_off: Vec::new(),
         },
         GroupLine {
@@ -133,7 +138,7 @@ fn lines() -> Vec<GroupLine> {
             seq: 42,
             forked: true,
             last_sync_at: Some(freshness().now - 30 * 86_400),
-            position: position(3),
+            position: position(3).into(),
             signed_off: vec![Month::new(2025, 12).unwrap()],
         },
     ]
@@ -238,6 +243,12 @@ fn scope_position() -> ScopePosition {
         contributions_ytd: baht(500_000),
         benefits_ytd: baht(80_000),
         oldest_sync: Some(1_789_990_000),
+        fund_a_year_ago: baht(560_000),
+        members_a_year_ago: 600,
+        member_contributions_month: baht(19_000),
+        contributions_due_month: baht(19_710),
+        member_contributions_ytd: baht(210_000),
+        contributions_due_ytd: baht(216_810),
     }
 }
 

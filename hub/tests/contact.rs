@@ -1,0 +1,273 @@
+//! A group's last contact, against a real hub SQLite file: what "stale" is
+//! measured from in positions, alerts and metrics, how a hello records it,
+//! and the column's arrival in an older database.
+
+use sajja_common::event::{Body, Rules};
+use sajja_common::{Checkpoint, Date, Event, GroupId, Hash, SignedCheckpoint, SigningKey, chain};
+use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_hub::metrics::Metrics;
+use sajja_hub::positions::{self, Alert, Health};
+use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
+
+const GROUP: &str = "230101-007";
+const DAY: i64 = 86_400;
+
+/// A group's opening events as its node writes them, and its key.
+struct Log {
+    group: GroupId,
+    key: SigningKey,
+    events: Vec<Vec<u8>>,
+    hashes: Vec<Hash>,
+}
+
+impl Log {
+    fn opened() -> Log {
+        let group = GroupId::parse(GROUP).unwrap();
+        let mut log = Log {
+            key: SigningKey::from_seed(&[7; 32]).unwrap(),
+            group: group.clone(),
+            events: Vec::new(),
+            hashes: Vec::new(),
+        };
+        let date = Date::from_ymd(2025, 1, 1).unwrap();
+        for body in [
+            Body::GroupOpened {
+                name: "กลุ่มสัจจะ".into(),
+                tambon: group.tambon().into(),
+                province: group.province().into(),
+            },
+            Body::RulesChanged(Rules::default()),
+        ] {
+            let bytes = Event {
+                group: group.clone(),
+                seq: log.events.len() as u64 + 1,
+                date,
+                recorded_at: 0,
+                body,
+            }
+            .encode();
+            let previous = log
+                .hashes
+                .last()
+                .copied()
+                .unwrap_or_else(|| chain::genesis(&group));
+            log.hashes.push(chain::next(&previous, &bytes));
+            log.events.push(bytes);
+        }
+        log
+    }
+
+    fn checkpoint_at(&self, seq: u64) -> SignedCheckpoint {
+        Checkpoint {
+            group: self.group.clone(),
+            seq,
+            head: self.hashes[seq as usize - 1],
+            fork_epoch: 0,
+        }
+        .sign(&self.key)
+    }
+}
+
+struct Hub {
+    dir: tempfile::TempDir,
+    ingest: Ingest,
+}
+
+impl Hub {
+    /// A hub holding `log`'s two events, committed through the accept rule.
+    fn holding(log: &Log) -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("hub.sqlite")).unwrap();
+        store.enrol(&log.group, &log.key.public(), 0).unwrap();
+        let mut ingest = Ingest::new(store);
+        let outcome = ingest.batch(1, &log.events, &log.checkpoint_at(2)).unwrap();
+        assert!(matches!(outcome, BatchOutcome::Acked { to: 2, .. }));
+        Hub { dir, ingest }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("hub.sqlite")
+    }
+
+    /// Sets the group's two times directly, as weeks of silence would.
+    fn set_times(&self, last_sync_at: Option<i64>, last_contact_at: Option<i64>) {
+        let conn = rusqlite::Connection::open(self.path()).unwrap();
+        conn.execute(
+            "UPDATE groups SET last_sync_at = ?2, last_contact_at = ?3 WHERE group_id = ?1",
+            rusqlite::params![GROUP, last_sync_at, last_contact_at],
+        )
+        .unwrap();
+    }
+
+    fn contact(&self) -> Option<i64> {
+        let group = GroupId::parse(GROUP).unwrap();
+        let row = self.ingest.store().group(&group).unwrap().unwrap();
+        row.last_contact_at
+    }
+
+    /// How the hub reports the group now: its line's health and contact,
+    /// whether it raises a stale alert, and the metrics' ok/stale counts.
+    fn report(&self, now: i64) -> (Health, Option<i64>, bool, String) {
+        let store = self.ingest.store();
+        let today = Date::thai_date_at(now);
+        let lines = positions::group_lines(store, "230101", today).unwrap();
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        let freshness = positions::Freshness {
+            now,
+            stale_after_days: 7,
+        };
+        assert_eq!(
+            positions::is_stale(line, now, 7),
+            line.health(freshness) == Health::Stale
+        );
+        let scope = positions::scope_position(&lines, "230101", now, 7);
+        assert_eq!(scope.oldest_sync, line.last_sync_at);
+        let stale_alert = positions::alerts(store, "230101", today, now, 7)
+            .unwrap()
+            .iter()
+            .any(|a| matches!(a, Alert::Stale { .. }));
+        let summaries = store.group_summaries().unwrap();
+        let metrics = Metrics::default().render(Some(&summaries), now, 7);
+        let groups: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("sajja_groups{"))
+            .collect();
+        (
+            line.health(freshness),
+            line.last_sync_at,
+            stale_alert,
+            groups.join(" "),
+        )
+    }
+}
+
+/// A group whose last batch arrived a month ago but whose node said hello an
+/// hour ago is ok everywhere; one that keeps sending nothing and saying
+/// nothing is stale everywhere, however recent its last batch.
+#[test]
+fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
+    let log = Log::opened();
+    let hub = Hub::holding(&log);
+    let now = unix_now();
+
+    hub.set_times(Some(now - 30 * DAY), Some(now - 3_600));
+    let (health, contact, alert, metrics) = hub.report(now);
+    assert_eq!(health, Health::Ok);
+    assert_eq!(contact, Some(now - 3_600), "the line reports the contact");
+    assert!(!alert, "an idle group in contact raises no alert");
+    assert!(
+        metrics.contains("sajja_groups{status=\"ok\"} 1")
+            && metrics.contains("sajja_groups{status=\"stale\"} 0"),
+        "{metrics}"
+    );
+
+    hub.set_times(Some(now - 3_600), Some(now - 8 * DAY));
+    let (health, contact, alert, metrics) = hub.report(now);
+    assert_eq!(health, Health::Stale);
+    assert_eq!(contact, Some(now - 8 * DAY));
+    assert!(alert);
+    assert!(
+        metrics.contains("sajja_groups{status=\"stale\"} 1"),
+        "{metrics}"
+    );
+
+    hub.set_times(Some(now), None);
+    let (health, _, alert, _) = hub.report(now);
+    assert_eq!(health, Health::Stale, "no contact yet");
+    assert!(alert);
+    let alerts = positions::alerts(
+        hub.ingest.store(),
+        "230101",
+        Date::thai_date_at(now),
+        now,
+        7,
+    )
+    .unwrap();
+    assert_eq!(
+        alerts[0].to_string(),
+        "group 230101-007: stale, no contact yet"
+    );
+}
+
+/// A hello records the contact only when its checkpoint verifies with the
+/// group's key; a head beyond the hub's waits for its batch; the time never
+/// moves backwards and moves by a minute or more.
+#[test]
+fn a_verified_hello_records_the_contact_and_nothing_else_does() {
+    let log = Log::opened();
+    let mut hub = Hub::holding(&log);
+    hub.set_times(Some(1_000), None);
+    let group = log.group.clone();
+    let now = unix_now();
+
+    let mut forged = log.checkpoint_at(2);
+    forged.signature[0] ^= 1;
+    assert!(hub.ingest.greet_contact(&forged, Some(now)).is_err());
+    assert_eq!(hub.contact(), None, "a bad signature proves no contact");
+
+    let mut ahead = log.checkpoint_at(2);
+    ahead.checkpoint.seq = 3;
+    let (_, _, verified) = hub.ingest.greet_contact(&ahead, Some(now)).unwrap();
+    assert!(!verified, "a head beyond the hub's cannot be checked yet");
+    assert_eq!(hub.contact(), None);
+
+    let (_, _, verified) = hub
+        .ingest
+        .greet_contact(&log.checkpoint_at(2), Some(now))
+        .unwrap();
+    assert!(verified);
+    assert_eq!(hub.contact(), Some(now));
+    // A restored node behind the hub is in contact too.
+    let (_, _, verified) = hub
+        .ingest
+        .greet_contact(&log.checkpoint_at(1), Some(now + CONTACT_RESOLUTION_S))
+        .unwrap();
+    assert!(verified);
+    assert_eq!(hub.contact(), Some(now + CONTACT_RESOLUTION_S));
+
+    let later = now + CONTACT_RESOLUTION_S;
+    assert!(!hub.ingest.record_contact(&group, later - DAY).unwrap());
+    assert!(
+        !hub.ingest
+            .record_contact(&group, later + CONTACT_RESOLUTION_S - 1)
+            .unwrap(),
+        "kept to the minute"
+    );
+    assert_eq!(hub.contact(), Some(later));
+    assert!(
+        hub.ingest
+            .record_contact(&group, later + CONTACT_RESOLUTION_S)
+            .unwrap()
+    );
+    assert_eq!(hub.contact(), Some(later + CONTACT_RESOLUTION_S));
+    let row = hub.ingest.store().group(&group).unwrap().unwrap();
+    assert_eq!(row.last_sync_at, Some(1_000), "contact is not a batch");
+}
+
+/// A database from before `last_contact_at` gains the column when the hub
+/// opens it, filled from `last_sync_at`; opening it again changes nothing.
+#[test]
+fn an_older_database_gains_the_contact_column_from_its_last_sync() {
+    let log = Log::opened();
+    let hub = Hub::holding(&log);
+    let path = hub.path();
+    let Hub { dir, ingest } = hub;
+    drop(ingest);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "UPDATE groups SET last_sync_at = 1700000000;
+             ALTER TABLE groups DROP COLUMN last_contact_at;",
+        )
+        .unwrap();
+    }
+    let group = GroupId::parse(GROUP).unwrap();
+    for _ in 0..2 {
+        let store = Store::open(&path).unwrap();
+        let row = store.group(&group).unwrap().unwrap();
+        assert_eq!(row.last_contact_at, Some(1_700_000_000));
+        assert_eq!(row.seq, 2);
+    }
+    drop(dir);
+}
