@@ -159,19 +159,23 @@ impl Enrolment {
 
     /// Writes the bundle readable by its owner only; never overwrites a file.
     pub fn write(&self, path: &Path) -> Result<(), EnrolmentError> {
-        let io = |source| EnrolmentError::Io {
+        write_private(path, self.to_text().as_bytes()).map_err(|source| EnrolmentError::Io {
             path: path.display().to_string(),
             source,
-        };
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(io)?;
-        file.write_all(self.to_text().as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)
+        })
     }
+}
+
+/// Creates `path` readable by its owner only (private keys, bundles) and
+/// writes it durably; never overwrites an existing file.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

@@ -344,6 +344,20 @@ fn refold_snapshot(conn: &Connection, gid: i64, group: &GroupId) -> Result<(), S
     write_snapshot(conn, gid, books.last_seq, &Snapshot::of(&books, cuts)?)
 }
 
+/// Re-folds every log's snapshot (a migration's back-fill).
+fn refold_every_snapshot(conn: &Connection) -> Result<(), StoreError> {
+    let groups: Vec<(i64, String)> = {
+        let mut stmt = conn.prepare("SELECT gid, group_id FROM groups ORDER BY gid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (gid, id) in groups {
+        let group = GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?;
+        refold_snapshot(conn, gid, &group)?;
+    }
+    Ok(())
+}
+
 /// Version 1 to 2: the snapshot tables, back-filled by folding every log.
 fn migrate_to_2(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -368,15 +382,7 @@ fn migrate_to_2(conn: &mut Connection) -> Result<(), StoreError> {
              PRIMARY KEY (gid, seq)
          ) WITHOUT ROWID;",
     )?;
-    let groups: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare("SELECT gid, group_id FROM groups ORDER BY gid")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (gid, id) in groups {
-        let group = GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?;
-        refold_snapshot(&tx, gid, &group)?;
-    }
+    refold_every_snapshot(&tx)?;
     tx.pragma_update(None, "user_version", 2)?;
     tx.commit()?;
     Ok(())
@@ -391,15 +397,7 @@ fn migrate_to_4(conn: &mut Connection) -> Result<(), StoreError> {
     if version >= 4 {
         return Ok(());
     }
-    let groups: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare("SELECT gid, group_id FROM groups ORDER BY gid")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (gid, id) in groups {
-        let group = GroupId::parse(&id).map_err(|e| StoreError::Damaged(e.to_string()))?;
-        refold_snapshot(&tx, gid, &group)?;
-    }
+    refold_every_snapshot(&tx)?;
     tx.pragma_update(None, "user_version", 4)?;
     tx.commit()?;
     Ok(())

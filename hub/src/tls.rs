@@ -1,10 +1,8 @@
 //! The hub's certificate authority and server certificate, generated at
 //! `sajja-hub init` so that no manual certificate step is ever needed.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use rcgen::{
@@ -85,18 +83,10 @@ pub fn issue_server_cert(ca: &Pem, hub_id: &str, names: &[String]) -> Result<Pem
 
 /// Writes a file readable by its owner only (private keys, secrets).
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
-    let io = |source| TlsError::Io {
+    sajja_edge::enrolment::write_private(path, contents).map_err(|source| TlsError::Io {
         path: path.display().to_string(),
         source,
-    };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
-    file.write_all(contents).map_err(io)?;
-    file.sync_all().map_err(io)
+    })
 }
 
 pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
