@@ -52,6 +52,17 @@ pub struct NodeConfig {
     pub log: LogSection,
     #[serde(default)]
     pub sync: SyncSection,
+    /// The treasurer's web app; off unless `listen` is set.
+    #[serde(default)]
+    pub web: WebSection,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSection {
+    /// Where `sajja-node run` serves the app, e.g. `0.0.0.0:8080` on the
+    /// hall's Wi-Fi (port 0 picks a free port, written to `web.addr`).
+    pub listen: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

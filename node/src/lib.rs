@@ -11,6 +11,7 @@
 //! - [`config`]: the optional `node.toml` and `check-config`.
 //! - [`backup`]: `sajja-node backup`, an online copy of the ledger.
 //! - [`logging`]: text or JSON log lines on stderr.
+//! - [`web`]: the treasurer's screen, served by `sajja-node run` with `[web] listen`.
 //!
 //! All ledger rules live in `sajja-common`; this crate does the input and output
 //! around them. Member names, phones and ID numbers live only in the register
@@ -24,6 +25,7 @@ pub mod report;
 pub mod rules_file;
 pub mod store;
 pub mod sync;
+pub mod web;
 
 pub use store::{Store, StoreError};
 

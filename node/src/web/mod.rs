@@ -1,0 +1,273 @@
+//! The treasurer's screen: a web app served by `sajja-node run` itself when
+//! `[web] listen` is set, on the village hall's Wi-Fi.
+//!
+//! Server-rendered pages (askama templates compiled into the binary) whose
+//! forms post normally, so they work without JavaScript; nothing is fetched
+//! from the internet. Every page reads the node's own ledger through the same
+//! `Store` the CLI uses, and every entry goes through the same batch and the
+//! same `Books::apply`: the app is a third rendering of one computation.
+//!
+//! - [`users`]: accounts and sessions (`users.sqlite`, Argon2id).
+//! - [`words`]: Thai and English labels; Buddhist-era dates.
+//! - [`sheet`]: the meeting-day collection sheet.
+//! - [`pages`]: one handler per page, its template beside it in `templates/`.
+
+pub mod cli;
+pub mod pages;
+pub mod sheet;
+pub mod users;
+pub mod words;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::store::{Store, StoreError};
+use users::{Session, UserError, Users};
+use words::Lang;
+
+/// The largest request body the app reads: a 5,000-member meeting sheet with
+/// every field typed stays well under it.
+pub const FORM_BYTES_MAX: usize = 1024 * 1024;
+/// The most fields one form may carry (four a row on the largest sheet).
+pub const FORM_FIELDS_MAX: usize = 4 * sheet::SHEET_ROWS_MAX + 16;
+/// Failed logins for one name before each further try must wait.
+const LOGIN_FREE_FAILURES: u32 = 3;
+const LOGIN_WAIT_MAX: Duration = Duration::from_secs(60);
+/// Names tracked by the login throttle; beyond it the oldest entry goes.
+const THROTTLE_NAMES_MAX: usize = 1_000;
+
+pub const SESSION_COOKIE: &str = "sajja_session";
+pub const LOGIN_COOKIE: &str = "sajja_login";
+pub const LANG_COOKIE: &str = "sajja_lang";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Users(#[from] UserError),
+    #[error("page template: {0}")]
+    Template(#[from] askama::Error),
+    #[error("web listener {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// What every handler shares: the ledger, the accounts, the login throttle.
+pub struct App {
+    pub data_dir: PathBuf,
+    store: Mutex<Store>,
+    users: Mutex<Users>,
+    throttle: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+pub type Shared = Arc<App>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked mid-request left nothing half-written (a batch
+    // commits or drops whole), so the data behind a poisoned lock is sound.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl App {
+    pub fn open(data_dir: &Path, ledger: &Path) -> Result<App, WebError> {
+        Ok(App {
+            data_dir: data_dir.to_path_buf(),
+            store: Mutex::new(Store::open(ledger)?),
+            users: Mutex::new(Users::open(data_dir)?),
+            throttle: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The ledger as it stands now, re-read if the CLI appended meanwhile.
+    pub fn store(&self) -> Result<MutexGuard<'_, Store>, StoreError> {
+        let mut store = lock(&self.store);
+        store.refresh()?;
+        Ok(store)
+    }
+
+    pub fn users(&self) -> MutexGuard<'_, Users> {
+        lock(&self.users)
+    }
+
+    /// How long `name` must still wait before another login try, if at all.
+    fn login_wait(&self, name: &str) -> Option<Duration> {
+        let throttle = lock(&self.throttle);
+        let (failures, last) = throttle.get(name)?;
+        if *failures < LOGIN_FREE_FAILURES {
+            return None;
+        }
+        let wait =
+            Duration::from_secs(1 << (failures - LOGIN_FREE_FAILURES).min(6)).min(LOGIN_WAIT_MAX);
+        wait.checked_sub(last.elapsed())
+    }
+
+    fn login_failed(&self, name: &str) {
+        let mut throttle = lock(&self.throttle);
+        if throttle.len() >= THROTTLE_NAMES_MAX && !throttle.contains_key(name) {
+            let oldest = throttle
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(n, _)| n.clone());
+            if let Some(oldest) = oldest {
+                throttle.remove(&oldest);
+            }
+        }
+        let entry = throttle
+            .entry(name.to_string())
+            .or_insert((0, Instant::now()));
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = Instant::now();
+    }
+
+    fn login_succeeded(&self, name: &str) {
+        lock(&self.throttle).remove(name);
+    }
+}
+
+/// Reads one cookie from a request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_code(cookie(headers, LANG_COOKIE).unwrap_or("th"))
+}
+
+/// A `Set-Cookie` value: never readable by scripts, never sent from another site.
+pub fn set_cookie(name: &str, value: &str, max_age_s: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// Equal strings, compared in time that does not depend on where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Who is asking, or the response that sends them to log in.
+pub fn session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
+    let token = cookie(headers, SESSION_COOKIE).unwrap_or("");
+    if token.is_empty() {
+        return Err(Redirect::to("/login").into_response());
+    }
+    match app.users().session(token) {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(Redirect::to("/login?expired=1").into_response()),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+pub fn internal(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "web request failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("ระบบขัดข้อง / internal error: {error}"),
+    )
+        .into_response()
+}
+
+/// A refusal page: one line saying why, in the reader's language.
+pub fn refused(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Html(format!(
+            "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+             <link rel=stylesheet href=/static/app.css><main><p class=error>{}</p>\
+             <p><a class=button href=/>↩</a></p></main>",
+            askama_escape(message)
+        )),
+    )
+        .into_response()
+}
+
+fn askama_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const APP_CSS: &str = include_str!("../../static/app.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(pages::today))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang", get(pages::switch_lang))
+        .route("/meeting", get(pages::meeting).post(pages::record_meeting))
+        .route("/receipt", get(pages::receipt))
+        .route("/members", get(pages::members).post(pages::add_member))
+        .route("/members/{member}", get(pages::passbook))
+        .route("/static/app.css", get(stylesheet))
+        .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))
+        .with_state(app)
+}
+
+/// Serves the app on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router(Arc::new(app));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds the app's address; the bound address (with the real port when 0 was
+/// asked) is written to `web.addr` in the data directory for scripts and tests.
+pub async fn bind(
+    listen: &str,
+    data_dir: &Path,
+) -> Result<(tokio::net::TcpListener, SocketAddr), WebError> {
+    let bind_error = |source| WebError::Bind {
+        addr: listen.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let _ = std::fs::write(data_dir.join("web.addr"), format!("http://{addr}\n"));
+    Ok((listener, addr))
+}
