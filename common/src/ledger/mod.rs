@@ -329,7 +329,7 @@ impl Books {
             (Body::Reversal { reversed_seq, .. }, Some(original)) => {
                 let delta = Delta::of(original).negated();
                 self.apply_delta(&delta);
-                self.record_dated(event.date, &delta, None);
+                self.record_dated(event.date, &delta, original, -1);
                 self.undo_state(original);
                 self.reversed.insert(*reversed_seq);
             }
@@ -338,7 +338,7 @@ impl Books {
                 self.apply_state(event);
                 let delta = Delta::of(event);
                 self.apply_delta(&delta);
-                self.record_dated(event.date, &delta, Some(event));
+                self.record_dated(event.date, &delta, event, 1);
             }
         }
         self.last_seq = self.last_seq.max(event.seq);
@@ -434,10 +434,21 @@ impl Books {
     }
 
     /// Appends the guarded changes of a delta on `date`, keeping `dated`
-    /// sorted by date. In order this is a push; a back-dated event is
-    /// inserted after the changes already on its date.
-    fn record_dated(&mut self, date: Date, delta: &Delta, event: Option<&Event>) {
-        let mut changes: Vec<(Guard, i64)> = Vec::new();
+    /// sorted by date. In order this is only pushes (no allocation beyond
+    /// the vector's growth); a back-dated event's changes are rotated in
+    /// after the changes already on its date.
+    /// `event` is the event whose delta this is (for a reversal, its target,
+    /// with `sign` -1: it gives back the target's loan and marks no activity).
+    fn record_dated(&mut self, date: Date, delta: &Delta, event: &Event, sign: i64) {
+        let in_order = self.dated.last().is_none_or(|last| last.date <= date);
+        let start = self.dated.len();
+        let mut push = |guard: Guard, change: i64| {
+            self.dated.push(Dated {
+                date,
+                guard,
+                change,
+            })
+        };
         for (account, debit) in &delta.postings {
             if account.must_stay_non_negative() {
                 let signed = if account.is_debit_normal() {
@@ -445,48 +456,38 @@ impl Books {
                 } else {
                     -*debit
                 };
-                changes.push((Guard::Account(account.clone()), signed));
+                push(Guard::Account(account.clone()), signed);
             }
         }
-        changes.extend(loan_changes(delta, event));
-        if let Some(event) = event {
-            changes.extend(
-                acting_members(event)
-                    .into_iter()
-                    .map(|m| (Guard::Activity(m), 0)),
-            );
+        loan_changes(delta, event, sign, &mut push);
+        if sign > 0 {
+            for_each_acting_member(event, |m| push(Guard::Activity(m), 0));
         }
-        if changes.is_empty() {
-            return;
+        if !in_order {
+            let at = self.dated[..start].partition_point(|d| d.date <= date);
+            let added = self.dated.len() - start;
+            self.dated[at..].rotate_right(added);
         }
-        let at = if self.dated.last().is_none_or(|last| last.date <= date) {
-            self.dated.len()
-        } else {
-            self.dated.partition_point(|d| d.date <= date)
-        };
-        self.dated.splice(
-            at..at,
-            changes.into_iter().map(|(guard, change)| Dated {
-                date,
-                guard,
-                change,
-            }),
-        );
     }
 
     /// A member acts only on or after joining; a loan is repaid or written
     /// off only on or after its disbursement.
     fn check_acting_dates(&self, event: &Event) -> Result<(), Rule> {
-        for member in acting_members(event) {
+        let mut early = None;
+        for_each_acting_member(event, |member| {
             if let Some(m) = self.members.get(&member)
                 && event.date < m.joined_on
+                && early.is_none()
             {
-                return Err(Rule::BeforeJoining {
+                early = Some(Rule::BeforeJoining {
                     member,
                     date: event.date,
                     joined: m.joined_on,
                 });
             }
+        });
+        if let Some(rule) = early {
+            return Err(rule);
         }
         if let Body::LoanRepaid { loan, .. } | Body::LoanWrittenOff { loan, .. } = &event.body
             && let Some(l) = self.loans.get(loan)
@@ -529,11 +530,11 @@ impl Books {
                 changes.push((Guard::Account(account), signed));
             }
         }
-        let event_for_loans = match &event.body {
-            Body::Reversal { .. } => None,
-            _ => Some(event),
-        };
-        changes.extend(loan_changes(delta, event_for_loans));
+        // A reversal's delta is its target's negated; a reversed disbursement
+        // only lowers a loan that is then removed, so it cannot go negative.
+        loan_changes(delta, event, 1, &mut |guard, change| {
+            changes.push((guard, change))
+        });
         for (guard, change) in changes {
             // Only a decrease can take a balance below zero.
             if change >= 0 {
@@ -1081,8 +1082,9 @@ impl Books {
     }
 }
 
-/// The members an event acts for (and so must have joined by its date).
-fn acting_members(event: &Event) -> Vec<MemberNo> {
+/// Calls `f` for each member an event acts for (who must have joined by its
+/// date); a callback, not a vector, so the in-order path allocates nothing.
+fn for_each_acting_member(event: &Event, mut f: impl FnMut(MemberNo)) {
     match &event.body {
         Body::ContributionReceived {
             member: Some(m), ..
@@ -1090,40 +1092,36 @@ fn acting_members(event: &Event) -> Vec<MemberNo> {
         | Body::SavingsDeposited { member: m, .. }
         | Body::SavingsWithdrawn { member: m, .. }
         | Body::BenefitPaid { member: m, .. }
-        | Body::MemberLeft { member: m, .. } => vec![*m],
-        Body::DividendPaid { lines, .. } => lines.iter().map(|(m, _)| *m).collect(),
+        | Body::MemberLeft { member: m, .. } => f(*m),
+        Body::DividendPaid { lines, .. } => lines.iter().for_each(|(m, _)| f(*m)),
         Body::LoanDisbursed {
             member, guarantors, ..
-        } => std::iter::once(*member)
-            .chain(guarantors.iter().copied())
-            .collect(),
-        _ => Vec::new(),
+        } => {
+            f(*member);
+            guarantors.iter().for_each(|g| f(*g));
+        }
+        _ => {}
     }
 }
 
-/// Changes to loans' principal outstanding: a disbursement (when `event` is
-/// the disbursement itself), repayments and write-offs (from the delta, so a
-/// reversal's negated delta gives them back).
-fn loan_changes(delta: &Delta, event: Option<&Event>) -> Vec<(Guard, i64)> {
-    let mut changes = Vec::new();
-    if let Some(Event {
-        body: Body::LoanDisbursed {
-            loan, principal, ..
-        },
-        ..
-    }) = event
+/// Changes to loans' principal outstanding: a disbursement (`event` itself,
+/// times `sign`: -1 when it is being reversed), repayments and write-offs
+/// (from the delta, so a reversal's negated delta gives them back).
+fn loan_changes(delta: &Delta, event: &Event, sign: i64, push: &mut impl FnMut(Guard, i64)) {
+    if let Body::LoanDisbursed {
+        loan, principal, ..
+    } = &event.body
     {
-        changes.push((Guard::Loan(*loan), principal.satang()));
+        push(Guard::Loan(*loan), sign * principal.satang());
     }
     if let Some((loan, principal, _)) = delta.loan_repaid
         && principal != 0
     {
-        changes.push((Guard::Loan(loan), -principal));
+        push(Guard::Loan(loan), -principal);
     }
     if let Some((loan, amount)) = delta.written_off {
-        changes.push((Guard::Loan(loan), -amount));
+        push(Guard::Loan(loan), -amount);
     }
-    changes
 }
 
 /// How a refusal names a guarded balance: "savings of member 1", "cash".
