@@ -47,6 +47,9 @@ pub struct Member {
     pub contributed: Money,
     /// Sickness nights and amount paid, by year, for the yearly caps.
     pub sickness: BTreeMap<u32, (u32, Money)>,
+    /// Death benefits paid for the member and not reversed (at most one
+    /// under the business-date rules).
+    pub death_benefits: u32,
 }
 
 impl Member {
@@ -1015,12 +1018,22 @@ impl Books {
                         savings: Money::ZERO,
                         contributed: Money::ZERO,
                         sickness: BTreeMap::new(),
+                        death_benefits: 0,
                     },
                 );
             }
             Body::MemberLeft { member, reason, .. } => {
                 if let Some(m) = self.members.get_mut(member) {
                     m.left = Some((event.date, *reason));
+                }
+            }
+            Body::BenefitPaid {
+                member,
+                kind: BenefitKind::Death,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.death_benefits += 1;
                 }
             }
             Body::LoanDisbursed {
@@ -1076,6 +1089,15 @@ impl Books {
             }
             Body::LoanDisbursed { loan, .. } => {
                 self.loans.remove(loan);
+            }
+            Body::BenefitPaid {
+                member,
+                kind: BenefitKind::Death,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.death_benefits = m.death_benefits.saturating_sub(1);
+                }
             }
             _ => {}
         }

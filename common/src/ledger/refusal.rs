@@ -197,6 +197,8 @@ pub enum Rule {
         date: Date,
         active_on: Date,
     },
+    #[error("a death benefit for member {0} is already paid")]
+    DeathBenefitAlreadyPaid(MemberNo),
     #[error("month {month} is not after the last closed month {closed}")]
     PeriodAlreadyClosed { month: Month, closed: Month },
 }
@@ -273,6 +275,7 @@ impl Rule {
             Rule::LoanHasActivity(_) => "loan_has_activity",
             Rule::PeriodAlreadyClosed { .. } => "period_already_closed",
             Rule::NegativeOn { .. } => "negative_on",
+            Rule::DeathBenefitAlreadyPaid(_) => "death_benefit_already_paid",
             Rule::BeforeJoining { .. } => "before_joining",
             Rule::BeforeLoan { .. } => "before_loan",
             Rule::LeftBeforeActivity { .. } => "left_before_activity",
