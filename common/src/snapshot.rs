@@ -13,7 +13,8 @@ use crate::position::PositionBasis;
 /// shape; a hub re-folds the logs of snapshots it cannot read.
 /// 2: `PositionBasis` carries the member register by month and the
 /// contribution rule (fund growth, member growth, collection rate).
-pub const SNAPSHOT_VERSION: u8 = 2;
+/// 3: `Books` keeps its guarded changes by business date (`Books::dated`).
+pub const SNAPSHOT_VERSION: u8 = 3;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SnapshotError {

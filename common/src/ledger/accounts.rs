@@ -28,7 +28,9 @@ pub enum ExpenseAccount {
     PoolInterest,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Account {
     Cash,
     Bank,

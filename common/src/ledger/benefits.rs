@@ -3,7 +3,7 @@
 //! never pays beyond the fund or to someone who is not a member.
 
 use crate::event::{BenefitKind, Body, Event, LeaveReason, Tier};
-use crate::ledger::{Books, Rule, positive};
+use crate::ledger::{Books, Rule, dated_rules_apply, positive};
 use crate::money::Money;
 
 pub(crate) fn check(books: &Books, event: &Event) -> Result<(), Rule> {
@@ -29,6 +29,11 @@ pub(crate) fn check(books: &Books, event: &Event) -> Result<(), Rule> {
         } else {
             Rule::MemberHasLeft(*member)
         });
+    }
+    // Once per member, override or not: a second death benefit is a
+    // duplicate entry (from the business-date rules on, so old logs fold).
+    if *kind == BenefitKind::Death && m.death_benefits > 0 && dated_rules_apply(event) {
+        return Err(Rule::DeathBenefitAlreadyPaid(*member));
     }
     let fund = books.accounts.welfare_fund;
     if *amount > fund {

@@ -47,6 +47,9 @@ pub struct Member {
     pub contributed: Money,
     /// Sickness nights and amount paid, by year, for the yearly caps.
     pub sickness: BTreeMap<u32, (u32, Money)>,
+    /// Death benefits paid for the member and not reversed (at most one
+    /// under the business-date rules).
+    pub death_benefits: u32,
 }
 
 impl Member {
@@ -217,6 +220,40 @@ pub struct Books {
     pub benefits: BTreeMap<(Month, BenefitKind), Money>,
     pub reversed: BTreeSet<u64>,
     pub closes: Vec<PeriodClose>,
+    /// Every change to a guarded balance, sorted by business date (log order
+    /// within a date): what a back-dated event is checked against, since the
+    /// balances as of a later date are today's less the changes dated after it.
+    pub dated: Vec<Dated>,
+}
+
+/// A balance that must never be negative on any date.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Guard {
+    Account(Account),
+    /// A loan's principal outstanding.
+    Loan(LoanNo),
+    /// Not a balance: a marker that the member acted on this date (a member
+    /// may not be recorded as having left before their last activity).
+    Activity(MemberNo),
+}
+
+/// One change to a guarded balance on a business date (normal side, satang).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dated {
+    pub date: Date,
+    pub guard: Guard,
+    pub change: i64,
+}
+
+/// When the stricter business-date rules begin (ARCHITECTURE.md, Decisions):
+/// they apply to events whose `recorded_at` (the writer's clock, signed into
+/// the event) is at or after 2026-12-07 00:00 UTC. Events recorded before
+/// were accepted under the old rules and must keep folding as they did.
+pub const DATED_RULES_FROM_UNIX: i64 = 1_796_601_600;
+
+/// Whether `event` is held to the business-date rules.
+pub fn dated_rules_apply(event: &Event) -> bool {
+    event.recorded_at >= DATED_RULES_FROM_UNIX
 }
 
 impl Books {
@@ -235,6 +272,7 @@ impl Books {
             benefits: BTreeMap::new(),
             reversed: BTreeSet::new(),
             closes: Vec::new(),
+            dated: Vec::new(),
         }
     }
 
@@ -292,14 +330,18 @@ impl Books {
     pub fn apply_unchecked(&mut self, event: &Event, original: Option<&Event>) {
         match (&event.body, original) {
             (Body::Reversal { reversed_seq, .. }, Some(original)) => {
-                self.apply_delta(&Delta::of(original).negated());
+                let delta = Delta::of(original).negated();
+                self.apply_delta(&delta);
+                self.record_dated(event.date, &delta, original, -1);
                 self.undo_state(original);
                 self.reversed.insert(*reversed_seq);
             }
             (Body::Reversal { .. }, None) => {}
             _ => {
                 self.apply_state(event);
-                self.apply_delta(&Delta::of(event));
+                let delta = Delta::of(event);
+                self.apply_delta(&delta);
+                self.record_dated(event.date, &delta, event, 1);
             }
         }
         self.last_seq = self.last_seq.max(event.seq);
@@ -368,12 +410,182 @@ impl Books {
                 opened: opened.on,
             });
         }
-        self.check_body(event, original)?;
+        let body = self.check_body(event, original);
         let delta = match (&event.body, original) {
             (Body::Reversal { .. }, Some(original)) => Delta::of(original).negated(),
             _ => Delta::of(event),
         };
-        self.check_balances(&delta)
+        let dated = dated_rules_apply(event);
+        // In order (dated on or after every earlier event) there is no later
+        // date to break: today's balances are the whole check.
+        let back_dated = dated && self.last_date.is_some_and(|last| event.date < last);
+        if back_dated && matches!(&body, Err(rule) if rule.is_about_a_balance()) {
+            // Today's balance is one of the dates the dated check reads; its
+            // refusal names the earliest date that breaks, which is what the
+            // treasurer who back-dated an entry needs to see.
+            self.check_later_dates(event, &delta)?;
+        }
+        body?;
+        self.check_balances(&delta)?;
+        if dated {
+            self.check_acting_dates(event)?;
+            if back_dated {
+                self.check_later_dates(event, &delta)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the guarded changes of a delta on `date`, keeping `dated`
+    /// sorted by date. In order this is only pushes (no allocation beyond
+    /// the vector's growth); a back-dated event's changes are rotated in
+    /// after the changes already on its date.
+    /// `event` is the event whose delta this is (for a reversal, its target,
+    /// with `sign` -1: it gives back the target's loan and marks no activity).
+    fn record_dated(&mut self, date: Date, delta: &Delta, event: &Event, sign: i64) {
+        let in_order = self.dated.last().is_none_or(|last| last.date <= date);
+        let start = self.dated.len();
+        let mut push = |guard: Guard, change: i64| {
+            self.dated.push(Dated {
+                date,
+                guard,
+                change,
+            })
+        };
+        for (account, debit) in &delta.postings {
+            if account.must_stay_non_negative() {
+                let signed = if account.is_debit_normal() {
+                    *debit
+                } else {
+                    -*debit
+                };
+                push(Guard::Account(account.clone()), signed);
+            }
+        }
+        loan_changes(delta, event, sign, &mut push);
+        if sign > 0 {
+            for_each_acting_member(event, |m| push(Guard::Activity(m), 0));
+        }
+        if !in_order {
+            let at = self.dated[..start].partition_point(|d| d.date <= date);
+            let added = self.dated.len() - start;
+            self.dated[at..].rotate_right(added);
+        }
+    }
+
+    /// A member acts only on or after joining; a loan is repaid or written
+    /// off only on or after its disbursement.
+    fn check_acting_dates(&self, event: &Event) -> Result<(), Rule> {
+        let mut early = None;
+        for_each_acting_member(event, |member| {
+            if let Some(m) = self.members.get(&member)
+                && event.date < m.joined_on
+                && early.is_none()
+            {
+                early = Some(Rule::BeforeJoining {
+                    member,
+                    date: event.date,
+                    joined: m.joined_on,
+                });
+            }
+        });
+        if let Some(rule) = early {
+            return Err(rule);
+        }
+        if let Body::LoanRepaid { loan, .. } | Body::LoanWrittenOff { loan, .. } = &event.body
+            && let Some(l) = self.loans.get(loan)
+            && event.date < l.disbursed_on
+        {
+            return Err(Rule::BeforeLoan {
+                loan: *loan,
+                date: event.date,
+                disbursed: l.disbursed_on,
+            });
+        }
+        Ok(())
+    }
+
+    /// For a back-dated event: no guarded balance may be negative on its
+    /// date or any later date, and a member may not leave before acting.
+    /// Only the changes dated after the event are read.
+    fn check_later_dates(&self, event: &Event, delta: &Delta) -> Result<(), Rule> {
+        let date = event.date;
+        let later = &self.dated[self.dated.partition_point(|d| d.date <= date)..];
+        if let Body::MemberLeft { member, .. } = &event.body
+            && let Some(after) = later.iter().find(|d| {
+                matches!(&d.guard, Guard::Activity(m) | Guard::Account(Account::MemberSavings(m)) if m == member)
+            })
+        {
+            return Err(Rule::LeftBeforeActivity {
+                member: *member,
+                date,
+                active_on: after.date,
+            });
+        }
+        let mut changes: Vec<(Guard, i64)> = Vec::new();
+        for (account, debit) in delta.merged_postings() {
+            if account.must_stay_non_negative() {
+                let signed = if account.is_debit_normal() {
+                    debit
+                } else {
+                    -debit
+                };
+                changes.push((Guard::Account(account), signed));
+            }
+        }
+        // A reversal's delta is its target's negated; a reversed disbursement
+        // only lowers a loan that is then removed, so it cannot go negative.
+        loan_changes(delta, event, 1, &mut |guard, change| {
+            changes.push((guard, change))
+        });
+        for (guard, change) in changes {
+            // Only a decrease can take a balance below zero.
+            if change >= 0 {
+                continue;
+            }
+            let now = self.guarded(&guard);
+            let after: i64 = later
+                .iter()
+                .filter(|d| d.guard == guard)
+                .map(|d| d.change)
+                .sum();
+            // The balance as of `date`, then as of each later date it changes
+            // (all of a date's changes taken before it is read).
+            let mut running = now - after;
+            let mut on = date;
+            let mut i = 0;
+            loop {
+                let would_be = running.checked_add(change).ok_or(Rule::Overflow)?;
+                if would_be < 0 {
+                    return Err(Rule::NegativeOn {
+                        balance: guard_name(&guard),
+                        would_be: Money::from_satang(would_be),
+                        date: on,
+                    });
+                }
+                let Some(next) = later[i..].iter().position(|d| d.guard == guard) else {
+                    break;
+                };
+                i += next;
+                on = later[i].date;
+                while i < later.len() && later[i].date == on {
+                    if later[i].guard == guard {
+                        running += later[i].change;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Today's value of a guarded balance.
+    fn guarded(&self, guard: &Guard) -> i64 {
+        match guard {
+            Guard::Account(account) => self.balance(account).satang(),
+            Guard::Loan(loan) => self.loans.get(loan).map_or(0, |l| l.outstanding().satang()),
+            Guard::Activity(_) => 0,
+        }
     }
 
     fn check_body(&self, event: &Event, original: Option<&Event>) -> Result<(), Rule> {
@@ -806,12 +1018,22 @@ impl Books {
                         savings: Money::ZERO,
                         contributed: Money::ZERO,
                         sickness: BTreeMap::new(),
+                        death_benefits: 0,
                     },
                 );
             }
             Body::MemberLeft { member, reason, .. } => {
                 if let Some(m) = self.members.get_mut(member) {
                     m.left = Some((event.date, *reason));
+                }
+            }
+            Body::BenefitPaid {
+                member,
+                kind: BenefitKind::Death,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.death_benefits += 1;
                 }
             }
             Body::LoanDisbursed {
@@ -868,8 +1090,71 @@ impl Books {
             Body::LoanDisbursed { loan, .. } => {
                 self.loans.remove(loan);
             }
+            Body::BenefitPaid {
+                member,
+                kind: BenefitKind::Death,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.death_benefits = m.death_benefits.saturating_sub(1);
+                }
+            }
             _ => {}
         }
+    }
+}
+
+/// Calls `f` for each member an event acts for (who must have joined by its
+/// date); a callback, not a vector, so the in-order path allocates nothing.
+fn for_each_acting_member(event: &Event, mut f: impl FnMut(MemberNo)) {
+    match &event.body {
+        Body::ContributionReceived {
+            member: Some(m), ..
+        }
+        | Body::SavingsDeposited { member: m, .. }
+        | Body::SavingsWithdrawn { member: m, .. }
+        | Body::BenefitPaid { member: m, .. }
+        | Body::MemberLeft { member: m, .. } => f(*m),
+        Body::DividendPaid { lines, .. } => lines.iter().for_each(|(m, _)| f(*m)),
+        Body::LoanDisbursed {
+            member, guarantors, ..
+        } => {
+            f(*member);
+            guarantors.iter().for_each(|g| f(*g));
+        }
+        _ => {}
+    }
+}
+
+/// Changes to loans' principal outstanding: a disbursement (`event` itself,
+/// times `sign`: -1 when it is being reversed), repayments and write-offs
+/// (from the delta, so a reversal's negated delta gives them back).
+fn loan_changes(delta: &Delta, event: &Event, sign: i64, push: &mut impl FnMut(Guard, i64)) {
+    if let Body::LoanDisbursed {
+        loan, principal, ..
+    } = &event.body
+    {
+        push(Guard::Loan(*loan), sign * principal.satang());
+    }
+    if let Some((loan, principal, _)) = delta.loan_repaid
+        && principal != 0
+    {
+        push(Guard::Loan(loan), -principal);
+    }
+    if let Some((loan, amount)) = delta.written_off {
+        push(Guard::Loan(loan), -amount);
+    }
+}
+
+/// How a refusal names a guarded balance: "savings of member 1", "cash".
+fn guard_name(guard: &Guard) -> String {
+    match guard {
+        Guard::Account(Account::MemberSavings(m)) => format!("savings of member {m}"),
+        Guard::Account(Account::WelfareFund) => "the welfare fund".into(),
+        Guard::Account(Account::ReservePledged(p)) => format!("the reserve pledged to pool {p}"),
+        Guard::Account(account) => account.name(),
+        Guard::Loan(loan) => format!("the principal outstanding on loan {loan}"),
+        Guard::Activity(m) => format!("member {m}"),
     }
 }
 

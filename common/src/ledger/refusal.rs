@@ -171,11 +171,54 @@ pub enum Rule {
     MemberHasActivity(MemberNo),
     #[error("loan {0} already has repayments or a write-off; reverse those first")]
     LoanHasActivity(LoanNo),
+    #[error("{balance} would be {would_be} on {date}")]
+    NegativeOn {
+        balance: String,
+        would_be: Money,
+        date: Date,
+    },
+    #[error("member {member} acts on {date}, before joining on {joined}")]
+    BeforeJoining {
+        member: MemberNo,
+        date: Date,
+        joined: Date,
+    },
+    #[error(
+        "loan {loan} is repaid or written off on {date}, before its disbursement on {disbursed}"
+    )]
+    BeforeLoan {
+        loan: LoanNo,
+        date: Date,
+        disbursed: Date,
+    },
+    #[error("member {member} cannot leave on {date}: they are active on {active_on}")]
+    LeftBeforeActivity {
+        member: MemberNo,
+        date: Date,
+        active_on: Date,
+    },
+    #[error("a death benefit for member {0} is already paid")]
+    DeathBenefitAlreadyPaid(MemberNo),
     #[error("month {month} is not after the last closed month {closed}")]
     PeriodAlreadyClosed { month: Month, closed: Month },
 }
 
 impl Rule {
+    /// Whether the rule refuses an amount beyond a balance as it stands.
+    pub fn is_about_a_balance(&self) -> bool {
+        matches!(
+            self,
+            Rule::SavingsOverdrawn { .. }
+                | Rule::BenefitBeyondFund { .. }
+                | Rule::RepaymentBeyondOwed { .. }
+                | Rule::PoolRepaymentBeyondOwed { .. }
+                | Rule::BeyondPoolDeposit { .. }
+                | Rule::PledgeBeyondFreeFunds { .. }
+                | Rule::ReleaseBeyondPledge { .. }
+                | Rule::WouldOverdraw { .. }
+        )
+    }
+
     /// A stable snake_case name for the rule, for metrics and machine-readable errors.
     pub fn name(&self) -> &'static str {
         match self {
@@ -231,6 +274,11 @@ impl Rule {
             Rule::MemberHasActivity(_) => "member_has_activity",
             Rule::LoanHasActivity(_) => "loan_has_activity",
             Rule::PeriodAlreadyClosed { .. } => "period_already_closed",
+            Rule::NegativeOn { .. } => "negative_on",
+            Rule::DeathBenefitAlreadyPaid(_) => "death_benefit_already_paid",
+            Rule::BeforeJoining { .. } => "before_joining",
+            Rule::BeforeLoan { .. } => "before_loan",
+            Rule::LeftBeforeActivity { .. } => "left_before_activity",
         }
     }
 }

@@ -1114,3 +1114,33 @@ fn an_event_dated_after_tomorrow_is_refused_by_whoever_admits_it_today() {
         Ok(())
     );
 }
+
+#[test]
+fn a_death_benefit_is_paid_at_most_once_per_member() {
+    // Proves a second death benefit for a member is refused, even with a
+    // committee override, unless the first is reversed; recorded under the
+    // old rules it was accepted, and such a log still folds.
+    let mut log = funded();
+    log.push_dated("2024-12-31", left(3, LeaveReason::Died, baht(0)));
+    let first = log.push_dated("2024-12-31", benefit(3, BenefitKind::Death, baht(2_000), 0));
+    check_refused(
+        &log,
+        log.next_dated("2024-12-31", benefit(3, BenefitKind::Death, baht(2_000), 0)),
+        "death_benefit_already_paid",
+    );
+    check_refused(
+        &log,
+        log.next_dated(
+            "2025-01-02",
+            overridden(3, BenefitKind::Death, baht(100), "second funeral"),
+        ),
+        "death_benefit_already_paid",
+    );
+    let mut old = log.clone();
+    old.push("2024-12-31", benefit(3, BenefitKind::Death, baht(2_000), 0));
+    log.push_dated(
+        "2025-01-02",
+        reversal(first, "entered for the wrong member"),
+    );
+    log.push_dated("2025-01-02", benefit(3, BenefitKind::Death, baht(2_000), 0));
+}

@@ -55,6 +55,14 @@ pub fn event(group: GroupId, seq: u64, date: Date, body: Body) -> Event {
     }
 }
 
+/// `event` as recorded after the business-date rules began (see
+/// `DATED_RULES_FROM_UNIX`); `event` builds the old rules' recordings.
+pub fn dated_rules(mut event: Event) -> Event {
+    event.recorded_at =
+        sajja_common::ledger::DATED_RULES_FROM_UNIX + i64::try_from(event.seq).unwrap();
+    event
+}
+
 // ---- event bodies ----
 
 pub fn group_opened() -> Body {
@@ -272,6 +280,22 @@ impl Log {
         let seq = event.seq;
         self.events.push(event);
         Ok(seq)
+    }
+
+    /// The next event, recorded after the business-date rules began.
+    pub fn next_dated(&self, date: &str, body: Body) -> Event {
+        dated_rules(self.next(date, body))
+    }
+
+    /// Appends an event recorded after the business-date rules began.
+    pub fn try_push_dated(&mut self, date: Date, body: Body) -> Result<u64, Refusal> {
+        self.apply(dated_rules(self.next_on(date, body)))
+    }
+
+    pub fn push_dated(&mut self, date: &str, body: Body) -> u64 {
+        let kind = body.kind();
+        self.try_push_dated(d(date), body)
+            .unwrap_or_else(|refusal| panic!("{kind} on {date} was refused: {refusal}"))
     }
 
     pub fn try_push_on(&mut self, date: Date, body: Body) -> Result<u64, Refusal> {
