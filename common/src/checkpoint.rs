@@ -142,7 +142,38 @@ impl fmt::Display for PublicKey {
     }
 }
 
+/// Starts every line of a private key backup (`sajja-node key-export`,
+/// `keygen`). A bare 64-hex seed cannot be told from a public key, so without
+/// it a hub handed a backup by mistake would enrol the secret; with it, every
+/// place that takes a public key can refuse a backup by name.
+pub const PRIVATE_KEY_PREFIX: &str = "sajja-private-key-v1:";
+
+/// Whether `text` carries a private key backup line (anywhere, in any case:
+/// an operator may paste a whole file).
+pub fn is_private_key_backup(text: &str) -> bool {
+    text.to_ascii_lowercase().contains(PRIVATE_KEY_PREFIX)
+}
+
 impl SigningKey {
+    /// The seed as one line of a key backup: [`PRIVATE_KEY_PREFIX`], then hex.
+    pub fn to_backup_line(&self) -> String {
+        format!("{PRIVATE_KEY_PREFIX}{}", hex::encode(self.seed))
+    }
+
+    /// Reads one line of a key backup: prefixed, or bare hex as backups were
+    /// written before the prefix existed (those still restore a node).
+    pub fn from_backup_line(line: &str) -> Result<SigningKey, KeyError> {
+        let line = line.trim();
+        let hex_seed = match line.get(..PRIVATE_KEY_PREFIX.len()) {
+            Some(head) if head.eq_ignore_ascii_case(PRIVATE_KEY_PREFIX) => {
+                &line[PRIVATE_KEY_PREFIX.len()..]
+            }
+            _ => line,
+        };
+        let seed = hex::decode(hex_seed.trim()).map_err(|_| KeyError::Length)?;
+        SigningKey::from_seed(&seed)
+    }
+
     pub fn generate() -> Result<SigningKey, KeyError> {
         let mut seed = [0u8; 32];
         ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut seed)
@@ -213,5 +244,24 @@ mod tests {
         let mut signed = checkpoint("230101-007").sign(&key);
         signed.checkpoint.group = GroupId::parse("230101-008").unwrap();
         assert!(!signed.verify(&key.public()));
+    }
+
+    #[test]
+    fn a_key_backup_line_is_unmistakable_and_old_bare_hex_still_reads() {
+        // Proves a backup line names itself private, reads back to the same key, and a pre-prefix bare-hex backup still reads.
+        let key = SigningKey::from_seed(&[7; 32]).unwrap();
+        let line = key.to_backup_line();
+        assert!(line.starts_with("sajja-private-key-v1:"), "{line}");
+        assert!(is_private_key_backup(&line));
+        assert!(is_private_key_backup(&format!(
+            "  # backup\n{}",
+            line.to_uppercase()
+        )));
+        assert!(!is_private_key_backup(&key.public().to_hex()));
+        let read = SigningKey::from_backup_line(&line).unwrap();
+        assert_eq!(read.public(), key.public());
+        let bare = SigningKey::from_backup_line(&hex::encode([7; 32])).unwrap();
+        assert_eq!(bare.public(), key.public());
+        assert!(SigningKey::from_backup_line("sajja-private-key-v1:zz").is_err());
     }
 }

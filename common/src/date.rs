@@ -22,9 +22,15 @@ pub struct Month(u32);
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DateError {
-    #[error("'{0}' is not a date: expected YYYY-MM-DD")]
+    #[error(
+        "'{0}' is not a date: write 2026-12-07, 2569-12-07 (B.E.) or 7/12/2569 (day/month/year, either era)"
+    )]
     Format(String),
-    #[error("'{0}' is not a month: expected YYYY-MM")]
+    /// A two-digit year could be either era (69: 2569 B.E. or 1969?), so it is
+    /// refused rather than guessed.
+    #[error("'{0}' is ambiguous: write the year in full, like 7/12/2569 or 7/12/2026")]
+    AmbiguousYear(String),
+    #[error("'{0}' is not a month: write 2026-12 or 2569-12 (B.E.)")]
     MonthFormat(String),
     #[error("year {0} is outside 1900..=2999")]
     YearRange(i64),
@@ -35,6 +41,53 @@ pub enum DateError {
 }
 
 const YEAR_MIN: i64 = 1900;
+/// A written year from here on is a Buddhist-era year (B.E. = C.E. + 543):
+/// no Sajja group will keep books in 2400 C.E., and B.E. 2400 was 1857 C.E.
+const BUDDHIST_ERA_FROM: i64 = 2400;
+const BUDDHIST_ERA_OFFSET: i64 = 543;
+
+/// Thai month abbreviations, January first, as printed on Thai documents.
+const THAI_MONTHS_SHORT: [&str; 12] = [
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+];
+const THAI_MONTHS_LONG: [&str; 12] = [
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+];
+
+/// A written four-digit year in either era, as a C.E. year.
+fn common_era(year: i64) -> i64 {
+    if year >= BUDDHIST_ERA_FROM {
+        year - BUDDHIST_ERA_OFFSET
+    } else {
+        year
+    }
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
 const YEAR_MAX: i64 = 2999;
 /// The last day whose civil year is within `YEAR_MAX` (2999-12-31).
 const DAY_MAX: u32 = 376_199;
@@ -152,22 +205,99 @@ impl Date {
     }
 }
 
-impl std::str::FromStr for Date {
-    type Err = DateError;
-
-    fn from_str(text: &str) -> Result<Date, DateError> {
+impl Date {
+    /// A date as Thai people write it: ISO `2026-12-07`, Buddhist-era
+    /// `2569-12-07`, day/month/year `7/12/2569` or `07/12/2026`, or the way
+    /// [`Date::thai_display`] prints it (`7 ธ.ค. 2569`); Thai digits too. A
+    /// four-digit year of 2400 or more is B.E. A two-digit year is refused
+    /// as ambiguous; so is month/day order, which only `/` with the day first
+    /// is read as (the Thai order, never the American one).
+    pub fn parse_either_era(text: &str) -> Result<Date, DateError> {
         let bad = || DateError::Format(text.to_string());
-        let mut parts = text.trim().splitn(3, '-');
-        let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad());
+        let written = crate::money::arabic_digits(text.trim());
+        let (y, m, d) = if written.contains('-') {
+            let mut parts = written.splitn(3, '-');
+            let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(bad());
+            };
+            if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+                return Err(bad());
+            }
+            (y, m.to_string(), d)
+        } else if written.contains('/') {
+            let mut parts = written.splitn(3, '/');
+            let (Some(d), Some(m), Some(y)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(bad());
+            };
+            if !(1..=2).contains(&d.len()) || !(1..=2).contains(&m.len()) {
+                return Err(bad());
+            }
+            if y.len() == 2 && all_digits(y) {
+                return Err(DateError::AmbiguousYear(text.to_string()));
+            }
+            if y.len() != 4 {
+                return Err(bad());
+            }
+            (y, m.to_string(), d)
+        } else {
+            let mut parts = written.split_whitespace();
+            let (Some(d), Some(name), Some(y), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            let month = THAI_MONTHS_SHORT
+                .iter()
+                .chain(THAI_MONTHS_LONG.iter())
+                .position(|n| *n == name)
+                .ok_or_else(bad)?
+                % 12;
+            if y.len() == 2 && all_digits(y) {
+                return Err(DateError::AmbiguousYear(text.to_string()));
+            }
+            if !(1..=2).contains(&d.len()) || y.len() != 4 {
+                return Err(bad());
+            }
+            (y, (month + 1).to_string(), d)
         };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        if !all_digits(y) || !all_digits(&m) || !all_digits(d) {
             return Err(bad());
         }
         let year: i64 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
         let day: u32 = d.parse().map_err(|_| bad())?;
-        Date::from_ymd(year, month, day)
+        Date::from_ymd(common_era(year), month, day).map_err(|e| match e {
+            DateError::Format(_) => bad(),
+            other => other,
+        })
+    }
+
+    /// The date for Thai readers: day, abbreviated Thai month, Buddhist-era
+    /// year (`7 ธ.ค. 2569`). For screens and printouts; files machines read
+    /// keep ISO (`Display`).
+    pub fn thai_display(self) -> String {
+        let (y, m, d) = self.ymd();
+        format!(
+            "{d} {} {}",
+            THAI_MONTHS_SHORT[(m - 1) as usize],
+            y + BUDDHIST_ERA_OFFSET
+        )
+    }
+
+    /// ISO order with the Buddhist-era year (`2569-12-07`).
+    pub fn buddhist_iso(self) -> String {
+        let (y, m, d) = self.ymd();
+        format!("{:04}-{m:02}-{d:02}", y + BUDDHIST_ERA_OFFSET)
+    }
+}
+
+impl std::str::FromStr for Date {
+    type Err = DateError;
+
+    /// Every date a person or a file gives is read the same way, so a B.E.
+    /// year is never taken as a C.E. one: see [`Date::parse_either_era`].
+    fn from_str(text: &str) -> Result<Date, DateError> {
+        Date::parse_either_era(text)
     }
 }
 
@@ -226,12 +356,14 @@ impl std::str::FromStr for Month {
 
     fn from_str(text: &str) -> Result<Month, DateError> {
         let bad = || DateError::MonthFormat(text.to_string());
-        let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
+        let written = crate::money::arabic_digits(text.trim());
+        let (y, m) = written.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 || !all_digits(y) || !all_digits(m) {
             return Err(bad());
         }
-        let year: u32 = y.parse().map_err(|_| bad())?;
+        let year: i64 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
+        let year = u32::try_from(common_era(year)).map_err(|_| bad())?;
         Month::new(year, month).map_err(|_| bad())
     }
 }
@@ -306,5 +438,87 @@ mod tests {
         let m = Month::new(2026, 2).unwrap();
         assert_eq!(m.minus(2).to_string(), "2025-12");
         assert_eq!(m.last_day().to_string(), "2026-02-28");
+    }
+
+    /// Parses `text` as a person's date and compares with `expected`: the ISO
+    /// date, or a fragment the one-line refusal must contain.
+    fn check(text: &str, expected: Result<&str, &str>) {
+        let got = Date::parse_either_era(text);
+        match (&got, expected) {
+            (Ok(date), Ok(iso)) => assert_eq!(date.to_string(), iso, "{text:?}"),
+            (Err(error), Err(fragment)) => {
+                let message = error.to_string();
+                assert!(message.contains(fragment), "{text:?}: {message:?}");
+                assert!(!message.contains('\n'), "{text:?}");
+            }
+            _ => panic!("{text:?}: got {got:?}, expected {expected:?}"),
+        }
+        // `FromStr` reads every date the same way.
+        assert_eq!(text.parse::<Date>(), got, "{text:?}");
+    }
+
+    const FORMS: &str =
+        "write 2026-12-07, 2569-12-07 (B.E.) or 7/12/2569 (day/month/year, either era)";
+
+    #[test]
+    fn dates_as_thai_people_write_them() {
+        // Proves ISO, Buddhist-era, day/month/year in either era and Thai digits all name 7 December 2026.
+        check("2026-12-07", Ok("2026-12-07"));
+        check("2569-12-07", Ok("2026-12-07"));
+        check("7/12/2569", Ok("2026-12-07"));
+        check("07/12/2026", Ok("2026-12-07"));
+        check("7/12/2026", Ok("2026-12-07"));
+        check("๗/๑๒/๒๕๖๙", Ok("2026-12-07"));
+        check("๒๕๖๙-๑๒-๐๗", Ok("2026-12-07"));
+        check("7 ธ.ค. 2569", Ok("2026-12-07"));
+        check("7 ธันวาคม 2569", Ok("2026-12-07"));
+        check(" 29/2/2567 ", Ok("2024-02-29"));
+        check("2399-01-01", Ok("2399-01-01"));
+        // B.E. 2400 is 1857 C.E., before any group's books.
+        check("2400-01-01", Err("outside"));
+    }
+
+    #[test]
+    fn ambiguous_and_invalid_dates_are_refused_with_the_accepted_forms() {
+        // Proves a date that is wrong, or could mean two days, is refused and the message shows what to write.
+        check("7/12/69", Err("ambiguous: write the year in full"));
+        check("7 ธ.ค. 69", Err("ambiguous"));
+        check("29/2/2569", Err(FORMS));
+        check("31/4/2026", Err(FORMS));
+        check("2026/12/07", Err(FORMS));
+        check("12-07-2026", Err(FORMS));
+        check("7/12", Err(FORMS));
+        check("7/12/2569/1", Err(FORMS));
+        check("7.12.2569", Err(FORMS));
+        check("+7/12/2569", Err(FORMS));
+        check("7/-1/2569", Err(FORMS));
+        check("007/12/2569", Err(FORMS));
+        check("7 Dec 2569", Err(FORMS));
+        check("", Err(FORMS));
+    }
+
+    #[test]
+    fn thai_display_and_buddhist_iso() {
+        // Proves a date prints for Thai readers as 7 ธ.ค. 2569 and 2569-12-07, and reads back.
+        let date: Date = "2026-12-07".parse().unwrap();
+        assert_eq!(date.thai_display(), "7 ธ.ค. 2569");
+        assert_eq!(date.buddhist_iso(), "2569-12-07");
+        assert_eq!(date.to_string(), "2026-12-07");
+        let new_year: Date = "2025-01-01".parse().unwrap();
+        assert_eq!(new_year.thai_display(), "1 ม.ค. 2568");
+        for day in [0, 59, 20_000, 20_794] {
+            let date = Date::from_days(day).unwrap();
+            assert_eq!(Date::parse_either_era(&date.thai_display()), Ok(date));
+            assert_eq!(Date::parse_either_era(&date.buddhist_iso()), Ok(date));
+        }
+    }
+
+    #[test]
+    fn months_in_either_era() {
+        // Proves a period can be written 2569-12 (B.E.) or in Thai digits, and means 2026-12.
+        assert_eq!("2569-12".parse::<Month>().unwrap().to_string(), "2026-12");
+        assert_eq!("๒๐๒๖-๐๑".parse::<Month>().unwrap().to_string(), "2026-01");
+        assert!("2026-1".parse::<Month>().is_err());
+        assert!("2026-+1".parse::<Month>().is_err());
     }
 }

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use rust_decimal::Decimal;
 use thiserror::Error;
 
 /// An amount in satang. Arithmetic is checked: an overflow is an error, not a wrap.
@@ -21,10 +20,20 @@ use thiserror::Error;
 )]
 pub struct Money(i64);
 
+/// Why a written amount was refused. Each message is one line and shows the
+/// form that would have been accepted, so the treasurer can retype it.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MoneyError {
-    #[error("'{0}' is not an amount of baht")]
+    #[error(
+        "'{0}' is not an amount in baht: write it like 30 or 30.50 (a comma only between thousands, like 1,250.50)"
+    )]
     NotANumber(String),
+    /// A comma where a decimal point was probably meant (`30,5`): reading it
+    /// as a thousands separator would record ten or a hundred times the money.
+    #[error(
+        "'{text}' is not an amount in baht: write {suggestion} (a comma only between thousands, like 1,250.50)"
+    )]
+    DecimalComma { text: String, suggestion: String },
     #[error("'{0}' has more than 2 decimal places (satang)")]
     TooManyDecimals(String),
     #[error("'{0}' is too large")]
@@ -62,34 +71,66 @@ impl Money {
         self.0 > 0
     }
 
-    /// Parses baht as written by a person: `30`, `30.5`, `1,250.75`. More than two
-    /// decimal places is refused rather than rounded: money is never silently changed.
+    /// Parses baht as written by a person: `30`, `30.5`, `1,250.75`, Thai
+    /// digits (`๓๐`) too. A comma is accepted only between groups of three
+    /// digits; exponents, stray separators and spaces are refused, never
+    /// guessed at: `30,5` is refused rather than read as 305. More than two
+    /// decimal places is refused rather than rounded. A leading `-` is kept
+    /// so the ledger refuses a negative amount with its own rule.
     pub fn parse_baht(text: &str) -> Result<Money, MoneyError> {
-        let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
-        let decimal: Decimal = cleaned
-            .parse()
-            .map_err(|_| MoneyError::NotANumber(text.to_string()))?;
-        // rust_decimal rounds digits beyond its 28-place precision instead of
-        // refusing them, so count the written fraction digits too.
-        let written_fraction = cleaned.split_once('.').map_or("", |(_, f)| f);
-        let significant_digits = written_fraction
-            .trim_end_matches(['0', '_'])
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .count();
-        let normalized = decimal.normalize();
-        if normalized.scale() > 2 || significant_digits > 2 {
+        let not_a_number = || MoneyError::NotANumber(text.to_string());
+        let written = arabic_digits(text.trim());
+        let (negative, unsigned) = match written.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, written.as_str()),
+        };
+        let (whole, fraction) = match unsigned.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (unsigned, None),
+        };
+        if let Some(suggestion) = decimal_comma_meant(whole, fraction) {
+            return Err(MoneyError::DecimalComma {
+                text: text.to_string(),
+                suggestion: format!("{}{suggestion}", if negative { "-" } else { "" }),
+            });
+        }
+        let digits = whole_digits(whole).ok_or_else(not_a_number)?;
+        let fraction = fraction.unwrap_or("");
+        if fraction.contains('.') || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_a_number());
+        }
+        // `30.` and `.5` are stray separators: refused, the form is 30 or 0.50.
+        if unsigned.ends_with('.') || digits.is_empty() {
+            return Err(not_a_number());
+        }
+        // Zeros beyond the satang are harmless (`1.500`); any other digit there
+        // would be a fraction of a satang.
+        let (satang_digits, beyond) = fraction.split_at(fraction.len().min(2));
+        if beyond.bytes().any(|b| b != b'0') {
             return Err(MoneyError::TooManyDecimals(text.to_string()));
         }
         let too_large = || MoneyError::TooLarge(text.to_string());
-        let scaled = normalized
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .ok_or_else(too_large)?;
-        let satang = i64::try_from(scaled).map_err(|_| too_large())?;
-        if satang.abs() > MAX_AMOUNT_SATANG {
-            return Err(MoneyError::TooLarge(text.to_string()));
+        // Leading zeros carry no value; only the significant digits can overflow.
+        let significant = digits.trim_start_matches('0');
+        if significant.len() > 15 {
+            return Err(too_large());
         }
-        Ok(Money(satang))
+        let baht: i64 = if significant.is_empty() {
+            0
+        } else {
+            significant.parse().map_err(|_| too_large())?
+        };
+        let satang: i64 = format!("{satang_digits:0<2}")
+            .parse()
+            .map_err(|_| not_a_number())?;
+        let total = baht
+            .checked_mul(100)
+            .and_then(|b| b.checked_add(satang))
+            .ok_or_else(too_large)?;
+        if total > MAX_AMOUNT_SATANG {
+            return Err(too_large());
+        }
+        Ok(Money(if negative { -total } else { total }))
     }
 
     /// Baht with two decimals and no grouping, for CSV.
@@ -98,6 +139,55 @@ impl Money {
         let abs = self.0.unsigned_abs();
         format!("{sign}{}.{:02}", abs / 100, abs % 100)
     }
+}
+
+/// Thai digits (๐–๙) as ASCII digits; everything else unchanged. Thai
+/// treasurers write either, and both mean the same number.
+pub fn arabic_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{0E50}'..='\u{0E59}' => char::from(b'0' + (u32::from(c) - 0x0E50) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+/// The whole-baht digits of `whole`, without its thousands separators, if it
+/// is plain digits (`1250`) or digits grouped by commas in threes (`1,250`).
+/// A grouped number starts with a non-zero digit: `0,300` may mean 0.30.
+fn whole_digits(whole: &str) -> Option<String> {
+    let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !whole.contains(',') {
+        return (whole.is_empty() || is_digits(whole)).then(|| whole.to_string());
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    if !is_digits(first) || first.len() > 3 || first.starts_with('0') {
+        return None;
+    }
+    let mut digits = first.to_string();
+    for group in groups {
+        if group.len() != 3 || !is_digits(group) {
+            return None;
+        }
+        digits.push_str(group);
+    }
+    Some(digits)
+}
+
+/// `30,5` or `1,05`: digits, one comma and one or two digits, no point. Such
+/// text is a decimal comma, the way many spreadsheets write it; the answer
+/// is the amount written with a point, to show in the refusal.
+fn decimal_comma_meant(whole: &str, fraction: Option<&str>) -> Option<String> {
+    if fraction.is_some() {
+        return None;
+    }
+    let (baht, satang) = whole.split_once(',')?;
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if baht.is_empty() || !digits(baht) || !(1..=2).contains(&satang.len()) || !digits(satang) {
+        return None;
+    }
+    Some(format!("{baht}.{satang:0<2}"))
 }
 
 impl fmt::Display for Money {

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use sajja_common::PublicKey;
 use sajja_proto::v1::admin_server::{Admin, AdminServer};
 use sajja_proto::v1::{
     EnrolRequest, EnrolResponse, ResolveForkRequest, ResolveForkResponse, RevokeRequest,
@@ -83,13 +82,13 @@ impl Admin for AdminService {
         let principal =
             operations::principal(&request.role, &request.subject, optional(&request.scope))
                 .map_err(status)?;
-        let public_key =
-            match optional(&request.public_key) {
-                Some(hex) => Some(PublicKey::from_hex(hex).ok_or_else(|| {
-                    Status::invalid_argument("public_key: expected 64 hex digits")
-                })?),
-                None => None,
-            };
+        let public_key = match optional(&request.public_key) {
+            Some(text) => Some(
+                operations::parse_group_key(text)
+                    .map_err(|e| Status::invalid_argument(format!("public_key: {e}")))?,
+            ),
+            None => None,
+        };
         tracing::info!(caller = %caller.principal, enrol = %principal, "enrolment by an operator");
         let bundle = self
             .with_ingest(move |ingest, config| {

@@ -410,8 +410,7 @@ fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
 fn rekey(config_path: &Path, group: &str, key: &str) -> anyhow::Result<()> {
     let config = load(config_path)?;
     let group = parse_group(group)?;
-    let key =
-        PublicKey::from_hex(key).context("--key must be 64 hex digits (an Ed25519 public key)")?;
+    let key = operations::parse_group_key(key).context("--key")?;
     if group.is_hub_log() {
         bail!("{group} is a hub's log id; a child hub's key is its [[children]] entry");
     }
@@ -879,11 +878,15 @@ fn backup(config: &HubConfig, dest: &Path) -> anyhow::Result<()> {
 /// all it needs to connect.
 #[derive(Subcommand)]
 enum EnrolCommand {
-    /// A group's node; its key comes from `sajja-node init` on the node.
+    /// A group's node; its public key is printed by `sajja-node init` (and
+    /// `sajja-node status`) on the node.
     Group {
         /// The group id, e.g. 230101-007.
         group: String,
-        /// The group's Ed25519 public key, hex (`sajja-node key-export`).
+        /// The group's Ed25519 PUBLIC key, 64 hex digits: the "public key"
+        /// line of `sajja-node status` or `sajja-node init`. Never the file
+        /// `sajja-node key-export` writes: that is the group's private key
+        /// backup, and it is refused.
         #[arg(long)]
         key: String,
         #[command(flatten)]
@@ -948,8 +951,7 @@ enum RevokeCommand {
 fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
     let (principal, public_key, opts) = match what {
         EnrolCommand::Group { group, key, opts } => {
-            let key = PublicKey::from_hex(&key)
-                .context("--key must be 64 hex digits (an Ed25519 public key)")?;
+            let key = operations::parse_group_key(&key).context("--key")?;
             (
                 operations::principal("group", &group, None)?,
                 Some(key),

@@ -24,6 +24,14 @@ pub enum OperationError {
     KeyConflict(GroupId),
     #[error("a group enrolment needs the group's public key (from `sajja-node init`)")]
     MissingKey,
+    #[error(
+        "this is a private key backup: never give it to the hub; use the public key from `sajja-node status`"
+    )]
+    PrivateKeyGiven,
+    #[error(
+        "{0:?} is not a group's public key: expected 64 hex digits, as `sajja-node status` prints after \"public key\""
+    )]
+    BadPublicKey(String),
     #[error("hub {0} is not listed under [[children]] in this hub's config")]
     NotAChild(String),
     #[error("only a province hub enrols child hubs")]
@@ -64,6 +72,21 @@ pub fn read_ca(config: &HubConfig) -> Result<Pem, OperationError> {
     Ok(Pem {
         cert: read(&config.tls.ca)?,
         key: read(&config.tls.ca_key)?,
+    })
+}
+
+/// A group's public key as the operator gives it (`enrol --key`, `rekey
+/// --key`, the Admin service). A line of a node's key backup is refused by
+/// name: its prefix is the only thing that tells it from a public key, since
+/// both are 64 hex digits, and a seed recorded in the signed admin log would
+/// travel to the province.
+pub fn parse_group_key(text: &str) -> Result<PublicKey, OperationError> {
+    if sajja_common::checkpoint::is_private_key_backup(text) {
+        return Err(OperationError::PrivateKeyGiven);
+    }
+    PublicKey::from_hex(text).ok_or_else(|| {
+        // The text may be a secret pasted by mistake: show only its length.
+        OperationError::BadPublicKey(format!("{} characters", text.trim().chars().count()))
     })
 }
 

@@ -11,7 +11,7 @@ use sajja_common::event::{
 };
 use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::{Books, Rule};
-use sajja_common::money::Money;
+use sajja_common::money::{Money, arabic_digits};
 
 /// Today's date in Thailand.
 pub fn today() -> Date {
@@ -21,16 +21,26 @@ pub fn today() -> Date {
     Date::thai_date_at(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
+/// A whole number as written, Thai digits too; `None` for anything else
+/// (signs, separators, spaces inside).
+fn whole_number(text: &str) -> Option<u32> {
+    let digits = arabic_digits(text.trim());
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 pub fn parse_member(text: &str) -> Result<MemberNo, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(MemberNo(n)),
+    match whole_number(text) {
+        Some(n) if n >= 1 => Ok(MemberNo(n)),
         _ => Err(format!("'{text}' is not a member number (1 and up)")),
     }
 }
 
 pub fn parse_loan(text: &str) -> Result<LoanNo, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(LoanNo(n)),
+    match whole_number(text) {
+        Some(n) if n >= 1 => Ok(LoanNo(n)),
         _ => Err(format!("'{text}' is not a loan number (1 and up)")),
     }
 }
@@ -39,8 +49,9 @@ pub fn parse_money(text: &str) -> Result<Money, String> {
     Money::parse_baht(text).map_err(|e| e.to_string())
 }
 
+/// Either era, ISO or day/month/year, Thai digits too (`Date::parse_either_era`).
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    text.parse::<Date>().map_err(|e| e.to_string())
+    Date::parse_either_era(text).map_err(|e| e.to_string())
 }
 
 /// A monthly interest rate in percent with at most two decimals (`1.5` is
@@ -61,14 +72,26 @@ pub fn parse_percent_basis_points(text: &str) -> Result<u32, String> {
     Ok(whole * 100 + fraction)
 }
 
-fn one_of<T: Copy>(text: &str, table: &[(&str, T)], what: &str) -> Result<T, String> {
+/// The table's value for `text`. A table may list several words for one
+/// value (English, Thai, a spelling variant); the first is the word printed.
+fn one_of<T: Copy + PartialEq>(
+    text: &str,
+    table: &[(&'static str, T)],
+    what: &str,
+) -> Result<T, String> {
     let wanted = text.trim().to_ascii_lowercase();
     table
         .iter()
         .find(|(word, _)| *word == wanted)
         .map(|(_, value)| *value)
         .ok_or_else(|| {
-            let words: Vec<&str> = table.iter().map(|(w, _)| *w).collect();
+            let mut words: Vec<&str> = Vec::new();
+            for (word, value) in table {
+                // One word per value keeps the message one readable line.
+                if word_of(*value, table) == *word {
+                    words.push(word);
+                }
+            }
             format!("'{text}' is not a {what}: expected {}", words.join(", "))
         })
 }
@@ -80,6 +103,8 @@ const SOURCES: &[(&str, Source)] = &[
     ("national", Source::NationalGovernment),
     ("donation", Source::Donation),
 ];
+/// The English word first (it is what `log` and CSV print), then the Thai
+/// words treasurers use and the spelling the rules file uses (`old_age`).
 const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
     ("childbirth", BenefitKind::Childbirth),
     ("sickness", BenefitKind::Sickness),
@@ -88,6 +113,16 @@ const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
     ("education", BenefitKind::Education),
     ("disaster", BenefitKind::Disaster),
     ("other", BenefitKind::Other),
+    ("old_age", BenefitKind::OldAge),
+    ("คลอดบุตร", BenefitKind::Childbirth),
+    ("ป่วย", BenefitKind::Sickness),
+    ("ชราภาพ", BenefitKind::OldAge),
+    ("ตาย", BenefitKind::Death),
+    ("เสียชีวิต", BenefitKind::Death),
+    ("การศึกษา", BenefitKind::Education),
+    ("ทุนการศึกษา", BenefitKind::Education),
+    ("ภัยพิบัติ", BenefitKind::Disaster),
+    ("อื่นๆ", BenefitKind::Other),
 ];
 const INCOME_KINDS: &[(&str, IncomeKind)] = &[
     ("bank-interest", IncomeKind::BankInterest),
@@ -232,11 +267,49 @@ mod tests {
 
     #[test]
     fn vocabularies_round_trip() {
+        // Proves every word is read back, and each kind prints its English word.
         for (word, kind) in BENEFIT_KINDS {
             assert_eq!(parse_benefit_kind(word), Ok(*kind));
-            assert_eq!(benefit_word(*kind), *word);
+            assert!(benefit_word(*kind).is_ascii(), "{word}");
+        }
+        for (i, (word, kind)) in BENEFIT_KINDS.iter().take(7).enumerate() {
+            assert_eq!(benefit_word(*kind), *word, "entry {i}");
         }
         assert!(parse_source("government").is_err());
         assert_eq!(parse_channel("BANK"), Ok(Channel::Bank));
+    }
+
+    #[test]
+    fn benefit_kinds_in_thai_and_both_spellings_of_old_age() {
+        // Proves a treasurer can type the benefit kind in Thai, and old_age as the rules file spells it.
+        for (word, kind) in [
+            ("ป่วย", BenefitKind::Sickness),
+            ("คลอดบุตร", BenefitKind::Childbirth),
+            ("ตาย", BenefitKind::Death),
+            ("เสียชีวิต", BenefitKind::Death),
+            ("ชราภาพ", BenefitKind::OldAge),
+            ("การศึกษา", BenefitKind::Education),
+            ("ทุนการศึกษา", BenefitKind::Education),
+            ("ภัยพิบัติ", BenefitKind::Disaster),
+            ("อื่นๆ", BenefitKind::Other),
+            ("old-age", BenefitKind::OldAge),
+            ("old_age", BenefitKind::OldAge),
+            (" Old_Age ", BenefitKind::OldAge),
+        ] {
+            assert_eq!(parse_benefit_kind(word), Ok(kind), "{word}");
+        }
+        let refused = parse_benefit_kind("holiday").unwrap_err();
+        assert!(refused.contains("old-age"), "{refused}");
+        assert!(!refused.contains("old_age"), "{refused}");
+    }
+
+    #[test]
+    fn member_and_loan_numbers_in_thai_digits() {
+        // Proves ๑๒ is member 12 and loan 12, and signs or separators are still refused.
+        assert_eq!(parse_member("๑๒"), Ok(MemberNo(12)));
+        assert_eq!(parse_loan(" ๓ "), Ok(LoanNo(3)));
+        for bad in ["0", "-1", "+1", "1,000", "1 2", "", "๐"] {
+            assert!(parse_member(bad).is_err(), "{bad}");
+        }
     }
 }

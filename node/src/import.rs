@@ -229,12 +229,12 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
         }
     }
 
-    let mut batch = store.begin()?;
-    let mut record = csv::StringRecord::new();
-    let mut rows = 0usize;
-    let mut first_seq = None;
+    // The rows are read (and checked as CSV) before the batch begins, so that
+    // a batch raced by another process's append can be built again from them.
+    let mut records = Vec::new();
     loop {
-        let row_number = rows as u64 + 2;
+        let row_number = records.len() as u64 + 2;
+        let mut record = csv::StringRecord::new();
         let more = reader
             .read_record(&mut record)
             .map_err(|e| ImportError::Row {
@@ -246,41 +246,47 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
         if !more {
             break;
         }
-        rows += 1;
-        if rows > MAX_IMPORT_ROWS {
+        if records.len() >= MAX_IMPORT_ROWS {
             return Err(ImportError::Row {
                 row: row_number,
                 message: format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
             });
         }
-        // A spreadsheet's trailing blank lines are not events.
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let row = Row {
-            number: record.position().map_or(row_number, |p| p.line()),
-            record: &record,
-            columns: &columns,
-        };
-        let (date, body, register) = row_event(&row, batch.books())?;
-        match batch.push_with_register(date, body, register) {
-            Ok(seq) => {
-                first_seq.get_or_insert(seq);
-            }
-            Err(StoreError::Refused(refusal)) => {
-                return Err(row.cell_error(rule_column(&refusal.rule), refusal.rule));
-            }
-            Err(other) => return Err(other.into()),
-        }
+        records.push(record);
     }
-    let Some(first_seq) = first_seq else {
-        return Err(ImportError::Row {
-            row: 2,
-            message: "the file has no events".into(),
-        });
-    };
-    let imported = batch.len();
-    let (_, last_seq) = batch.commit()?.unwrap_or((first_seq, first_seq));
+
+    let ((imported, first_seq), committed) = store.write(|batch| {
+        let mut first_seq = None;
+        for (index, record) in records.iter().enumerate() {
+            // A spreadsheet's trailing blank lines are not events.
+            if record.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let row = Row {
+                number: record.position().map_or(index as u64 + 2, |p| p.line()),
+                record,
+                columns: &columns,
+            };
+            let (date, body, register) = row_event(&row, batch.books())?;
+            match batch.push_with_register(date, body, register) {
+                Ok(seq) => {
+                    first_seq.get_or_insert(seq);
+                }
+                Err(StoreError::Refused(refusal)) => {
+                    return Err(row.cell_error(rule_column(&refusal.rule), refusal.rule));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let Some(first_seq) = first_seq else {
+            return Err(ImportError::Row {
+                row: 2,
+                message: "the file has no events".into(),
+            });
+        };
+        Ok((batch.len(), first_seq))
+    })?;
+    let (_, last_seq) = committed.unwrap_or((first_seq, first_seq));
     Ok(ImportSummary {
         rows: imported,
         first_seq,

@@ -131,7 +131,7 @@ enum Command {
     Contribute {
         /// Member number, or `-` for matching funds not tied to a member.
         member: String,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         /// The month paid for, YYYY-MM (default: the month of --date).
         #[arg(long, value_parser = |t: &str| t.parse::<Month>().map_err(|e| e.to_string()))]
@@ -146,7 +146,7 @@ enum Command {
     Save {
         #[arg(value_parser = parse_member)]
         member: MemberNo,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         #[command(flatten)]
         posting: Posting,
@@ -155,7 +155,7 @@ enum Command {
     Withdraw {
         #[arg(value_parser = parse_member)]
         member: MemberNo,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         #[command(flatten)]
         posting: Posting,
@@ -167,7 +167,7 @@ enum Command {
         /// childbirth, sickness, old-age, death, education, disaster or other.
         #[arg(value_parser = compose::parse_benefit_kind)]
         kind: BenefitKind,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         /// Hospital nights (sickness).
         #[arg(long, default_value_t = 0)]
@@ -183,7 +183,7 @@ enum Command {
     Loan(LoanCommand),
     /// Move cash to the bank account (or, with --draw, bank to cash).
     Bank {
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         /// Draw cash from the bank instead.
         #[arg(long)]
@@ -195,7 +195,7 @@ enum Command {
     Income {
         #[arg(value_parser = compose::parse_income_kind)]
         kind: IncomeKind,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         #[command(flatten)]
         posting: Posting,
@@ -204,7 +204,7 @@ enum Command {
     Expense {
         #[arg(value_parser = compose::parse_expense_kind)]
         kind: ExpenseKind,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
         #[command(flatten)]
         posting: Posting,
@@ -378,7 +378,7 @@ enum LoanCommand {
     Disburse {
         #[arg(value_parser = parse_member)]
         member: MemberNo,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         principal: Money,
         /// Monthly interest in percent, e.g. 1.5.
         #[arg(long, value_parser = compose::parse_percent_basis_points)]
@@ -399,9 +399,9 @@ enum LoanCommand {
     Repay {
         #[arg(value_parser = parse_loan)]
         loan: LoanNo,
-        #[arg(value_parser = parse_money)]
+        #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         principal: Money,
-        #[arg(long, value_parser = parse_money)]
+        #[arg(long, value_parser = parse_money, allow_negative_numbers = true)]
         interest: Option<Money>,
         #[command(flatten)]
         posting: Posting,
@@ -426,7 +426,7 @@ struct PoolMove {
     /// Pool id: network geocode, optionally -SUFFIX (e.g. 230101, 23-RES).
     #[arg(value_parser = |t: &str| PoolId::parse(t).map_err(|e| e.to_string()))]
     pool: PoolId,
-    #[arg(value_parser = parse_money)]
+    #[arg(value_parser = parse_money, allow_negative_numbers = true)]
     amount: Money,
     #[command(flatten)]
     posting: Posting,
@@ -448,7 +448,7 @@ enum PoolCommand {
     Repay {
         #[command(flatten)]
         movement: PoolMove,
-        #[arg(long, value_parser = parse_money)]
+        #[arg(long, value_parser = parse_money, allow_negative_numbers = true)]
         interest: Option<Money>,
     },
 }
@@ -590,6 +590,27 @@ fn refuse(store: &Store, rule: sajja_common::ledger::Rule) -> anyhow::Error {
         rule,
     })
     .into()
+}
+
+/// Appends the event `compose` makes from the books it will be validated
+/// against (a refund, a write-off, the next loan number), so that when
+/// another process appended first the retry composes it again.
+fn append_composed(
+    store: &mut Store,
+    date: Date,
+    compose: impl Fn(&sajja_common::Books) -> Result<Body, sajja_common::ledger::Rule>,
+) -> anyhow::Result<()> {
+    let (seq, _) = store.write(|batch| {
+        let body = compose(batch.books()).map_err(|rule| {
+            StoreError::Refused(Refusal {
+                group: batch.group().clone(),
+                seq: batch.next_seq(),
+                rule,
+            })
+        })?;
+        batch.push(date, body)
+    })?;
+    print_committed(store, seq)
 }
 
 fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
@@ -748,13 +769,14 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         ),
         Command::CloseMonth { month, dated } => {
             let mut store = open(&data_dir)?;
-            let digest = trial_balance_digest(&store.books().trial_balance());
-            append(
+            append_composed(
                 &mut store,
                 dated.date.unwrap_or_else(compose::today),
-                Body::PeriodClosed {
-                    month,
-                    trial_balance_digest: digest,
+                |books| {
+                    Ok(Body::PeriodClosed {
+                        month,
+                        trial_balance_digest: trial_balance_digest(&books.trial_balance()),
+                    })
                 },
             )
         }
@@ -822,11 +844,12 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             let store = open(&data_dir)?;
             let seeds = store.held_seeds();
             let mut text = format!(
-                "# sajja-node key backup of group {}: every signing key this node holds, oldest first\n",
+                "# sajja-node PRIVATE key backup of group {}: every signing key this node holds, oldest first.\n\
+                 # Never give it to a hub operator: the group's public key is in `sajja-node status`.\n",
                 store.group()
             );
             for seed in &seeds {
-                text.push_str(&hex::encode(seed));
+                text.push_str(&SigningKey::from_seed(seed)?.to_backup_line());
                 text.push('\n');
             }
             write_private(&file, text.as_bytes())?;
@@ -854,7 +877,14 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         }
         Command::Keygen { file } => {
             let key = SigningKey::generate()?;
-            write_private(&file, format!("{}\n", hex::encode(key.seed())).as_bytes())?;
+            write_private(
+                &file,
+                format!(
+                    "# sajja-node PRIVATE signing key: keep it; the hub needs only the public key\n{}\n",
+                    key.to_backup_line()
+                )
+                .as_bytes(),
+            )?;
             println!("public key  {}", key.public());
             println!("seed written to {} (mode 0600)", file.display());
             println!(
@@ -1039,23 +1069,27 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
             if name.trim().is_empty() {
                 return Err(usage("--name must not be empty"));
             }
-            let mut batch = store.begin()?;
-            let number = compose::next_member(batch.books());
-            let seq = batch.push_with_register(
-                joined_on.unwrap_or_else(compose::today),
-                Body::MemberJoined {
-                    member: number,
-                    birth_year,
-                    sex: sex.unwrap_or(Sex::Unstated),
-                },
-                Some(RegisterEntry {
-                    member: number,
-                    name: name.trim().to_string(),
-                    phone,
-                    national_id: id_number,
-                }),
-            )?;
-            batch.commit()?;
+            let joined_on = joined_on.unwrap_or_else(compose::today);
+            // The number is taken from the books the batch is validated
+            // against, so a retry after another process's append takes the next.
+            let ((seq, number), _) = store.write(|batch| {
+                let number = compose::next_member(batch.books());
+                let seq = batch.push_with_register(
+                    joined_on,
+                    Body::MemberJoined {
+                        member: number,
+                        birth_year,
+                        sex: sex.unwrap_or(Sex::Unstated),
+                    },
+                    Some(RegisterEntry {
+                        member: number,
+                        name: name.trim().to_string(),
+                        phone: phone.clone(),
+                        national_id: id_number.clone(),
+                    }),
+                )?;
+                Ok::<_, StoreError>((seq, number))
+            })?;
             print_committed(&store, seq)?;
             println!("member {number} added");
             Ok(())
@@ -1064,11 +1098,9 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
             member,
             reason,
             posting,
-        } => {
-            let body = compose::member_leaves(store.books(), member, reason, posting.channel())
-                .map_err(|rule| refuse(&store, rule))?;
-            append(&mut store, posting.date(), body)
-        }
+        } => append_composed(&mut store, posting.date(), |books| {
+            compose::member_leaves(books, member, reason, posting.channel())
+        }),
         MemberCommand::List => {
             let register = store.register()?;
             let books = store.books();
@@ -1109,22 +1141,17 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
             guarantors,
             loan,
             posting,
-        } => {
-            let loan = loan.unwrap_or_else(|| compose::next_loan(store.books()));
-            append(
-                &mut store,
-                posting.date(),
-                Body::LoanDisbursed {
-                    loan,
-                    member,
-                    principal,
-                    monthly_interest_basis_points: rate,
-                    term_months: term,
-                    guarantors,
-                    channel: posting.channel(),
-                },
-            )
-        }
+        } => append_composed(&mut store, posting.date(), |books| {
+            Ok(Body::LoanDisbursed {
+                loan: loan.unwrap_or_else(|| compose::next_loan(books)),
+                member,
+                principal,
+                monthly_interest_basis_points: rate,
+                term_months: term,
+                guarantors: guarantors.clone(),
+                channel: posting.channel(),
+            })
+        }),
         LoanCommand::Repay {
             loan,
             principal,
@@ -1140,12 +1167,22 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
                 channel: posting.channel(),
             },
         ),
-        LoanCommand::WriteOff { loan, dated } => {
-            let body = compose::loan_write_off(store.books(), loan)
-                .map_err(|rule| refuse(&store, rule))?;
-            append(&mut store, dated.date.unwrap_or_else(compose::today), body)
-        }
+        LoanCommand::WriteOff { loan, dated } => append_composed(
+            &mut store,
+            dated.date.unwrap_or_else(compose::today),
+            |books| compose::loan_write_off(books, loan),
+        ),
         LoanCommand::List { date } => {
+            // A date in the past shows the books as they stood at its end:
+            // outstanding then, and no loan disbursed after it.
+            let as_of_books;
+            let books = match date {
+                Some(date) => {
+                    as_of_books = store.books_as_of(date)?;
+                    &as_of_books
+                }
+                None => store.books(),
+            };
             let date = date.unwrap_or_else(compose::today);
             println!(
                 "{:>4}  {:>6}  {:<10}  {:>14}  {:>14}  {:>6}  {:>5}  {:>14}  {:>5}",
@@ -1159,7 +1196,7 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
                 "overdue",
                 "days"
             );
-            for (number, l) in &store.books().loans {
+            for (number, l) in &books.loans {
                 let arrears = l.arrears_on(date);
                 println!(
                     "{:>4}  {:>6}  {}  {:>14}  {:>14}  {:>6}  {:>5}  {:>14}  {:>5}",
@@ -1553,8 +1590,9 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads key files: hex seeds one a line (`#` starts a comment), as
-/// `key-export` and `keygen` write them.
+/// Reads key files: seeds one a line (`#` starts a comment), as `key-export`
+/// and `keygen` write them (`sajja-private-key-v1:` and hex), or bare hex as
+/// they were written before the prefix.
 fn read_seeds(files: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
     let mut seeds = Vec::new();
     for file in files {
@@ -1564,11 +1602,9 @@ fn read_seeds(files: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let seed = hex::decode(line)
-                .map_err(|_| usage(format!("{}: not a key backup", file.display())))?;
             seeds.push(
-                SigningKey::from_seed(&seed)
-                    .map_err(|e| usage(format!("{}: {e}", file.display())))?,
+                SigningKey::from_backup_line(line)
+                    .map_err(|e| usage(format!("{}: not a key backup ({e})", file.display())))?,
             );
         }
     }

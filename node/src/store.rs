@@ -95,6 +95,10 @@ pub const MAX_BATCH_EVENTS: usize = 200_000;
 /// How long a writer waits for another process (the daemon, a second CLI call)
 /// to finish its transaction before giving up.
 const BUSY_TIMEOUT_MS: u64 = 10_000;
+/// How many times [`Store::write`] prepares a batch again when another process
+/// appended first. Each try re-reads the head and re-validates, so a retry is
+/// as safe as the first attempt; 20 covers a handful of busy writers.
+pub const WRITE_ATTEMPTS: u32 = 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -1069,12 +1073,37 @@ impl Store {
         })
     }
 
-    /// Appends one event dated `date`; returns its seq.
+    /// Appends one event dated `date`; returns its seq. Another process
+    /// appending at the same moment is waited out (see [`Store::write`]).
     pub fn append(&mut self, date: Date, body: Body) -> Result<u64, StoreError> {
-        let mut batch = self.begin()?;
-        let seq = batch.push(date, body)?;
-        batch.commit()?;
+        let (seq, _) = self.write(|batch| batch.push(date, body.clone()))?;
         Ok(seq)
+    }
+
+    /// Builds a batch with `build` against the books as they stand and commits
+    /// it. When another process (the daemon, a second CLI call, a web form)
+    /// appended in between, the batch is dropped and `build` runs again on
+    /// the re-read books, up to [`WRITE_ATTEMPTS`] times: the treasurer never
+    /// sees the race. `build` must derive everything from the batch's books
+    /// (member numbers, refunds), never from an earlier read.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        mut build: impl FnMut(&mut Batch<'_>) -> Result<T, E>,
+    ) -> Result<(T, Option<(u64, u64)>), E> {
+        let mut attempt = 1;
+        loop {
+            let mut batch = self.begin()?;
+            let built = build(&mut batch)?;
+            match batch.commit() {
+                Ok(committed) => return Ok((built, committed)),
+                Err(StoreError::Concurrent { group }) if attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(%group, attempt, "another process appended first; preparing the batch again");
+                    std::thread::sleep(retry_pause(attempt));
+                    attempt += 1;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
     }
 
     /// Appends events received from a hub (a tail the node lacked): each
@@ -1107,6 +1136,13 @@ impl Store {
         batch.commit()?;
         Ok(self.head())
     }
+}
+
+/// A short pause before writing again, growing with the attempt and varied by
+/// process so that two writers that collided do not collide again in step.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    let jitter = u64::from(std::process::id() % 7) + u64::from(attempt % 3);
+    std::time::Duration::from_millis(u64::from(attempt.min(10)) * 5 + jitter)
 }
 
 fn remove_database(path: &Path) {

@@ -314,3 +314,37 @@ fn a_backup_of_a_running_hub_opens_and_restores() {
     );
     assert!(!heads.contains("230101-003"), "{heads}");
 }
+
+#[test]
+fn enrol_refuses_a_private_key_backup_and_its_help_names_the_public_key() {
+    // Proves `enrol group --key` refuses a node's key-export line by name (issue 12, bug 3), and the help no longer points at key-export as the key's source.
+    let root = TempDir::new().unwrap();
+    let dir = init(root.path(), "230101", "tambon");
+    let config = dir.join("hub.toml");
+    let seed = "sajja-private-key-v1:".to_string() + &"ab".repeat(32);
+    let out = hub(&[
+        "enrol",
+        "group",
+        "230101-001",
+        "--key",
+        &seed,
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        root.path().join("g.bundle").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this is a private key backup: never give it to the hub; use the public key from `sajja-node status`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&"ab".repeat(32)),
+        "the secret is not echoed: {err}"
+    );
+    assert!(!root.path().join("g.bundle").exists());
+    let help = ok(&["enrol", "group", "--help"]);
+    assert!(help.contains("sajja-node status"), "{help}");
+    assert!(help.contains("refused"), "{help}");
+}

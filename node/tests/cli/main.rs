@@ -4,6 +4,7 @@ mod corruption;
 mod crash;
 mod enrolment;
 mod import;
+mod input;
 mod ops;
 mod session;
 
