@@ -10,3 +10,4 @@ mod metrics;
 mod security;
 mod support;
 mod sync;
+mod web_node;

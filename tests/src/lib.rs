@@ -4,6 +4,8 @@
 //! The binaries are the ones `cargo test --workspace` builds for the node and
 //! hub packages' own integration tests, found beside this test executable.
 
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

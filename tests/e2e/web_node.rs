@@ -1,0 +1,385 @@
+//! The treasurer's web app, served by a real `sajja-node run`: in a real
+//! headless Chromium at phone width, and its web surface refusing what it must.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use sajja_tests::webdriver::{Answer, Browser, http, require_browser};
+
+use crate::support::*;
+
+const PASSWORD: &str = "hall-wifi-2569";
+
+/// A node of `members` members with accounts for a treasurer, a committee
+/// member and a viewer, and its app on an ephemeral port.
+struct App {
+    node: Node,
+    child: Child,
+    base: String,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn add_user(node: &Node, name: &str, role: &str) {
+    let mut child = node
+        .command(&["user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("password");
+    let output = child.wait_with_output().expect("user add");
+    assert!(output.status.success(), "user add: {}", text(&output));
+}
+
+fn start_app(dir: &Path, members: u32) -> App {
+    let node = Node::new(&dir.join("node"));
+    node.cli(&[
+        "init",
+        "--group",
+        "230101-004",
+        "--name",
+        "กลุ่มสัจจะบ้านหนองบัว",
+        "--opened-on",
+        "2026-01-01",
+    ]);
+    let rows: Vec<String> = (1..=members)
+        .map(|m| format!("2026-01-05,member-join,{m},นางสมศรี ใจดี {m},1970,"))
+        .collect();
+    import_rows(
+        &node,
+        dir,
+        "members.csv",
+        "date,kind,member,name,birth_year,amount",
+        &rows,
+    );
+    add_user(&node, "somsri", "treasurer");
+    add_user(&node, "prasit", "committee");
+    add_user(&node, "wichai", "viewer");
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n[web]\nlisten = \"127.0.0.1:0\"\n",
+            node.dir.display()
+        ),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("node.log")).expect("log");
+    let child = std::process::Command::new(bin("sajja-node"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn node");
+    let addr_file = node.dir.join("web.addr");
+    let base = wait_for("the web app's address", Duration::from_secs(20), || {
+        std::fs::read_to_string(&addr_file)
+            .ok()
+            .map(|a| a.trim().to_string())
+            .filter(|a| a.starts_with("http://"))
+    });
+    wait_for("the web app", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(base.trim_start_matches("http://")).ok()
+    });
+    App { node, child, base }
+}
+
+fn event_count(node: &Node) -> usize {
+    node.event_bytes().len()
+}
+
+/// A logged-in session over plain HTTP: its cookie and its form token.
+fn login(app: &App, user: &str) -> (String, String) {
+    let form = http("GET", &format!("{}/login", app.base), &[], b"");
+    let login_cookie = form.cookies().into_iter().next().expect("login cookie");
+    let token = login_cookie.split_once('=').expect("cookie").1.to_string();
+    let body = format!("user={user}&password={PASSWORD}&csrf={token}");
+    let answer = http(
+        "POST",
+        &format!("{}/login", app.base),
+        &[
+            ("Cookie", &login_cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(answer.status, 303, "login of {user}: {}", answer.text());
+    let session = answer
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("sajja_session=") && c.len() > 20)
+        .expect("session cookie");
+    let page = http(
+        "GET",
+        &format!("{}/meeting", app.base),
+        &[("Cookie", &session)],
+        b"",
+    );
+    let csrf = page
+        .text()
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token on the page")
+        .to_string();
+    (session, csrf)
+}
+
+fn post_form(app: &App, path: &str, cookie: &str, body: &str) -> Answer {
+    http(
+        "POST",
+        &format!("{}{path}", app.base),
+        &[
+            ("Cookie", cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// A treasurer logs in on a phone, runs a 30-member meeting in one submit,
+/// sees the receipt, is refused a duplicate contribution beside its row, and
+/// prints a member's passbook; screenshots at phone and desktop width.
+#[test]
+fn treasurer_runs_a_meeting_on_a_phone() {
+    if !require_browser("treasurer_runs_a_meeting_on_a_phone") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let app = start_app(dir.path(), 30);
+    let before = event_count(&app.node);
+    let browser = Browser::start(360, 800);
+
+    browser.go(&format!("{}/", app.base));
+    assert!(
+        browser.current_url().ends_with("/login"),
+        "no session goes to login"
+    );
+    browser.screenshot("node-login-phone");
+    browser.type_into("#user", "somsri");
+    browser.type_into("#password", PASSWORD);
+    browser.click("#login");
+    assert_eq!(browser.text("#collection"), "จ่ายแล้ว 0 / 30");
+    browser.screenshot("node-today-phone");
+
+    browser.click("#start-meeting");
+    assert_eq!(browser.count("ol.sheet li.member"), 30);
+    for member in 1..=30 {
+        browser.click(&format!("#p{member}"));
+    }
+    // Three members also save, one in Thai digits.
+    browser.type_into("input[name=s1]", "100");
+    browser.type_into("input[name=s2]", "๕๐");
+    browser.type_into("input[name=s3]", "1,250.50");
+    browser.type_into("input[name=ml]", "900");
+    browser.screenshot("node-meeting-phone");
+    browser.click("#record");
+
+    assert!(browser.text("#recorded").contains("บันทึกแล้ว"));
+    // 30 × 30.00 contributions + 1,400.50 savings + 900.00 local matching.
+    assert_eq!(browser.text("#receipt-total"), "3,200.50");
+    browser.screenshot("node-receipt-phone");
+    assert_eq!(event_count(&app.node), before + 34, "one sheet, 34 entries");
+    let balance = app.node.cli(&["balance"]);
+    assert!(
+        balance.contains("3,200.50"),
+        "cash holds the sheet: {balance}"
+    );
+
+    // The same member again for the same month: refused beside the row, nothing written.
+    browser.go(&format!("{}/meeting", app.base));
+    assert!(browser.text("#row-1").contains("จ่ายแล้ว 30.00"));
+    browser.click("#p1");
+    browser.click("#record");
+    assert!(
+        browser.text("#row-1 .row-error").contains("ถ้าเป็นการจ่ายเพิ่ม"),
+        "the duplicate is explained on its row"
+    );
+    assert!(browser.text("#sheet-error").contains("ยังไม่ได้บันทึก"));
+    browser.screenshot("node-meeting-duplicate-phone");
+    assert_eq!(
+        event_count(&app.node),
+        before + 34,
+        "a refused sheet writes nothing"
+    );
+
+    browser.go(&format!("{}/members/3", app.base));
+    assert!(browser.text("#passbook").contains("นางสมศรี ใจดี 3"));
+    browser.screenshot("node-passbook-phone");
+    let pdf = browser.print_pdf();
+    assert!(pdf.starts_with(b"%PDF"), "the passbook prints to PDF");
+    let pdf_file = dir.path().join("passbook.pdf");
+    std::fs::write(&pdf_file, &pdf).expect("pdf");
+    if let Ok(output) = std::process::Command::new("pdftotext")
+        .arg(&pdf_file)
+        .arg("-")
+        .output()
+    {
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(printed.contains("1,250.50"), "printed passbook: {printed}");
+    }
+
+    drop(browser);
+    let browser = Browser::start(1280, 900);
+    browser.go(&format!("{}/login", app.base));
+    browser.type_into("#user", "somsri");
+    browser.type_into("#password", PASSWORD);
+    browser.click("#login");
+    browser.screenshot("node-today-desktop");
+    browser.go(&format!("{}/meeting", app.base));
+    browser.screenshot("node-meeting-desktop");
+    browser.go(&format!("{}/lang?to=en", app.base));
+    assert_eq!(browser.text("#collection"), "paid 30 / 30");
+}
+
+/// The web surface refuses what it must — no session, a wrong or missing
+/// form token, a viewer or committee member recording, an oversized form,
+/// an ended session — and the ledger is unchanged after each.
+#[test]
+fn web_surface_refuses_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = start_app(dir.path(), 3);
+    let before = event_count(&app.node);
+    let sheet = "date=&p1=on&c1=30";
+    let (treasurer, csrf) = login(&app, "somsri");
+    let (viewer, viewer_csrf) = login(&app, "wichai");
+    let (committee, committee_csrf) = login(&app, "prasit");
+    let oversized = format!("csrf={csrf}&{}", "s1=1&".repeat(300_000));
+    let cases: Vec<(&str, Answer, u16)> = vec![
+        ("no session", post_form(&app, "/meeting", "", sheet), 303),
+        (
+            "a made-up session",
+            post_form(
+                &app,
+                "/meeting",
+                "sajja_session=00ff",
+                &format!("csrf={csrf}&{sheet}"),
+            ),
+            303,
+        ),
+        (
+            "no form token",
+            post_form(&app, "/meeting", &treasurer, sheet),
+            403,
+        ),
+        (
+            "another session's form token",
+            post_form(
+                &app,
+                "/meeting",
+                &treasurer,
+                &format!("csrf={viewer_csrf}&{sheet}"),
+            ),
+            403,
+        ),
+        (
+            "a viewer recording",
+            post_form(
+                &app,
+                "/meeting",
+                &viewer,
+                &format!("csrf={viewer_csrf}&{sheet}"),
+            ),
+            403,
+        ),
+        (
+            "a committee member recording",
+            post_form(
+                &app,
+                "/meeting",
+                &committee,
+                &format!("csrf={committee_csrf}&{sheet}"),
+            ),
+            403,
+        ),
+        (
+            "a viewer adding a member",
+            post_form(
+                &app,
+                "/members",
+                &viewer,
+                &format!("csrf={viewer_csrf}&name=x&birth_year=1970&sex=f"),
+            ),
+            403,
+        ),
+        (
+            "an oversized form",
+            post_form(&app, "/meeting", &treasurer, &oversized),
+            413,
+        ),
+        (
+            "an unreadable amount",
+            post_form(
+                &app,
+                "/meeting",
+                &treasurer,
+                &format!("csrf={csrf}&p1=on&c1=1e3"),
+            ),
+            422,
+        ),
+        (
+            "a login without its form token",
+            post_form(&app, "/login", "", "user=somsri&password=x"),
+            403,
+        ),
+    ];
+    for (case, answer, status) in &cases {
+        assert_eq!(answer.status, *status, "{case}: {}", answer.text());
+        assert_eq!(event_count(&app.node), before, "{case} wrote nothing");
+    }
+    // Wrong passwords are slowed down after three tries.
+    let form = http("GET", &format!("{}/login", app.base), &[], b"");
+    let cookie = form.cookies().into_iter().next().expect("login cookie");
+    let token = cookie.split_once('=').expect("cookie").1.to_string();
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            post_form(
+                &app,
+                "/login",
+                &cookie,
+                &format!("user=prasit&password=wrong&csrf={token}"),
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 429, 429], "login throttle");
+    // The treasurer's own sheet still goes through; then logging out ends the session.
+    let ok = post_form(
+        &app,
+        "/meeting",
+        &treasurer,
+        &format!("csrf={csrf}&{sheet}"),
+    );
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    assert_eq!(event_count(&app.node), before + 1);
+    assert_eq!(
+        post_form(&app, "/logout", &treasurer, &format!("csrf={csrf}")).status,
+        303
+    );
+    let after_logout = post_form(
+        &app,
+        "/meeting",
+        &treasurer,
+        &format!("csrf={csrf}&p2=on&c2=30"),
+    );
+    assert_eq!(after_logout.status, 303, "an ended session goes to login");
+    assert_eq!(after_logout.header("location"), Some("/login?expired=1"));
+    assert_eq!(event_count(&app.node), before + 1);
+}
