@@ -172,6 +172,8 @@ pub fn same_token(a: &str, b: &str) -> bool {
 }
 
 /// Who is asking, or the response that sends them to log in.
+// The refusal is the page to send: returned as is, on a path taken once a request.
+#[allow(clippy::result_large_err)]
 pub fn session(app: &App, headers: &HeaderMap) -> Result<Session, Response> {
     let token = cookie(headers, SESSION_COOKIE).unwrap_or("");
     if token.is_empty() {

@@ -88,6 +88,8 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 
 /// The session, checked for a form: its token must match, and the caller must
 /// be allowed to record. Returns the refusal to send otherwise.
+// The refusal is the page to send: returned as is, on a path taken once a request.
+#[allow(clippy::result_large_err)]
 fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
     let w = lang_of(headers).words();
     let session = session(app, headers)?;

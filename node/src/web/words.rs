@@ -42,7 +42,7 @@ impl Lang {
     pub fn date(self, date: Date) -> String {
         let (year, month, day) = date.ymd();
         match self {
-            Lang::Th => format!("{day} {} {}", THAI_MONTHS[month as usize - 1], year + 543),
+            Lang::Th => date.thai_display(),
             Lang::En => format!("{day} {} {year}", ENGLISH_MONTHS[month as usize - 1]),
         }
     }
