@@ -272,6 +272,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     }
 
     let mut heads = Vec::new();
+    let mut web_addr_file: Option<PathBuf> = None;
     for (index, (group, name, members)) in GROUPS.iter().enumerate() {
         interrupt.check()?;
         let group_id = GroupId::parse(group)?;
@@ -340,7 +341,23 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             "sajja-node init --bundle",
         )?;
         let log = std::fs::File::create(data.join("node.log"))?;
-        let child = node(&["run"])
+        // The first group also serves the treasurer's web app.
+        let mut run = if index == 0 {
+            add_demo_treasurer(&mut node(&[
+                "user",
+                "add",
+                DEMO_USER,
+                "--role",
+                "treasurer",
+            ]))?;
+            let node_config = data.join("node.toml");
+            std::fs::write(&node_config, "[web]\nlisten = \"127.0.0.1:0\"\n")?;
+            web_addr_file = Some(data.join("web.addr"));
+            node(&["--config", &node_config.display().to_string(), "run"])
+        } else {
+            node(&["run"])
+        };
+        let child = run
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -372,6 +389,20 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         "all six logs verified and stored by their tambon hubs in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    if let Some(file) = &web_addr_file {
+        while !std::fs::read_to_string(file).is_ok_and(|a| a.starts_with("http://")) {
+            interrupt.check()?;
+            if Instant::now() > deadline {
+                bail!("the web app of group 230101-001 did not start within {SYNC_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let addr = std::fs::read_to_string(file)?;
+        println!(
+            "treasurer's web app of group 230101-001: {} (log in as {DEMO_USER}, password {DEMO_PASSWORD})",
+            addr.trim()
+        );
+    }
 
     // Each tambon network fund sets a reserve policy, issues community
     // currency and guarantees a group's bank loan: facts in the hub's own log.
@@ -496,5 +527,30 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     }
     drop(children);
     drop(scratch);
+    Ok(())
+}
+
+/// The demo's treasurer account on group 230101-001's web app.
+const DEMO_USER: &str = "somsri";
+const DEMO_PASSWORD: &str = "sajja-demo";
+
+/// `sajja-node user add`, with the password on standard input as a person types it.
+fn add_demo_treasurer(command: &mut Command) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{DEMO_PASSWORD}")?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "sajja-node user add: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
     Ok(())
 }
