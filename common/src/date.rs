@@ -47,7 +47,7 @@ const BUDDHIST_ERA_FROM: i64 = 2400;
 const BUDDHIST_ERA_OFFSET: i64 = 543;
 
 /// Thai month abbreviations, January first, as printed on Thai documents.
-const THAI_MONTHS_SHORT: [&str; 12] = [
+pub const THAI_MONTHS_SHORT: [&str; 12] = [
     "ม.ค.",
     "ก.พ.",
     "มี.ค.",

@@ -1302,21 +1302,7 @@ fn balance(data_dir: &Path, as_of: Option<Date>, csv: bool) -> anyhow::Result<()
     let lines = books.trial_balance();
     let mut out = std::io::stdout().lock();
     if csv {
-        let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(["section", "item", "debit", "credit", "amount"])?;
-        for line in &lines {
-            writer.write_record([
-                "trial_balance",
-                &line.account,
-                &line.debit.to_plain(),
-                &line.credit.to_plain(),
-                "",
-            ])?;
-        }
-        for (item, value) in report::fund_summary_plain(books) {
-            writer.write_record(["summary", item, "", "", &value])?;
-        }
-        writer.flush()?;
+        report::balance_csv(books, out)?;
         return Ok(());
     }
     let when = as_of.map_or_else(

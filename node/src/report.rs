@@ -221,6 +221,27 @@ pub fn fund_summary(books: &Books) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The trial balance and the fund summary as CSV (plain amounts), for
+/// `balance --csv` and the app's download alike.
+pub fn balance_csv(books: &Books, out: impl std::io::Write) -> Result<(), csv::Error> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["section", "item", "debit", "credit", "amount"])?;
+    for line in books.trial_balance() {
+        writer.write_record([
+            "trial_balance",
+            &line.account,
+            &line.debit.to_plain(),
+            &line.credit.to_plain(),
+            "",
+        ])?;
+    }
+    for (item, value) in fund_summary_plain(books) {
+        writer.write_record(["summary", item, "", "", &value])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
 /// The same figures in plain form (no grouping), for CSV.
 pub fn fund_summary_plain(books: &Books) -> Vec<(&'static str, String)> {
     let a = &books.accounts;

@@ -220,6 +220,13 @@ fn treasurer_runs_a_meeting_on_a_phone() {
         "a refused sheet writes nothing"
     );
 
+    browser.go(&format!("{}/balance", app.base));
+    assert!(
+        browser.text("#summary").contains("3,200.50"),
+        "cash on the balance page"
+    );
+    browser.screenshot("node-balance-phone");
+
     browser.go(&format!("{}/members/3", app.base));
     assert!(browser.text("#passbook").contains("นางสมศรี ใจดี 3"));
     browser.screenshot("node-passbook-phone");
@@ -369,6 +376,25 @@ fn web_surface_refuses_and_writes_nothing() {
     );
     assert_eq!(ok.status, 303, "{}", ok.text());
     assert_eq!(event_count(&app.node), before + 1);
+    // The balance downloads as CSV that Excel opens with Thai intact: a BOM first.
+    let download = http(
+        "GET",
+        &format!("{}/balance.csv?date=2569-12-31", app.base),
+        &[("Cookie", &treasurer)],
+        b"",
+    );
+    assert_eq!(download.status, 200, "{}", download.text());
+    assert!(
+        download.body.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 byte-order mark"
+    );
+    assert!(
+        download.text().contains("summary,cash,,,30.00"),
+        "{}",
+        download.text()
+    );
+    let no_session = http("GET", &format!("{}/balance.csv", app.base), &[], b"");
+    assert_eq!(no_session.status, 303, "no download without a session");
     assert_eq!(
         post_form(&app, "/logout", &treasurer, &format!("csrf={csrf}")).status,
         303

@@ -68,6 +68,7 @@ pub enum WebError {
 pub struct App {
     pub data_dir: PathBuf,
     store: Mutex<Store>,
+    paid: Mutex<sheet::PaidPeriods>,
     users: Mutex<Users>,
     throttle: Mutex<HashMap<String, (u32, Instant)>>,
 }
@@ -87,6 +88,7 @@ impl App {
         Ok(App {
             data_dir: data_dir.to_path_buf(),
             store: Mutex::new(Store::open(ledger)?),
+            paid: Mutex::new(sheet::PaidPeriods::default()),
             users: Mutex::new(Users::open(data_dir)?),
             throttle: Mutex::new(HashMap::new()),
         })
@@ -97,6 +99,13 @@ impl App {
         let mut store = lock(&self.store);
         store.refresh()?;
         Ok(store)
+    }
+
+    /// Contributions per member and period, brought up to `store`'s head.
+    pub fn paid(&self, store: &Store) -> Result<MutexGuard<'_, sheet::PaidPeriods>, StoreError> {
+        let mut paid = lock(&self.paid);
+        paid.update(store)?;
+        Ok(paid)
     }
 
     pub fn users(&self) -> MutexGuard<'_, Users> {
@@ -239,6 +248,8 @@ pub fn router(app: Shared) -> Router {
         .route("/receipt", get(pages::receipt))
         .route("/members", get(pages::members).post(pages::add_member))
         .route("/members/{member}", get(pages::passbook))
+        .route("/balance", get(pages::balance))
+        .route("/balance.csv", get(pages::balance_csv))
         .route("/static/app.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))
         .with_state(app)

@@ -115,6 +115,12 @@ fn store_error(error: StoreError) -> Response {
     internal(error)
 }
 
+/// The ledger for one request, or the error page.
+#[allow(clippy::result_large_err)]
+fn ledger(app: &App) -> Result<std::sync::MutexGuard<'_, Store>, Response> {
+    app.store().map_err(store_error)
+}
+
 // ---- login ----
 
 #[derive(Template)]
@@ -335,14 +341,12 @@ fn sync_line(lang: Lang, store: &Store) -> Result<String, StoreError> {
 fn today_page(app: &App, headers: &HeaderMap) -> Response {
     let lang = lang_of(headers);
     let session = or_respond!(session(app, headers));
-    let store = match app.store() {
-        Ok(store) => store,
-        Err(error) => return store_error(error),
-    };
+    let store = or_respond!(ledger(app));
     let build = || -> Result<TodayPage, StoreError> {
         let date = business_today();
         let register = store.register()?;
-        let sheet = sheet::sheet_for(&store, &register, date)?;
+        let paid = app.paid(&store)?;
+        let sheet = sheet::sheet_for(&store, &paid, &register, date)?;
         let books = store.books();
         let a = &books.accounts;
         let loans_overdue = books
@@ -432,10 +436,7 @@ pub async fn meeting(
     blocking(move || {
         let lang = lang_of(&headers);
         let session = or_respond!(session(&app, &headers));
-        let store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let store = or_respond!(ledger(&app));
         let (date, error) = match parse_sheet_date(&query.date) {
             Ok(date) => (date, String::new()),
             Err(error) => (business_today(), error),
@@ -444,7 +445,11 @@ pub async fn meeting(
             Ok(register) => register,
             Err(error) => return store_error(error),
         };
-        let mut sheet = match sheet::sheet_for(&store, &register, date) {
+        let paid = match app.paid(&store) {
+            Ok(paid) => paid,
+            Err(error) => return store_error(error),
+        };
+        let mut sheet = match sheet::sheet_for(&store, &paid, &register, date) {
             Ok(sheet) => sheet,
             Err(error) => return store_error(error),
         };
@@ -484,10 +489,7 @@ pub async fn record_meeting(
             return refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
         }
         let session = or_respond!(recorder(&app, &headers, field(&fields, "csrf")));
-        let mut store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let mut store = or_respond!(ledger(&app));
         let date = match parse_sheet_date(field(&fields, "date")) {
             Ok(date) => date,
             Err(error) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &error),
@@ -496,7 +498,11 @@ pub async fn record_meeting(
             Ok(register) => register,
             Err(error) => return store_error(error),
         };
-        let mut sheet = match sheet::sheet_for(&store, &register, date) {
+        let paid = match app.paid(&store) {
+            Ok(paid) => paid,
+            Err(error) => return store_error(error),
+        };
+        let mut sheet = match sheet::sheet_for(&store, &paid, &register, date) {
             Ok(sheet) => sheet,
             Err(error) => return store_error(error),
         };
@@ -657,10 +663,7 @@ pub async fn receipt(
     blocking(move || {
         let lang = lang_of(&headers);
         let session = or_respond!(session(&app, &headers));
-        let store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let store = or_respond!(ledger(&app));
         let register = match store.register() {
             Ok(register) => register,
             Err(error) => return store_error(error),
@@ -793,10 +796,7 @@ pub async fn members(State(app): State<Shared>, headers: HeaderMap) -> Response 
     blocking(move || {
         let lang = lang_of(&headers);
         let session = or_respond!(session(&app, &headers));
-        let store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let store = or_respond!(ledger(&app));
         let frame = Frame::new(lang, &session, &store, "members");
         members_page(
             frame,
@@ -868,10 +868,7 @@ pub async fn add_member(
     blocking(move || {
         let lang = lang_of(&headers);
         let session = or_respond!(recorder(&app, &headers, &form.csrf));
-        let mut store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let mut store = or_respond!(ledger(&app));
         let number = compose::next_member(store.books());
         let result = member_body(&form, number).and_then(|(date, body, entry)| {
             let mut batch = store.begin().map_err(|e| e.to_string())?;
@@ -913,10 +910,7 @@ pub async fn passbook(
     blocking(move || {
         let lang = lang_of(&headers);
         let session = or_respond!(session(&app, &headers));
-        let store = match app.store() {
-            Ok(store) => store,
-            Err(error) => return store_error(error),
-        };
+        let store = or_respond!(ledger(&app));
         let number = MemberNo(member);
         let Some(figures) = store.books().members.get(&number).cloned() else {
             return refused(
@@ -960,6 +954,114 @@ pub async fn passbook(
             contributed: figures.contributed,
         };
         render(&page, StatusCode::OK)
+    })
+    .await
+}
+
+// ---- the balance as of a date ----
+
+#[derive(Template)]
+#[template(path = "balance.html")]
+struct BalancePage {
+    f: Frame,
+    date_text: String,
+    date_input: String,
+    lines: Vec<(String, Money, Money)>,
+    summary: Vec<(String, String)>,
+    error: String,
+}
+
+fn summary_label(w: &Words, item: &str) -> String {
+    match item {
+        "cash" => w.cash,
+        "bank" => w.bank,
+        "welfare_fund" => w.welfare_fund,
+        "member_savings" => w.savings,
+        "loans_outstanding" => w.loans_out,
+        "active_members" => w.members,
+        "pool_deposits" => w.pool_deposits,
+        "pool_loans" => w.pool_loans,
+        "reserve_pledged" => w.reserve_pledged,
+        "income" => w.income,
+        "expenses" => w.expenses,
+        "surplus" => w.surplus,
+        other => other,
+    }
+    .to_string()
+}
+
+pub async fn balance(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<DateQuery>,
+) -> Response {
+    blocking(move || {
+        let lang = lang_of(&headers);
+        let session = or_respond!(session(&app, &headers));
+        let store = or_respond!(ledger(&app));
+        let (date, error) = match parse_sheet_date(&query.date) {
+            Ok(date) => (date, String::new()),
+            Err(error) => (business_today(), error),
+        };
+        let books = match store.books_as_of(date) {
+            Ok(books) => books,
+            Err(error) => return store_error(error),
+        };
+        let w = lang.words();
+        let page = BalancePage {
+            date_text: lang.date(date),
+            date_input: date.buddhist_iso(),
+            lines: books
+                .trial_balance()
+                .into_iter()
+                .map(|l| (l.account, l.debit, l.credit))
+                .collect(),
+            summary: crate::report::fund_summary(&books)
+                .into_iter()
+                .map(|(item, value)| (summary_label(w, item), value))
+                .collect(),
+            error,
+            f: Frame::new(lang, &session, &store, "balance"),
+        };
+        render(&page, StatusCode::OK)
+    })
+    .await
+}
+
+/// The balance as CSV for Excel: UTF-8 with a byte-order mark (without it
+/// Excel shows Thai as mojibake), ISO dates, plain amounts.
+pub async fn balance_csv(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<DateQuery>,
+) -> Response {
+    blocking(move || {
+        let _session = or_respond!(session(&app, &headers));
+        let store = or_respond!(ledger(&app));
+        let date = match parse_sheet_date(&query.date) {
+            Ok(date) => date,
+            Err(error) => return refused(StatusCode::UNPROCESSABLE_ENTITY, &error),
+        };
+        let books = match store.books_as_of(date) {
+            Ok(books) => books,
+            Err(error) => return store_error(error),
+        };
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        if let Err(error) = crate::report::balance_csv(&books, &mut body) {
+            return internal(error);
+        }
+        let disposition = format!(
+            "attachment; filename=\"balance-{}-{date}.csv\"",
+            store.group()
+        );
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response()
     })
     .await
 }

@@ -66,27 +66,69 @@ impl Sheet {
     }
 }
 
-/// Member contributions per (member, period), from the log. Reversed entries
-/// do not count.
-pub fn paid_by_period(store: &Store) -> Result<BTreeMap<(MemberNo, Month), Money>, StoreError> {
-    let reversed = &store.books().reversed;
-    let mut paid: BTreeMap<(MemberNo, Month), Money> = BTreeMap::new();
-    store.scan(1, |event: &Event| {
-        if let Body::ContributionReceived {
+/// Member contributions per (member, period), kept up to date from the log
+/// as it grows: a sheet view reads only the events appended since the last
+/// one, not the whole log. Reversed contributions do not count.
+#[derive(Default)]
+pub struct PaidPeriods {
+    /// The log position (seq and chain head) this covers; a log that no
+    /// longer has that head (restored, or a fork resolved) is read afresh.
+    seq: u64,
+    head: Option<sajja_common::Hash>,
+    paid: BTreeMap<(MemberNo, Month), Money>,
+}
+
+fn member_contribution(event: &Event) -> Option<(MemberNo, Month, Money)> {
+    match &event.body {
+        Body::ContributionReceived {
             member: Some(member),
             amount,
             period,
             source: Source::Member,
             ..
-        } = &event.body
-            && !reversed.contains(&event.seq)
-        {
-            let entry = paid.entry((*member, *period)).or_insert(Money::ZERO);
-            *entry = Money::from_satang(entry.satang() + amount.satang());
+        } => Some((*member, *period, *amount)),
+        _ => None,
+    }
+}
+
+impl PaidPeriods {
+    pub fn update(&mut self, store: &Store) -> Result<(), StoreError> {
+        if self.seq > 0 && store.hash_at(self.seq)? != self.head {
+            *self = PaidPeriods::default();
         }
-        true
-    })?;
-    Ok(paid)
+        let mut reversed = Vec::new();
+        let paid = &mut self.paid;
+        let mut add = |member, period, satang: i64| {
+            let entry = paid.entry((member, period)).or_insert(Money::ZERO);
+            *entry = Money::from_satang(entry.satang() + satang);
+        };
+        store.scan(self.seq + 1, |event: &Event| {
+            if let Some((member, period, amount)) = member_contribution(event) {
+                add(member, period, amount.satang());
+            } else if let Body::Reversal { reversed_seq, .. } = &event.body {
+                reversed.push(*reversed_seq);
+            }
+            true
+        })?;
+        for seq in reversed {
+            if let Some((member, period, amount)) =
+                store.event(seq)?.as_ref().and_then(member_contribution)
+            {
+                add(member, period, -amount.satang());
+            }
+        }
+        let (seq, head) = store.head();
+        self.seq = seq;
+        self.head = Some(head);
+        Ok(())
+    }
+
+    pub fn paid(&self, member: MemberNo, period: Month) -> Money {
+        self.paid
+            .get(&(member, period))
+            .copied()
+            .unwrap_or(Money::ZERO)
+    }
 }
 
 fn interest_for_a_month(outstanding: Money, basis_points: u32) -> Money {
@@ -126,12 +168,12 @@ fn loan_lines(books: &Books, member: MemberNo, date: Date) -> Vec<LoanLine> {
 /// The sheet for `date`: every member active on it, with what is due.
 pub fn sheet_for(
     store: &Store,
+    paid: &PaidPeriods,
     register: &BTreeMap<MemberNo, RegisterEntry>,
     date: Date,
 ) -> Result<Sheet, StoreError> {
     let books = store.books();
     let period = date.month();
-    let paid = paid_by_period(store)?;
     let due = books.rules.contribution_amount;
     let rows = books
         .members
@@ -139,7 +181,7 @@ pub fn sheet_for(
         .filter(|(_, m)| m.joined_on <= date && m.left.is_none())
         .take(SHEET_ROWS_MAX)
         .map(|(number, _)| {
-            let paid_already = paid.get(&(*number, period)).copied().unwrap_or(Money::ZERO);
+            let paid_already = paid.paid(*number, period);
             Row {
                 member: number.0,
                 name: register

@@ -4,7 +4,7 @@
 //! names a missing word does not build. Thai is the default; English is a
 //! switch (a cookie), never a different page.
 
-use sajja_common::date::{Date, Month};
+use sajja_common::date::{Date, Month, THAI_MONTHS_SHORT};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -50,7 +50,7 @@ impl Lang {
     pub fn month(self, month: Month) -> String {
         let index = month.month_of_year() as usize - 1;
         match self {
-            Lang::Th => format!("{} {}", THAI_MONTHS[index], month.year() + 543),
+            Lang::Th => format!("{} {}", THAI_MONTHS_SHORT[index], month.year() + 543),
             Lang::En => format!("{} {}", ENGLISH_MONTHS[index], month.year()),
         }
     }
@@ -65,20 +65,6 @@ impl Lang {
     }
 }
 
-const THAI_MONTHS: [&str; 12] = [
-    "ม.ค.",
-    "ก.พ.",
-    "มี.ค.",
-    "เม.ย.",
-    "พ.ค.",
-    "มิ.ย.",
-    "ก.ค.",
-    "ส.ค.",
-    "ก.ย.",
-    "ต.ค.",
-    "พ.ย.",
-    "ธ.ค.",
-];
 const ENGLISH_MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -199,6 +185,14 @@ pub struct Words {
     pub kind_repayment: &'static str,
     pub kind_joined: &'static str,
     pub kind_other: &'static str,
+    pub balance: &'static str,
+    pub download_csv: &'static str,
+    pub pool_deposits: &'static str,
+    pub pool_loans: &'static str,
+    pub reserve_pledged: &'static str,
+    pub income: &'static str,
+    pub expenses: &'static str,
+    pub surplus: &'static str,
 }
 
 pub const TH: Words = Words {
@@ -282,6 +276,14 @@ pub const TH: Words = Words {
     kind_repayment: "ชำระเงินกู้",
     kind_joined: "สมัครเป็นสมาชิก",
     kind_other: "รายการอื่น",
+    balance: "งบดุล",
+    download_csv: "ดาวน์โหลด CSV (เปิดใน Excel ได้)",
+    pool_deposits: "เงินฝากกองทุนเครือข่าย",
+    pool_loans: "เงินกู้จากกองทุนเครือข่าย",
+    reserve_pledged: "ทุนสำรองที่ค้ำประกันไว้",
+    income: "รายได้",
+    expenses: "ค่าใช้จ่าย",
+    surplus: "รายได้สูง(ต่ำ)กว่าค่าใช้จ่าย",
 };
 
 pub const EN: Words = Words {
@@ -365,6 +367,14 @@ pub const EN: Words = Words {
     kind_repayment: "Loan repayment",
     kind_joined: "Joined the group",
     kind_other: "Other entry",
+    balance: "Balance",
+    download_csv: "Download CSV (opens in Excel)",
+    pool_deposits: "Pool deposits",
+    pool_loans: "Loans from the pool",
+    reserve_pledged: "Reserve pledged",
+    income: "Income",
+    expenses: "Expenses",
+    surplus: "Surplus",
 };
 
 #[cfg(test)]
