@@ -230,12 +230,17 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
             .to_string();
-        Browser {
+        let browser = Browser {
             driver,
             base,
             session,
             _profile: profile,
-        }
+        };
+        // A click that submits a form returns before the next page has
+        // loaded; looking for an element waits for it (up to 20 s) instead
+        // of racing the page, however loaded the machine is.
+        post(&browser.url("/timeouts"), &json!({"implicit": 20_000}));
+        browser
     }
 
     fn url(&self, path: &str) -> String {
