@@ -350,3 +350,73 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
 pub fn has_errors(sheet: &Sheet) -> bool {
     !sheet.error.is_empty() || sheet.rows.iter().any(|r| !r.error.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use sajja_common::SigningKey;
+    use sajja_common::event::{Rules, Sex};
+    use sajja_common::ids::GroupId;
+
+    use super::*;
+    use crate::store::GroupInit;
+
+    fn date(text: &str) -> Date {
+        text.parse().expect("date")
+    }
+
+    fn contribution(member: u32, baht: i64, period: &str) -> Body {
+        Body::ContributionReceived {
+            member: Some(MemberNo(member)),
+            amount: Money::from_baht(baht),
+            period: date(period).month(),
+            source: Source::Member,
+            channel: Channel::Cash,
+        }
+    }
+
+    /// What the sheet marks as paid follows the log as it grows: a payment
+    /// counts once, a reversed one stops counting, a later one counts again.
+    #[test]
+    fn paid_periods_follow_payments_and_reversals() {
+        let dir = tempfile::tempdir().expect("dir");
+        let init = GroupInit {
+            group: GroupId::parse("230101-007").expect("group"),
+            name: "กลุ่มสัจจะบ้านหนองบัว".into(),
+            tambon: "230101".into(),
+            province: "23".into(),
+            opened_on: date("2026-01-01"),
+            rules: Rules::default(),
+        };
+        let key = SigningKey::from_seed(&[7; 32]).expect("key");
+        let mut store = Store::create(&dir.path().join("ledger.sqlite"), init, key).expect("store");
+        let joined = Body::MemberJoined {
+            member: MemberNo(1),
+            birth_year: 1970,
+            sex: Sex::Female,
+        };
+        store.append(date("2026-01-02"), joined).expect("join");
+        let december = date("2026-12-01").month();
+        let mut paid = PaidPeriods::default();
+        let first = store
+            .append(date("2026-12-01"), contribution(1, 30, "2026-12-01"))
+            .expect("pay");
+        paid.update(&store).expect("update");
+        assert_eq!(paid.paid(MemberNo(1), december), Money::from_baht(30));
+        let reversal = Body::Reversal {
+            reversed_seq: first,
+            reason: "typed for the wrong member".into(),
+        };
+        store.append(date("2026-12-01"), reversal).expect("reverse");
+        paid.update(&store).expect("update");
+        assert_eq!(paid.paid(MemberNo(1), december), Money::ZERO);
+        store
+            .append(date("2026-12-02"), contribution(1, 30, "2026-12-01"))
+            .expect("pay again");
+        paid.update(&store).expect("update");
+        assert_eq!(paid.paid(MemberNo(1), december), Money::from_baht(30));
+        // A fresh reader of the same log agrees with the incremental one.
+        let mut fresh = PaidPeriods::default();
+        fresh.update(&store).expect("update");
+        assert_eq!(fresh.paid(MemberNo(1), december), Money::from_baht(30));
+    }
+}
