@@ -811,14 +811,7 @@ pub async fn members(State(app): State<Shared>, headers: HeaderMap) -> Response 
 
 /// A birth year in either era: 2512 (B.E.) is 1969.
 fn parse_birth_year(text: &str) -> Result<u32, String> {
-    let digits: String = text
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '๐'..='๙' => char::from(b'0' + (c as u32 - '๐' as u32) as u8),
-            c => c,
-        })
-        .collect();
+    let digits = sajja_common::money::arabic_digits(text.trim());
     match digits.parse::<u32>() {
         Ok(year) if (2_400..=2_700).contains(&year) => Ok(year - 543),
         Ok(year) if (1_880..=2_200).contains(&year) => Ok(year),
