@@ -361,6 +361,7 @@ pub fn group_log_opened(spec: &GroupSpec, stop: Stop, opened: Date) -> GroupLog 
                     period: first.month(),
                     source: Source::Member,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             );
         }
@@ -373,6 +374,7 @@ pub fn group_log_opened(spec: &GroupSpec, stop: Stop, opened: Date) -> GroupLog 
                     period: first.month(),
                     source,
                     channel: Channel::Bank,
+                    extra: false,
                 },
             );
         }
@@ -452,6 +454,7 @@ pub fn group_log_opened(spec: &GroupSpec, stop: Stop, opened: Date) -> GroupLog 
                     term_months: 10,
                     guarantors,
                     channel: Channel::Cash,
+                    plan: Default::default(),
                 },
             ) {
                 let defaults_after = (rng.below(8) == 0).then(|| 2 + rng.below(3) as u32);

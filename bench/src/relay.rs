@@ -291,7 +291,8 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
         std::thread::sleep(idle);
         let date = format!("2025-02-{:02}", day % 28 + 1);
         run_checked(
-            &mut cli(&["contribute", "1", "30", "--date", &date]),
+            // One member paying daily: each payment after the first is extra.
+            &mut cli(&["contribute", "1", "30", "--date", &date, "--extra"]),
             "sajja-node contribute",
         )?;
         let appended = Instant::now();

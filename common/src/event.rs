@@ -111,6 +111,32 @@ pub enum BenefitKind {
     Other,
 }
 
+/// How a loan's principal falls due; arrears and PAR30 follow it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum LoanPlan {
+    /// Equal monthly instalments over the term (logs written before plans
+    /// existed are all of this kind).
+    #[default]
+    EqualInstalments,
+    /// Interest monthly; the whole principal due at the end of the term (the
+    /// common Thai savings-group loan).
+    PrincipalAtMaturity,
+    /// Repaid as the borrower can; the whole principal due by `final_due`.
+    Flexible { final_due: Date },
+}
+
 /// One step of a tiered benefit table: from `min_years` on, `amount` applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tier {
@@ -200,6 +226,9 @@ pub enum Body {
         period: Month,
         source: Source,
         channel: Channel,
+        /// The treasurer's word that a second payment for a paid period is
+        /// meant (see `Rule::PeriodAlreadyPaid`).
+        extra: bool,
     },
     SavingsDeposited {
         member: MemberNo,
@@ -242,6 +271,7 @@ pub enum Body {
         term_months: u32,
         guarantors: Vec<MemberNo>,
         channel: Channel,
+        plan: LoanPlan,
     },
     LoanRepaid {
         loan: LoanNo,
@@ -451,6 +481,45 @@ enum_codec!(BenefitKind, BenefitKind, "benefit kind", {
     Education <=> Education, Disaster <=> Disaster, Other <=> Other,
 });
 
+impl LoanPlan {
+    /// The plan and its final due day (0 unless flexible).
+    fn to_pb(self) -> (i32, u32) {
+        match self {
+            LoanPlan::EqualInstalments => (pb::LoanPlan::EqualInstalments as i32, 0),
+            LoanPlan::PrincipalAtMaturity => (pb::LoanPlan::PrincipalAtMaturity as i32, 0),
+            LoanPlan::Flexible { final_due } => (pb::LoanPlan::Flexible as i32, final_due.days()),
+        }
+    }
+
+    /// Refuses a due day on a plan that has none, so that every decoded
+    /// event encodes back to the same bytes.
+    fn from_pb(plan: i32, final_due_date: u32) -> Result<LoanPlan, DecodeError> {
+        let plan = match pb::LoanPlan::try_from(plan) {
+            Ok(pb::LoanPlan::EqualInstalments) => LoanPlan::EqualInstalments,
+            Ok(pb::LoanPlan::PrincipalAtMaturity) => LoanPlan::PrincipalAtMaturity,
+            Ok(pb::LoanPlan::Flexible) => {
+                return Ok(LoanPlan::Flexible {
+                    final_due: Date::from_days(final_due_date)
+                        .map_err(|e| invalid("final_due_date", e))?,
+                });
+            }
+            Err(_) => {
+                return Err(DecodeError::UnknownEnum {
+                    field: "plan",
+                    value: plan,
+                });
+            }
+        };
+        if final_due_date != 0 {
+            return Err(invalid(
+                "final_due_date",
+                "only a flexible loan has a final due date",
+            ));
+        }
+        Ok(plan)
+    }
+}
+
 fn tiers_to_pb(tiers: &[Tier]) -> Vec<pb::Tier> {
     tiers
         .iter()
@@ -590,12 +659,14 @@ impl Body {
                 period,
                 source,
                 channel,
+                extra,
             } => B::ContributionReceived(pb::ContributionReceived {
                 member: member.map_or(0, |m| m.0),
                 amount: amount.satang(),
                 period: period.yyyymm(),
                 source: source.to_pb(),
                 channel: channel.to_pb(),
+                extra: *extra,
             }),
             Body::SavingsDeposited {
                 member,
@@ -668,15 +739,21 @@ impl Body {
                 term_months,
                 guarantors,
                 channel,
-            } => B::LoanDisbursed(pb::LoanDisbursed {
-                loan: loan.0,
-                member: member.0,
-                principal: principal.satang(),
-                monthly_interest_basis_points: *monthly_interest_basis_points,
-                term_months: *term_months,
-                guarantors: guarantors.iter().map(|g| g.0).collect(),
-                channel: channel.to_pb(),
-            }),
+                plan,
+            } => {
+                let (plan, final_due_date) = plan.to_pb();
+                B::LoanDisbursed(pb::LoanDisbursed {
+                    loan: loan.0,
+                    member: member.0,
+                    principal: principal.satang(),
+                    monthly_interest_basis_points: *monthly_interest_basis_points,
+                    term_months: *term_months,
+                    guarantors: guarantors.iter().map(|g| g.0).collect(),
+                    channel: channel.to_pb(),
+                    plan,
+                    final_due_date,
+                })
+            }
             Body::LoanRepaid {
                 loan,
                 principal,
@@ -811,6 +888,7 @@ impl Body {
                 period: month("period", b.period)?,
                 source: Source::from_pb(b.source)?,
                 channel: Channel::from_pb(b.channel)?,
+                extra: b.extra,
             },
             B::SavingsDeposited(b) => Body::SavingsDeposited {
                 member: member(b.member)?,
@@ -876,6 +954,7 @@ impl Body {
                         .map(member)
                         .collect::<Result<_, _>>()?,
                     channel: Channel::from_pb(b.channel)?,
+                    plan: LoanPlan::from_pb(b.plan, b.final_due_date)?,
                 }
             }
             B::LoanRepaid(b) => Body::LoanRepaid {
@@ -1020,6 +1099,7 @@ mod tests {
                 period: Month::new(2026, 10).unwrap(),
                 source: Source::NationalGovernment,
                 channel: Channel::Cash,
+                extra: false,
             },
             Body::DividendPaid {
                 year: 2025,
@@ -1042,6 +1122,7 @@ mod tests {
                 term_months: 12,
                 guarantors: vec![MemberNo(3), MemberNo(4)],
                 channel: Channel::Bank,
+                plan: Default::default(),
             },
             Body::PoolLoanRepaid {
                 pool: pool.clone(),

@@ -608,6 +608,7 @@ mod tests {
                     period: Month::new(2026, 1).unwrap(),
                     source: Source::Member,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             ),
             // 10,000 over 10 months from 1 February: 1,000 due on the 1st of each month.
@@ -622,6 +623,7 @@ mod tests {
                     term_months: 10,
                     guarantors: vec![],
                     channel: Channel::Cash,
+                    plan: Default::default(),
                 },
             ),
             event(
@@ -717,6 +719,7 @@ mod growth_tests {
                     period: date_parsed.month(),
                     source,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             );
         }

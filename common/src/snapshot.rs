@@ -14,7 +14,8 @@ use crate::position::PositionBasis;
 /// 2: `PositionBasis` carries the member register by month and the
 /// contribution rule (fund growth, member growth, collection rate).
 /// 3: `Books` keeps its guarded changes by business date (`Books::dated`).
-pub const SNAPSHOT_VERSION: u8 = 3;
+/// 4: members keep their paid periods (`extra`), loans their plan.
+pub const SNAPSHOT_VERSION: u8 = 4;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SnapshotError {

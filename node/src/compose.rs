@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sajja_common::date::Date;
 use sajja_common::event::{
-    BenefitKind, Body, Channel, ContributionPeriod, ExpenseKind, IncomeKind, LeaveReason, Sex,
-    Source,
+    BenefitKind, Body, Channel, ContributionPeriod, ExpenseKind, IncomeKind, LeaveReason, LoanPlan,
+    Sex, Source,
 };
 use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::{Books, Rule};
@@ -153,6 +153,61 @@ const PERIODS: &[(&str, ContributionPeriod)] = &[
     ("monthly", ContributionPeriod::Monthly),
     ("yearly", ContributionPeriod::Yearly),
 ];
+
+/// A loan's plan as the treasurer names it (`--plan`, the `plan` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanWord {
+    Equal,
+    Maturity,
+    Flexible,
+}
+const PLANS: &[(&str, PlanWord)] = &[
+    ("equal", PlanWord::Equal),
+    ("maturity", PlanWord::Maturity),
+    ("flexible", PlanWord::Flexible),
+    ("งวดเท่ากัน", PlanWord::Equal),
+    ("ครบกำหนด", PlanWord::Maturity),
+    ("ยืดหยุ่น", PlanWord::Flexible),
+];
+
+pub fn parse_plan(text: &str) -> Result<PlanWord, String> {
+    one_of(text, PLANS, "loan plan")
+}
+
+/// The plan with its final due date: a flexible loan needs one, the others
+/// take none (their due dates follow from the term).
+pub fn loan_plan(word: PlanWord, due: Option<Date>) -> Result<LoanPlan, String> {
+    match (word, due) {
+        (PlanWord::Flexible, Some(final_due)) => Ok(LoanPlan::Flexible { final_due }),
+        (PlanWord::Flexible, None) => {
+            Err("a flexible loan needs its final due date (--due, or the due column)".to_string())
+        }
+        (_, Some(_)) => Err(
+            "only a flexible loan takes a due date; the others fall due by their term".to_string(),
+        ),
+        (PlanWord::Equal, None) => Ok(LoanPlan::EqualInstalments),
+        (PlanWord::Maturity, None) => Ok(LoanPlan::PrincipalAtMaturity),
+    }
+}
+
+const YES_NO: &[(&str, bool)] = &[
+    ("yes", true),
+    ("no", false),
+    ("y", true),
+    ("n", false),
+    ("1", true),
+    ("0", false),
+    ("true", true),
+    ("false", false),
+    ("ใช่", true),
+    ("ไม่", false),
+];
+
+/// A yes/no cell (`extra`): an empty cell is no; anything unrecognised is
+/// refused rather than guessed.
+pub fn parse_yes_no(text: &str) -> Result<bool, String> {
+    one_of(text, YES_NO, "yes or no")
+}
 
 pub fn parse_channel(text: &str) -> Result<Channel, String> {
     one_of(text, CHANNELS, "channel")

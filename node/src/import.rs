@@ -34,6 +34,9 @@ pub const COLUMNS: &[&str] = &[
     "rate",
     "term",
     "guarantors",
+    "plan",
+    "due",
+    "extra",
     "reason",
     "seq",
     "month",
@@ -141,6 +144,16 @@ impl Row<'_> {
         }
     }
 
+    fn parse_opt<T>(
+        &self,
+        column: &str,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ImportError> {
+        self.get(column)
+            .map(|text| parser(text).map_err(|e| self.cell_error(column, e)))
+            .transpose()
+    }
+
     fn number<T: std::str::FromStr>(&self, column: &str) -> Result<T, ImportError> {
         self.parse(column, |t| {
             t.parse::<T>()
@@ -178,6 +191,8 @@ fn rule_column(rule: &Rule) -> &'static str {
         }
         Rule::NightsRequired | Rule::YearlyNightsCap { .. } => "nights",
         Rule::PeriodAlreadyClosed { .. } => "month",
+        Rule::PeriodAlreadyPaid { .. } => "period",
+        Rule::FinalDueNotAfterDisbursement { .. } => "due",
         Rule::NotOffered(_) => "category",
         Rule::WrongGroup(_)
         | Rule::OutOfSequence { .. }
@@ -337,6 +352,7 @@ fn row_event(
                 })?,
                 source: row.parse_or("source", Source::Member, compose::parse_source)?,
                 channel: row.channel()?,
+                extra: row.parse_or("extra", false, compose::parse_yes_no)?,
             }
         }
         "save" => Body::SavingsDeposited {
@@ -383,6 +399,11 @@ fn row_event(
                 term_months: row.number("term")?,
                 guarantors,
                 channel: row.channel()?,
+                plan: compose::loan_plan(
+                    row.parse_or("plan", compose::PlanWord::Equal, compose::parse_plan)?,
+                    row.parse_opt("due", compose::parse_date)?,
+                )
+                .map_err(|e| row.cell_error("plan", e))?,
             }
         }
         "loan-repay" => Body::LoanRepaid {

@@ -139,6 +139,10 @@ enum Command {
         /// Who paid: member, local, national or donation.
         #[arg(long, default_value = "member", value_parser = compose::parse_source)]
         source: Source,
+        /// A second payment for a period the member already paid, meant as
+        /// such (without it the ledger refuses a period paid twice).
+        #[arg(long)]
+        extra: bool,
         #[command(flatten)]
         posting: Posting,
     },
@@ -386,6 +390,14 @@ enum LoanCommand {
         /// Term in months.
         #[arg(long)]
         term: u32,
+        /// How the principal falls due: equal (monthly instalments),
+        /// maturity (interest monthly, principal at the end of the term) or
+        /// flexible (all due by --due).
+        #[arg(long, default_value = "equal", value_parser = compose::parse_plan)]
+        plan: compose::PlanWord,
+        /// A flexible loan's final due date.
+        #[arg(long, value_parser = compose::parse_date)]
+        due: Option<Date>,
         /// A guarantor's member number (repeat for more).
         #[arg(long = "guarantor", value_parser = parse_member)]
         guarantors: Vec<MemberNo>,
@@ -652,6 +664,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             amount,
             period,
             source,
+            extra,
             posting,
         } => {
             let member = match member.trim() {
@@ -669,6 +682,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
                     period: period.unwrap_or_else(|| date.month()),
                     source,
                     channel: posting.channel(),
+                    extra,
                 },
             )
         }
@@ -1138,20 +1152,26 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
             principal,
             rate,
             term,
+            plan,
+            due,
             guarantors,
             loan,
             posting,
-        } => append_composed(&mut store, posting.date(), |books| {
-            Ok(Body::LoanDisbursed {
-                loan: loan.unwrap_or_else(|| compose::next_loan(books)),
-                member,
-                principal,
-                monthly_interest_basis_points: rate,
-                term_months: term,
-                guarantors: guarantors.clone(),
-                channel: posting.channel(),
+        } => {
+            let plan = compose::loan_plan(plan, due).map_err(usage)?;
+            append_composed(&mut store, posting.date(), |books| {
+                Ok(Body::LoanDisbursed {
+                    loan: loan.unwrap_or_else(|| compose::next_loan(books)),
+                    member,
+                    principal,
+                    monthly_interest_basis_points: rate,
+                    term_months: term,
+                    guarantors: guarantors.clone(),
+                    channel: posting.channel(),
+                    plan,
+                })
             })
-        }),
+        }
         LoanCommand::Repay {
             loan,
             principal,
@@ -1803,6 +1823,8 @@ fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
                     period: date.month(),
                     source: Source::Member,
                     channel: compose::channel(round % 4 == 0),
+                    // The loop pays the same members many times a month.
+                    extra: true,
                 },
             )?;
         }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use sajja_common::date::Date;
-use sajja_common::event::{Body, Event, Rules, Sex};
+use sajja_common::event::{Body, Event, LoanPlan, Rules, Sex};
 use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::Books;
 use sajja_common::money::Money;
@@ -57,12 +57,14 @@ pub fn summary(event: &Event) -> String {
             period,
             source,
             channel,
+            extra,
         } => {
             let who = member.map_or("matching".to_string(), |m| format!("member {m}"));
             format!(
-                "{who} {amount} for {period} ({}) {}",
+                "{who} {amount} for {period} ({}) {}{}",
                 source_word(*source),
-                channel_word(*channel)
+                channel_word(*channel),
+                if *extra { ", extra payment" } else { "" }
             )
         }
         Body::SavingsDeposited {
@@ -127,11 +129,13 @@ pub fn summary(event: &Event) -> String {
             term_months,
             guarantors,
             channel,
+            plan,
         } => {
             let guarantors: Vec<String> = guarantors.iter().map(|g| g.to_string()).collect();
             format!(
-                "loan {loan} to member {member} {principal} at {}%/month for {term_months} months, guarantors [{}] {}",
+                "loan {loan} to member {member} {principal} at {}%/month for {term_months} months{}, guarantors [{}] {}",
                 percent(*monthly_interest_basis_points),
+                plan_words(*plan),
                 guarantors.join(" "),
                 channel_word(*channel)
             )
@@ -443,6 +447,16 @@ pub fn rules_lines(rules: &Rules) -> Vec<(String, String)> {
             percent(rules.admin_cap_basis_points),
         ),
     ]
+}
+
+/// How `log` names a loan's plan; the equal-instalment plan (the default, and
+/// every loan before plans existed) is not named.
+pub fn plan_words(plan: LoanPlan) -> String {
+    match plan {
+        LoanPlan::EqualInstalments => String::new(),
+        LoanPlan::PrincipalAtMaturity => ", principal at maturity".to_string(),
+        LoanPlan::Flexible { final_due } => format!(", flexible, all due by {final_due}"),
+    }
 }
 
 #[cfg(test)]

@@ -432,13 +432,13 @@ fn the_province_refuses_a_relayed_log_a_tambon_hub_tampered_with_and_names_the_h
     wait_held(&province, group, held);
     // Six more events the honest relay has not seen: the node has not synced them.
     let rows: Vec<String> = (1..=6)
-        .map(|m| format!("2025-03-0{m},contribute,{},,,30", m % 5 + 1))
+        .map(|m| format!("2025-03-0{m},contribute,{},,,30,yes", m % 5 + 1))
         .collect();
     import_rows(
         &node,
         dir.path(),
         "more.csv",
-        "date,kind,member,name,birth_year,amount",
+        "date,kind,member,name,birth_year,amount,extra",
         &rows,
     );
     let log = GroupLog::read(&node, group);

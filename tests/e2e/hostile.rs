@@ -58,6 +58,7 @@ fn contribution(amount: Money) -> Body {
         period: sajja_common::Month::new(2025, 2).unwrap(),
         source: sajja_common::event::Source::Member,
         channel: sajja_common::event::Channel::Cash,
+        extra: false,
     }
 }
 

@@ -34,14 +34,15 @@ pub fn public_key(node: &Node) -> String {
 /// Writes a CSV of `members` joins followed by `contributions` monthly
 /// contributions, and imports it in one transaction.
 pub fn import_activity(node: &Node, dir: &Path, members: u32, contributions: u32) {
-    let mut csv = String::from("date,kind,member,name,birth_year,amount\n");
+    // Members pay many times in February: each payment says it is extra.
+    let mut csv = String::from("date,kind,member,name,birth_year,amount,extra\n");
     for m in 1..=members {
-        csv.push_str(&format!("2025-01-01,member-join,{m},member {m},1970,\n"));
+        csv.push_str(&format!("2025-01-01,member-join,{m},member {m},1970,,\n"));
     }
     for i in 0..contributions {
         let day = 2 + (i / members) % 27;
         csv.push_str(&format!(
-            "2025-02-{day:02},contribute,{},,,30\n",
+            "2025-02-{day:02},contribute,{},,,30,yes\n",
             i % members + 1
         ));
     }

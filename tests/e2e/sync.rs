@@ -255,7 +255,7 @@ fn a_restored_old_copy_that_writes_new_events_is_a_fork_reported_with_evidence_a
     let old_copy = copy_node(&node, &dir.path().join("old-copy"));
 
     for _ in 0..3 {
-        node.cli(&["contribute", "1", "30", "--date", "2025-03-01"]);
+        node.cli(&["contribute", "1", "30", "--date", "2025-03-01", "--extra"]);
     }
     let out = node.cli(&["sync", "--once"]);
     assert!(out.contains("hub holds seq 30"), "{out}");
@@ -363,18 +363,19 @@ fn a_node_offline_for_weeks_catches_up_when_its_hub_returns() {
     hub.kill();
 
     // 1,000 events in four sittings, business dates spread over eight weeks.
-    let header = "date,kind,member,name,birth_year,amount";
+    // Two sittings a month: the second payment of a month is extra.
+    let header = "date,kind,member,name,birth_year,amount,extra";
     for sitting in 0..4u32 {
         let mut rows = Vec::new();
         for i in 0..250u32 {
             let day = 2 + sitting * 14 + i / 20; // two weeks a sitting
             let date = format!("2025-{:02}-{:02}", 2 + (day - 1) / 28, 1 + (day - 1) % 28);
             rows.push(if sitting == 0 && i < 20 {
-                format!("{date},member-join,{},member {},1965,", i + 1, i + 1)
+                format!("{date},member-join,{},member {},1965,,", i + 1, i + 1)
             } else if i % 5 == 4 {
-                format!("{date},save,{},,,100", i % 20 + 1)
+                format!("{date},save,{},,,100,", i % 20 + 1)
             } else {
-                format!("{date},contribute,{},,,30", i % 20 + 1)
+                format!("{date},contribute,{},,,30,yes", i % 20 + 1)
             });
         }
         import_rows(

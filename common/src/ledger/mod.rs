@@ -23,7 +23,9 @@ pub use trial_balance::{TrialBalanceLine, trial_balance_digest};
 use crate::chain::Hash;
 use crate::checkpoint::PublicKey;
 use crate::date::{Date, Month};
-use crate::event::{BenefitKind, Body, Event, LeaveReason, Rules, Sex, Source};
+use crate::event::{
+    BenefitKind, Body, ContributionPeriod, Event, LeaveReason, LoanPlan, Rules, Sex, Source,
+};
 use crate::ids::{GroupId, LoanNo, MemberNo, PoolId};
 use crate::money::{MAX_AMOUNT_SATANG, Money};
 
@@ -50,6 +52,9 @@ pub struct Member {
     /// Death benefits paid for the member and not reversed (at most one
     /// under the business-date rules).
     pub death_benefits: u32,
+    /// How many contributions for the member were received for each period
+    /// and source and not reversed (a period paid twice needs `extra`).
+    pub paid_periods: BTreeMap<(Month, Source), u32>,
 }
 
 impl Member {
@@ -66,6 +71,7 @@ pub struct Loan {
     pub term_months: u32,
     pub guarantors: Vec<MemberNo>,
     pub disbursed_on: Date,
+    pub plan: LoanPlan,
     pub principal_repaid: Money,
     pub interest_paid: Money,
     pub written_off: Money,
@@ -93,19 +99,35 @@ impl Loan {
             disbursed_on: self.disbursed_on,
             term_months: self.term_months,
             first_unpaid_due_on: self.disbursed_on,
+            plan: self.plan,
         };
-        schedule.first_unpaid_due_on = self.disbursed_on.add_months(schedule.first_unpaid());
+        schedule.first_unpaid_due_on = match self.plan {
+            LoanPlan::EqualInstalments => self.disbursed_on.add_months(schedule.first_unpaid()),
+            LoanPlan::PrincipalAtMaturity => self.disbursed_on.add_months(self.term_months),
+            LoanPlan::Flexible { final_due } => final_due,
+        };
         schedule
     }
 
-    /// Arrears on `date` against an equal-instalment monthly schedule.
+    /// When the whole principal is due: the last instalment, the maturity,
+    /// or the flexible plan's final due date.
+    pub fn final_due_on(&self) -> Date {
+        match self.plan {
+            LoanPlan::EqualInstalments | LoanPlan::PrincipalAtMaturity => {
+                self.disbursed_on.add_months(self.term_months)
+            }
+            LoanPlan::Flexible { final_due } => final_due,
+        }
+    }
+
+    /// Arrears on `date` against the loan's plan.
     pub fn arrears_on(&self, date: Date) -> Arrears {
         self.schedule().arrears_on(date)
     }
 }
 
 /// A loan's principal, what was repaid or written off of it, and its
-/// equal-instalment monthly schedule: all its arrears depend on.
+/// plan: all its arrears depend on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoanSchedule {
     pub principal: Money,
@@ -113,9 +135,11 @@ pub struct LoanSchedule {
     pub paid: Money,
     pub disbursed_on: Date,
     pub term_months: u32,
-    /// When the oldest instalment not covered by what was paid falls due:
-    /// before that day the loan cannot be behind.
+    /// When the oldest instalment not covered by what was paid falls due
+    /// (for a loan whose principal is due at once, that day): before it the
+    /// loan cannot be behind.
     pub first_unpaid_due_on: Date,
+    pub plan: LoanPlan,
 }
 
 impl LoanSchedule {
@@ -165,7 +189,7 @@ impl LoanSchedule {
         k
     }
 
-    /// Arrears on `date` against an equal-instalment monthly schedule.
+    /// Arrears on `date` against the loan's plan.
     pub fn arrears_on(&self, date: Date) -> Arrears {
         let outstanding = self.outstanding().satang();
         if outstanding <= 0 {
@@ -175,6 +199,13 @@ impl LoanSchedule {
         // are due than are paid for: nothing is overdue.
         if date < self.first_unpaid_due_on {
             return Arrears::default();
+        }
+        if self.plan != LoanPlan::EqualInstalments {
+            // One due date for the whole principal, and it has passed.
+            return Arrears {
+                overdue: Money::from_satang(outstanding),
+                days_past_due: date.days_since(self.first_unpaid_due_on).max(0) as u32,
+            };
         }
         let paid = self.paid.satang();
         let due_count = self.instalments_due_by(date);
@@ -473,6 +504,46 @@ impl Books {
         }
     }
 
+    /// A monthly or yearly contribution for a period the member (from the
+    /// same source) already paid is refused unless the treasurer marked it
+    /// `extra`. Daily and weekly contributions come many to a month, so
+    /// their months are not checked. Only under the business-date rules:
+    /// older logs may hold such payments and must keep folding.
+    fn check_not_paid_twice(
+        &self,
+        event: &Event,
+        member: MemberNo,
+        m: &Member,
+    ) -> Result<(), Rule> {
+        let Body::ContributionReceived {
+            period,
+            source,
+            extra: false,
+            ..
+        } = &event.body
+        else {
+            return Ok(());
+        };
+        if !dated_rules_apply(event) {
+            return Ok(());
+        }
+        let paid = match self.rules.contribution_period {
+            ContributionPeriod::Monthly => m.paid_periods.contains_key(&(*period, *source)),
+            ContributionPeriod::Yearly => m
+                .paid_periods
+                .keys()
+                .any(|(p, s)| s == source && p.year() == period.year()),
+            ContributionPeriod::Daily | ContributionPeriod::Weekly => false,
+        };
+        if paid {
+            return Err(Rule::PeriodAlreadyPaid {
+                member,
+                period: *period,
+            });
+        }
+        Ok(())
+    }
+
     /// A member acts only on or after joining; a loan is repaid or written
     /// off only on or after its disbursement.
     fn check_acting_dates(&self, event: &Event) -> Result<(), Rule> {
@@ -627,7 +698,10 @@ impl Books {
                 positive(*amount)?;
                 match (member, source) {
                     (None, Source::Member) => Err(Rule::ContributionWithoutMember),
-                    (Some(m), _) => self.active_member(*m).map(|_| ()),
+                    (Some(m), _) => {
+                        let paid = self.active_member(*m)?;
+                        self.check_not_paid_twice(event, *m, paid)
+                    }
                     (None, _) => Ok(()),
                 }
             }
@@ -682,6 +756,7 @@ impl Books {
                 monthly_interest_basis_points,
                 term_months,
                 guarantors,
+                plan,
                 ..
             } => {
                 positive(*principal)?;
@@ -691,6 +766,15 @@ impl Books {
                 self.active_member(*member)?;
                 if !(1..=360).contains(term_months) {
                     return Err(Rule::BadTerm(*term_months));
+                }
+                if let LoanPlan::Flexible { final_due } = plan
+                    && *final_due <= event.date
+                {
+                    return Err(Rule::FinalDueNotAfterDisbursement {
+                        loan: *loan,
+                        final_due: *final_due,
+                        disbursed: event.date,
+                    });
                 }
                 if *monthly_interest_basis_points > 10_000 {
                     return Err(Rule::BadInterestRate(*monthly_interest_basis_points));
@@ -1003,6 +1087,16 @@ impl Books {
             }
             Body::RulesChanged(rules) => self.rules = rules.clone(),
             Body::KeyRotated { new_key, .. } => self.rotated_key = Some(*new_key),
+            Body::ContributionReceived {
+                member: Some(member),
+                period,
+                source,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member) {
+                    *m.paid_periods.entry((*period, *source)).or_default() += 1;
+                }
+            }
             Body::MemberJoined {
                 member,
                 birth_year,
@@ -1019,6 +1113,7 @@ impl Books {
                         contributed: Money::ZERO,
                         sickness: BTreeMap::new(),
                         death_benefits: 0,
+                        paid_periods: BTreeMap::new(),
                     },
                 );
             }
@@ -1043,6 +1138,7 @@ impl Books {
                 monthly_interest_basis_points,
                 term_months,
                 guarantors,
+                plan,
                 ..
             } => {
                 self.loans.insert(
@@ -1054,6 +1150,7 @@ impl Books {
                         term_months: *term_months,
                         guarantors: guarantors.clone(),
                         disbursed_on: event.date,
+                        plan: *plan,
                         principal_repaid: Money::ZERO,
                         interest_paid: Money::ZERO,
                         written_off: Money::ZERO,
@@ -1089,6 +1186,21 @@ impl Books {
             }
             Body::LoanDisbursed { loan, .. } => {
                 self.loans.remove(loan);
+            }
+            Body::ContributionReceived {
+                member: Some(member),
+                period,
+                source,
+                ..
+            } => {
+                if let Some(m) = self.members.get_mut(member)
+                    && let Some(count) = m.paid_periods.get_mut(&(*period, *source))
+                {
+                    *count -= 1;
+                    if *count == 0 {
+                        m.paid_periods.remove(&(*period, *source));
+                    }
+                }
             }
             Body::BenefitPaid {
                 member,
@@ -1234,6 +1346,7 @@ mod tests {
                 term_months: term,
                 guarantors: Vec::new(),
                 disbursed_on: Date::from_days(disbursed).unwrap(),
+                plan: LoanPlan::EqualInstalments,
                 principal_repaid: Money::ZERO,
                 interest_paid: Money::ZERO,
                 written_off: Money::ZERO,
@@ -1265,6 +1378,7 @@ mod tests {
                 term_months: term,
                 guarantors: Vec::new(),
                 disbursed_on: Date::from_days(disbursed).unwrap(),
+                plan: LoanPlan::EqualInstalments,
                 principal_repaid: Money::from_satang(principal * repaid_per_mille / 1_000),
                 interest_paid: Money::ZERO,
                 written_off: Money::from_satang(written_off),

@@ -199,6 +199,18 @@ pub enum Rule {
     },
     #[error("a death benefit for member {0} is already paid")]
     DeathBenefitAlreadyPaid(MemberNo),
+    #[error(
+        "member {member} already paid for {period}; record it as an extra payment if that is meant"
+    )]
+    PeriodAlreadyPaid { member: MemberNo, period: Month },
+    #[error(
+        "loan {loan}: the final due date {final_due} is not after the disbursement on {disbursed}"
+    )]
+    FinalDueNotAfterDisbursement {
+        loan: LoanNo,
+        final_due: Date,
+        disbursed: Date,
+    },
     #[error("month {month} is not after the last closed month {closed}")]
     PeriodAlreadyClosed { month: Month, closed: Month },
 }
@@ -276,6 +288,8 @@ impl Rule {
             Rule::PeriodAlreadyClosed { .. } => "period_already_closed",
             Rule::NegativeOn { .. } => "negative_on",
             Rule::DeathBenefitAlreadyPaid(_) => "death_benefit_already_paid",
+            Rule::PeriodAlreadyPaid { .. } => "period_already_paid",
+            Rule::FinalDueNotAfterDisbursement { .. } => "final_due_not_after_disbursement",
             Rule::BeforeJoining { .. } => "before_joining",
             Rule::BeforeLoan { .. } => "before_loan",
             Rule::LeftBeforeActivity { .. } => "left_before_activity",

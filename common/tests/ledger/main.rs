@@ -15,6 +15,7 @@ mod hostile;
 mod integrity;
 mod kinds;
 mod money;
+mod plans;
 mod props;
 mod rules;
 mod scenario;

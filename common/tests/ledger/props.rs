@@ -148,6 +148,7 @@ fn body_for(books: &Books, op: &Op, date: Date) -> Option<Body> {
                 period: date.month(),
                 source,
                 channel: channel(bank),
+                extra: false,
             }
         }
         Op::Deposit(who, amount, bank) => Body::SavingsDeposited {
@@ -235,6 +236,7 @@ fn body_for(books: &Books, op: &Op, date: Date) -> Option<Body> {
                 term_months: term,
                 guarantors,
                 channel: channel(bank),
+                plan: Default::default(),
             }
         }
         Op::Repay(which, percent, interest, bank) => {
@@ -567,6 +569,7 @@ fn money_bodies() -> impl Strategy<Value = Body> {
                         Source::Donation,
                     ][source],
                     channel,
+                    extra: false,
                 }
             }),
         (any_member(), any_money(), any_channel()).prop_map(|(member, amount, channel)| {
@@ -668,6 +671,7 @@ fn loan_bodies() -> impl Strategy<Value = Body> {
                         term_months,
                         guarantors,
                         channel,
+                        plan: Default::default(),
                     }
                 }
             ),

@@ -752,6 +752,7 @@ fn a_loan_rate_is_at_most_100_percent_a_month() {
         term_months,
         guarantors,
         channel,
+        plan: Default::default(),
     };
     check_refused(&log, log.next("2024-03-01", body), "bad_interest_rate");
 }

@@ -103,6 +103,7 @@ pub fn contribution(
         period,
         source,
         channel,
+        extra: false,
     }
 }
 
@@ -198,6 +199,7 @@ pub fn loan(
         term_months,
         guarantors: guarantors.iter().copied().map(MemberNo).collect(),
         channel: Channel::Cash,
+        plan: Default::default(),
     }
 }
 

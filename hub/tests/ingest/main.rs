@@ -87,6 +87,7 @@ impl Log {
                     period: Month::new(2025, 1).unwrap(),
                     source: Source::Member,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             );
         }

@@ -56,6 +56,7 @@ fn loan(log: &mut Log, on: u32) {
             term_months: 6,
             guarantors: vec![],
             channel: Channel::Cash,
+            plan: Default::default(),
         },
     );
 }

@@ -85,6 +85,7 @@ fn busy(log: &mut Log) {
             term_months: 6,
             guarantors: vec![MemberNo(2)],
             channel: Channel::Cash,
+            plan: Default::default(),
         },
     );
 }
@@ -116,6 +117,7 @@ fn stored_books_equal_the_fold_after_batches_a_reversal_and_a_reopen() {
             period: Month::new(2025, 3).unwrap(),
             source: Source::Member,
             channel: Channel::Cash,
+            extra: false,
         },
     );
     acked(hub.push(&log, from, log.events.len() as u64));

@@ -183,6 +183,7 @@ fn group_year(id: &str, seed: u8, members: u32, rotate: bool, bad_close: bool) -
                     period,
                     source: Source::Member,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             );
         }
@@ -195,6 +196,7 @@ fn group_year(id: &str, seed: u8, members: u32, rotate: bool, bad_close: bool) -
                     period,
                     source,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             );
         }
@@ -209,6 +211,7 @@ fn group_year(id: &str, seed: u8, members: u32, rotate: bool, bad_close: bool) -
                     term_months: 10,
                     guarantors: vec![MemberNo(2), MemberNo(3)],
                     channel: Channel::Cash,
+                    plan: Default::default(),
                 },
             ),
             // Two instalments, then nothing: arrears.

@@ -286,6 +286,9 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
                         period,
                         source: Source::Member,
                         channel: Channel::Cash,
+                        // The ledger refuses a paid period without it; the
+                        // check above says so first, in the row's words.
+                        extra: row.extra,
                     },
                 }),
             }
@@ -339,6 +342,7 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
                     period,
                     source,
                     channel: Channel::Cash,
+                    extra: false,
                 },
             }),
         }
@@ -371,6 +375,7 @@ mod tests {
             period: date(period).month(),
             source: Source::Member,
             channel: Channel::Cash,
+            extra: false,
         }
     }
 

@@ -237,3 +237,56 @@ fn four_processes_appending_at_once_all_succeed() {
         "member 1 saved 200 x 1 baht: {list}"
     );
 }
+
+#[test]
+fn a_month_paid_twice_is_refused_unless_the_treasurer_says_extra() {
+    // Proves issue 12's duplicate rule at the command line: one line naming
+    // the member, the month and what to do; `--extra` records it, marked.
+    let node = with_member();
+    node.ok(&["contribute", "1", "30", "--date", "2024-02-01"]);
+    let before = node.event_count();
+    let err = node.fails(&["contribute", "1", "30", "--date", "2024-02-03"], 1);
+    assert!(
+        err.contains("member 1 already paid for 2024-02; record it as an extra payment"),
+        "{err}"
+    );
+    assert_eq!(node.event_count(), before, "a refusal records nothing");
+    node.ok(&["contribute", "1", "30", "--date", "2024-02-03", "--extra"]);
+    let log = node.ok(&["log"]);
+    assert!(log.contains("extra payment"), "{log}");
+}
+
+#[test]
+fn a_loan_can_carry_its_plan_and_a_flexible_one_needs_its_due_date() {
+    let node = with_member();
+    node.ok(&["save", "1", "5000", "--date", "2024-01-02"]);
+    let disburse = |extra: &[&str]| {
+        let mut args = vec![
+            "loan",
+            "disburse",
+            "1",
+            "1000",
+            "--rate",
+            "1",
+            "--term",
+            "6",
+            "--date",
+            "2024-02-01",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let args = disburse(&["--plan", "flexible"]);
+    let err = node.fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), 64);
+    assert!(
+        err.contains("a flexible loan needs its final due date"),
+        "{err}"
+    );
+    let args = disburse(&["--plan", "ครบกำหนด"]);
+    node.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let args = disburse(&["--plan", "flexible", "--due", "31/12/2567"]);
+    node.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = node.ok(&["log"]);
+    assert!(log.contains("principal at maturity"), "{log}");
+    assert!(log.contains("flexible, all due by 2024-12-31"), "{log}");
+}
