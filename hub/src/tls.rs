@@ -2,7 +2,7 @@
 //! `sajja-hub init` so that no manual certificate step is ever needed.
 
 use std::fs;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use rcgen::{
@@ -19,6 +19,12 @@ pub enum TlsError {
     Random,
     #[error("{0} is not a time a certificate can hold")]
     Time(i64),
+    #[error(
+        "--listen {0} is a wildcard no node can dial: give the address nodes reach this hub by with --public-url https://HOST:PORT"
+    )]
+    WildcardWithoutPublicUrl(SocketAddr),
+    #[error("--public-url {0:?} is not https://HOST:PORT (every hub requires TLS)")]
+    BadPublicUrl(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -29,6 +35,51 @@ pub enum TlsError {
 pub struct Pem {
     pub cert: String,
     pub key: String,
+}
+
+/// The host of an `https://host:port[/…]` URL: a DNS name or an IP address
+/// (IPv6 without its brackets). `None` when the URL is not of that shape.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let authority = rest.split('/').next()?;
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':')?)
+        }
+        None => authority.rsplit_once(':')?,
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return None;
+    }
+    Some(host.to_string())
+}
+
+/// Every name the server certificate must carry: the host of `public_url`,
+/// the listen address unless it is a wildcard, and the operator's extra
+/// `names` (`localhost` and 127.0.0.1 are always added by
+/// [`issue_server_cert`]). A wildcard listen address without a public URL is
+/// refused: enrolment bundles would name `0.0.0.0`, which no node can dial.
+pub fn certificate_names(
+    listen: SocketAddr,
+    public_url: Option<&str>,
+    extra: &[String],
+) -> Result<Vec<String>, TlsError> {
+    let mut names = Vec::new();
+    match public_url {
+        Some(url) => {
+            names.push(url_host(url).ok_or_else(|| TlsError::BadPublicUrl(url.to_string()))?)
+        }
+        None if listen.ip().is_unspecified() => {
+            return Err(TlsError::WildcardWithoutPublicUrl(listen));
+        }
+        None => {}
+    }
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    names.extend(extra.iter().cloned());
+    Ok(names)
 }
 
 /// A new CA for a hub, named after its geocode.
@@ -94,4 +145,53 @@ pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_names_its_host_whether_dns_ipv4_or_ipv6() {
+        assert_eq!(
+            url_host("https://hub.example.org:7400").as_deref(),
+            Some("hub.example.org")
+        );
+        assert_eq!(
+            url_host("https://10.0.0.5:7400/").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            url_host("https://[fd00::5]:7400").as_deref(),
+            Some("fd00::5")
+        );
+        assert_eq!(url_host("http://hub:7400"), None);
+        assert_eq!(url_host("https://hub"), None);
+        assert_eq!(url_host("https://:7400"), None);
+    }
+
+    #[test]
+    fn a_wildcard_listen_address_needs_a_public_url() {
+        let wildcard: SocketAddr = "0.0.0.0:7400".parse().unwrap();
+        assert!(matches!(
+            certificate_names(wildcard, None, &[]),
+            Err(TlsError::WildcardWithoutPublicUrl(_))
+        ));
+        let v6: SocketAddr = "[::]:7400".parse().unwrap();
+        assert!(certificate_names(v6, None, &[]).is_err());
+        assert_eq!(
+            certificate_names(
+                wildcard,
+                Some("https://hub.tambon:7400"),
+                &["10.1.1.1".into()]
+            )
+            .unwrap(),
+            vec!["hub.tambon".to_string(), "10.1.1.1".to_string()]
+        );
+        let lan: SocketAddr = "192.168.1.10:7400".parse().unwrap();
+        assert_eq!(
+            certificate_names(lan, None, &[]).unwrap(),
+            vec!["192.168.1.10".to_string()]
+        );
+    }
 }
