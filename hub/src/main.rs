@@ -49,6 +49,11 @@ enum Command {
         /// Listen address; port 0 picks a free port at start-up.
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: String,
+        /// The address nodes reach this hub by, `https://host:port`: written
+        /// into every enrolment bundle and the server certificate. Required
+        /// when --listen is a wildcard (0.0.0.0 or [::]), which no node can dial.
+        #[arg(long)]
+        public_url: Option<String>,
         /// Extra DNS names or IP addresses for the server certificate.
         #[arg(long = "name")]
         names: Vec<String>,
@@ -460,9 +465,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             hub_id,
             level,
             listen,
+            public_url,
             names,
             data_dir,
-        } => init(&dir, &hub_id, &level, &listen, &names, &data_dir),
+        } => init(
+            &dir,
+            &hub_id,
+            &level,
+            &listen,
+            public_url.as_deref(),
+            &names,
+            &data_dir,
+        ),
         Command::CheckConfig { file } => match check::check_file(&file) {
             Ok(summary) => {
                 println!("{}: ok: {summary}", file.display());
@@ -1014,15 +1028,21 @@ fn init(
     hub_id: &str,
     level: &str,
     listen: &str,
+    public_url: Option<&str>,
     names: &[String],
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         bail!("{} exists and is not empty", dir.display());
     }
-    let _: std::net::SocketAddr = listen
+    let listen_addr: std::net::SocketAddr = listen
         .parse()
         .with_context(|| format!("--listen {listen} is not an address"))?;
+    let names = tls::certificate_names(listen_addr, public_url, names)?;
+    let public_url_line = match public_url {
+        Some(url) => format!("public_url = \"{url}\"\n"),
+        None => String::new(),
+    };
     std::fs::create_dir_all(dir.join("tls"))?;
     let data_dir_text = data_dir
         .to_str()
@@ -1030,7 +1050,7 @@ fn init(
         .replace('\\', "\\\\")
         .replace('"', "\\\"");
     let ca = tls::generate_ca(hub_id)?;
-    let server = tls::issue_server_cert(&ca, hub_id, names)?;
+    let server = tls::issue_server_cert(&ca, hub_id, &names)?;
     tls::write_public(&dir.join("tls/ca.pem"), ca.cert.as_bytes())?;
     tls::write_private(&dir.join("tls/ca.key"), ca.key.as_bytes())?;
     tls::write_public(&dir.join("tls/server.pem"), server.cert.as_bytes())?;
@@ -1042,6 +1062,7 @@ fn init(
          hub_id = \"{hub_id}\"\n\
          level = \"{level}\"\n\
          listen = \"{listen}\"\n\
+         {public_url_line}\
          data_dir = \"{data_dir_text}\"\n\
          signing_key = \"hub.key\"\n\n\
          [tls]\n\
