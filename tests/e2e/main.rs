@@ -7,6 +7,7 @@ mod federation;
 mod hostile;
 mod keys;
 mod metrics;
+mod operator;
 mod security;
 mod support;
 mod sync;

@@ -1,0 +1,107 @@
+//! A hub operator's first day (issue 16): a hub listening on every interface
+//! is reached by the name in its public URL, and the bundles it writes name
+//! that URL, not the wildcard no node can dial.
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+fn init(dir: &std::path::Path, listen: &str, public_url: Option<&str>) -> (bool, String) {
+    let mut command = Command::new(bin("sajja-hub"));
+    command.args(["init", "--dir"]).arg(dir).args([
+        "--hub-id", "230101", "--level", "tambon", "--listen", listen,
+    ]);
+    if let Some(url) = public_url {
+        command.args(["--public-url", url]);
+    }
+    let output = run(command);
+    (output.status.success(), text(&output))
+}
+
+#[test]
+fn a_hub_on_every_interface_is_reached_by_its_public_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("0.0.0.0:{port}");
+
+    // Without a public URL the hub would hand out https://0.0.0.0:PORT.
+    let (ok, out) = init(&dir.path().join("refused"), &listen, None);
+    assert!(
+        !ok,
+        "a wildcard listen without --public-url was accepted: {out}"
+    );
+    assert!(out.contains("--public-url"), "{out}");
+    assert!(
+        !dir.path().join("refused/hub.toml").exists(),
+        "a refused init must write nothing"
+    );
+
+    let url = format!("https://localhost:{port}");
+    let hub_dir = dir.path().join("hub");
+    let (ok, out) = init(&hub_dir, &listen, Some(&url));
+    assert!(ok, "{out}");
+    let config = std::fs::read_to_string(hub_dir.join("hub.toml")).unwrap();
+    assert!(
+        config.contains(&format!("public_url = \"{url}\"")),
+        "{config}"
+    );
+    let mut hub = Hub {
+        dir: hub_dir,
+        child: None,
+        addr: None,
+    };
+    hub.start();
+
+    // Enrolled without --url: the bundle carries the public URL.
+    let group = "230101-001";
+    let node = Node::new(&dir.path().join("node"));
+    node.cli(&[
+        "init",
+        "--group",
+        group,
+        "--name",
+        "กลุ่มออมทรัพย์ทดสอบ",
+        "--opened-on",
+        "2025-01-01",
+    ]);
+    let key = public_key(&node);
+    let bundle = dir.path().join("group.bundle");
+    hub.admin(&[
+        "enrol",
+        "group",
+        group,
+        "--key",
+        &key,
+        "--out",
+        path_arg(&bundle),
+    ]);
+    node.cli(&["init", "--bundle", path_arg(&bundle)]);
+    let status = node.cli(&["status"]);
+    assert!(
+        status.contains(&url),
+        "the node dials the public name: {status}"
+    );
+
+    node.cli(&[
+        "member",
+        "add",
+        "--name",
+        "สมศรี",
+        "--birth-year",
+        "1970",
+        "--joined-on",
+        "2025-01-01",
+    ]);
+    node.cli(&["contribute", "1", "30", "--date", "2025-01-05"]);
+    node.cli(&["sync", "--once"]);
+    assert_eq!(
+        hub_event_bytes(&hub, group),
+        node.event_bytes(),
+        "the hub holds the node's log, pushed by the name in the certificate"
+    );
+}
