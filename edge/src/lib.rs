@@ -7,3 +7,4 @@ pub mod backup;
 pub mod enrolment;
 pub mod logging;
 pub mod toml_check;
+pub mod web;

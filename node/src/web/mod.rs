@@ -18,15 +18,14 @@ pub mod sheet;
 pub mod users;
 pub mod words;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -39,15 +38,7 @@ use words::Lang;
 pub const FORM_BYTES_MAX: usize = 1024 * 1024;
 /// The most fields one form may carry (four a row on the largest sheet).
 pub const FORM_FIELDS_MAX: usize = 4 * sheet::SHEET_ROWS_MAX + 16;
-/// Failed logins for one name before each further try must wait.
-const LOGIN_FREE_FAILURES: u32 = 3;
-const LOGIN_WAIT_MAX: Duration = Duration::from_secs(60);
-/// Names tracked by the login throttle; beyond it the oldest entry goes.
-const THROTTLE_NAMES_MAX: usize = 1_000;
-
-pub const SESSION_COOKIE: &str = "sajja_session";
-pub const LOGIN_COOKIE: &str = "sajja_login";
-pub const LANG_COOKIE: &str = "sajja_lang";
+pub use sajja_edge::web::{LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -70,7 +61,7 @@ pub struct App {
     store: Mutex<Store>,
     paid: Mutex<sheet::PaidPeriods>,
     users: Mutex<Users>,
-    throttle: Mutex<HashMap<String, (u32, Instant)>>,
+    throttle: sajja_edge::web::throttle::Throttle,
 }
 
 pub type Shared = Arc<App>;
@@ -90,7 +81,7 @@ impl App {
             store: Mutex::new(Store::open(ledger)?),
             paid: Mutex::new(sheet::PaidPeriods::default()),
             users: Mutex::new(Users::open(data_dir)?),
-            throttle: Mutex::new(HashMap::new()),
+            throttle: Default::default(),
         })
     }
 
@@ -114,70 +105,22 @@ impl App {
 
     /// How long `name` must still wait before another login try, if at all.
     fn login_wait(&self, name: &str) -> Option<Duration> {
-        let throttle = lock(&self.throttle);
-        let (failures, last) = throttle.get(name)?;
-        if *failures < LOGIN_FREE_FAILURES {
-            return None;
-        }
-        let wait =
-            Duration::from_secs(1 << (failures - LOGIN_FREE_FAILURES).min(6)).min(LOGIN_WAIT_MAX);
-        wait.checked_sub(last.elapsed())
+        self.throttle.wait(name)
     }
 
     fn login_failed(&self, name: &str) {
-        let mut throttle = lock(&self.throttle);
-        if throttle.len() >= THROTTLE_NAMES_MAX && !throttle.contains_key(name) {
-            let oldest = throttle
-                .iter()
-                .min_by_key(|(_, (_, at))| *at)
-                .map(|(n, _)| n.clone());
-            if let Some(oldest) = oldest {
-                throttle.remove(&oldest);
-            }
-        }
-        let entry = throttle
-            .entry(name.to_string())
-            .or_insert((0, Instant::now()));
-        entry.0 = entry.0.saturating_add(1);
-        entry.1 = Instant::now();
+        self.throttle.failed(name);
     }
 
     fn login_succeeded(&self, name: &str) {
-        lock(&self.throttle).remove(name);
+        self.throttle.succeeded(name);
     }
 }
 
-/// Reads one cookie from a request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+pub use sajja_edge::web::{cookie, same_token, set_cookie};
 
 pub fn lang_of(headers: &HeaderMap) -> Lang {
-    Lang::from_code(cookie(headers, LANG_COOKIE).unwrap_or("th"))
-}
-
-/// A `Set-Cookie` value: never readable by scripts, never sent from another site.
-pub fn set_cookie(name: &str, value: &str, max_age_s: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
-}
-
-/// Equal strings, compared in time that does not depend on where they differ.
-pub fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    Lang::from_code(sajja_edge::web::lang_code(headers))
 }
 
 /// Who is asking, or the response that sends them to log in.
@@ -212,17 +155,10 @@ pub fn refused(status: StatusCode, message: &str) -> Response {
             "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
              <link rel=stylesheet href=/static/app.css><main><p class=error>{}</p>\
              <p><a class=button href=/>↩</a></p></main>",
-            askama_escape(message)
+            sajja_edge::web::escape_html(message)
         )),
     )
         .into_response()
-}
-
-fn askama_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const APP_CSS: &str = include_str!("../../static/app.css");

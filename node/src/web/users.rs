@@ -7,23 +7,18 @@
 //! file does not let anyone in.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use rusqlite::{Connection, OptionalExtension, params};
+use sajja_edge::web::password::{self, PasswordError};
+pub use sajja_edge::web::password::{PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_MIN};
+pub use sajja_edge::web::random_token;
+pub use sajja_edge::web::sessions::SESSION_SECONDS;
+use sajja_edge::web::sessions::{self, now_unix};
 
 use super::words::Role;
 
 pub const USERS_FILE: &str = "users.sqlite";
-/// A session ends this long after login, however busy it was: a phone left
-/// on the hall table does not stay logged in overnight.
-pub const SESSION_SECONDS: i64 = 8 * 3_600;
 pub const NAME_LENGTH_MAX: usize = 64;
-pub const PASSWORD_LENGTH_MIN: usize = 8;
-pub const PASSWORD_LENGTH_MAX: usize = 256;
-/// Old sessions are swept at login; this bounds the table all the same.
-const SESSIONS_MAX: i64 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -60,29 +55,6 @@ pub fn users_path(data_dir: &Path) -> PathBuf {
     data_dir.join(USERS_FILE)
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Argon2id with OWASP's smallest recommended memory (19 MiB, 2 passes): a
-/// login costs a Raspberry Pi a fraction of a second and 19 MiB, once.
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-fn token_hash(token: &str) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
-}
-
-pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
 fn check_name(name: &str) -> Result<(), UserError> {
     let ok = !name.is_empty()
         && name.len() <= NAME_LENGTH_MAX
@@ -105,28 +77,19 @@ impl Users {
                  password_hash TEXT NOT NULL,
                  created_at INTEGER NOT NULL
              );
-             CREATE TABLE IF NOT EXISTS sessions (
-                 token_hash BLOB PRIMARY KEY,
-                 name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-                 csrf TEXT NOT NULL,
-                 expires_at INTEGER NOT NULL
-             );",
+",
         )?;
+        conn.execute_batch(sessions::SCHEMA)?;
         restrict_mode(&path);
         Ok(Users { conn })
     }
 
     pub fn add(&self, name: &str, role: Role, password: &str) -> Result<(), UserError> {
         check_name(name)?;
-        if !(PASSWORD_LENGTH_MIN..=PASSWORD_LENGTH_MAX).contains(&password.chars().count()) {
-            return Err(UserError::BadPassword);
-        }
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-            .map_err(|e| UserError::Hash(e.to_string()))?;
-        let hash = hasher()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| UserError::Hash(e.to_string()))?
-            .to_string();
+        let hash = password::hash(password).map_err(|e| match e {
+            PasswordError::BadLength => UserError::BadPassword,
+            PasswordError::Hash(e) => UserError::Hash(e),
+        })?;
         let inserted = self.conn.execute(
             "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![name, role.name(), hash, now_unix()],
@@ -165,19 +128,13 @@ impl Users {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((role, stored)) = row else {
-            let salt =
-                SaltString::encode_b64(&[0u8; 16]).map_err(|e| UserError::Hash(e.to_string()))?;
-            let _ = hasher().hash_password(password.as_bytes(), &salt);
-            return Ok(None);
-        };
-        let parsed = PasswordHash::new(&stored).map_err(|e| UserError::Hash(e.to_string()))?;
-        if hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
+        let stored = row.as_ref().map(|(_, hash)| hash.as_str());
+        if !password::verify(password, stored).map_err(|e| UserError::Hash(e.to_string()))? {
             return Ok(None);
         }
+        let Some((role, _)) = row else {
+            return Ok(None);
+        };
         Ok(Some(
             Role::parse(&role).map_err(|_| UserError::BadRole(role))?,
         ))
@@ -185,61 +142,39 @@ impl Users {
 
     /// Starts a session; returns the cookie token (stored only as its hash).
     pub fn start_session(&self, name: &str) -> Result<String, UserError> {
-        let now = now_unix();
-        self.conn
-            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-        self.conn.execute(
-            "DELETE FROM sessions WHERE token_hash IN (
-                 SELECT token_hash FROM sessions ORDER BY expires_at DESC LIMIT -1 OFFSET ?1)",
-            [SESSIONS_MAX - 1],
-        )?;
-        let token = random_token();
-        self.conn.execute(
-            "INSERT INTO sessions (token_hash, name, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                token_hash(&token),
-                name,
-                random_token(),
-                now + SESSION_SECONDS
-            ],
-        )?;
-        Ok(token)
+        Ok(sessions::start(&self.conn, name)?)
     }
 
     pub fn session(&self, token: &str) -> Result<Option<Session>, UserError> {
-        let row: Option<(String, String, String)> = self
+        let Some(live) = sessions::find(&self.conn, token)? else {
+            return Ok(None);
+        };
+        let role: Option<String> = self
             .conn
             .query_row(
-                "SELECT s.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.name
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                params![token_hash(token), now_unix()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                "SELECT role FROM users WHERE name = ?1",
+                [&live.name],
+                |r| r.get(0),
             )
             .optional()?;
-        match row {
+        match role {
             None => Ok(None),
-            Some((user, role, csrf)) => Ok(Some(Session {
-                user,
+            Some(role) => Ok(Some(Session {
+                user: live.name,
                 role: Role::parse(&role).map_err(|_| UserError::BadRole(role))?,
-                csrf,
+                csrf: live.csrf,
             })),
         }
     }
 
     pub fn end_session(&self, token: &str) -> Result<(), UserError> {
-        self.conn.execute(
-            "DELETE FROM sessions WHERE token_hash = ?1",
-            [token_hash(token)],
-        )?;
-        Ok(())
+        Ok(sessions::end(&self.conn, token)?)
     }
 
     /// Ends every session of `name` now, as if its 8 hours had passed.
     #[cfg(test)]
     pub fn expire_sessions_of(&self, name: &str) -> Result<(), UserError> {
-        self.conn
-            .execute("UPDATE sessions SET expires_at = 0 WHERE name = ?1", [name])?;
-        Ok(())
+        Ok(sessions::expire_all_of(&self.conn, name)?)
     }
 }
 
