@@ -605,7 +605,10 @@ pub async fn serve_metered(
     .max_encoding_message_size(MAX_MESSAGE_BYTES)
     .accept_compressed(CompressionEncoding::Zstd)
     .accept_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Zstd);
+    // Answers in the first of these the client accepts: zstd for Sajja's
+    // own clients, gzip for the rest of the gRPC world (grpcio, grpcurl).
+    .send_compressed(CompressionEncoding::Zstd)
+    .send_compressed(CompressionEncoding::Gzip);
     let admin = crate::admin_service::admin_server(config, ingest, gate.clone())?;
     let query = crate::query::query_service(config, gate.clone())?;
     let tls = listener::server_tls(config)?;

@@ -4,6 +4,9 @@
 
 use std::process::Command;
 
+use sajja_proto::v1;
+use tonic::codec::CompressionEncoding;
+
 use crate::support::*;
 
 fn free_port() -> u16 {
@@ -104,4 +107,72 @@ fn a_hub_on_every_interface_is_reached_by_its_public_name() {
         node.event_bytes(),
         "the hub holds the node's log, pushed by the name in the certificate"
     );
+}
+
+/// The `grpc-encoding` a hub answers a pull with, for a client that accepts
+/// only `accept` (or nothing).
+fn pull_encoding(
+    bundle: &std::path::Path,
+    group: &str,
+    accept: Option<CompressionEncoding>,
+) -> String {
+    let bundle = sajja_edge::enrolment::Enrolment::read(bundle).expect("bundle");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let channel = sajja_proto::client::channel(&bundle.hub_url, &bundle.client_tls())
+            .await
+            .expect("connect");
+        let mut client = v1::sync_client::SyncClient::new(channel);
+        if let Some(encoding) = accept {
+            client = client.accept_compressed(encoding);
+        }
+        let response = client
+            .pull(v1::PullRequest {
+                group_id: group.to_string(),
+                from_seq: 1,
+            })
+            .await
+            .expect("pull");
+        let encoding = response
+            .metadata()
+            .get("grpc-encoding")
+            .map_or("identity".to_string(), |v| {
+                v.to_str().unwrap_or("?").to_string()
+            });
+        let mut stream = response.into_inner();
+        let mut events = 0;
+        while let Some(batch) = stream.message().await.expect("a readable answer") {
+            events += batch.events.len();
+        }
+        assert!(events > 0, "the pull carried the log");
+        encoding
+    })
+}
+
+#[test]
+fn clients_without_zstd_get_gzip_and_sajja_clients_keep_zstd() {
+    // Proves issue 16's finding: a grpcio-like client that accepts only gzip
+    // got every answer uncompressed; now it gets gzip, and a client that
+    // accepts nothing still gets plain answers.
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    hub.start();
+    let group = "230101-001";
+    let node = enrolled_node(&dir.path().join("node"), &hub, group);
+    node.cli(&["sync", "--once"]);
+    let bundle = std::fs::read_dir(dir.path().join("hub/bundles"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        pull_encoding(&bundle, group, Some(CompressionEncoding::Gzip)),
+        "gzip"
+    );
+    assert_eq!(
+        pull_encoding(&bundle, group, Some(CompressionEncoding::Zstd)),
+        "zstd"
+    );
+    assert_eq!(pull_encoding(&bundle, group, None), "identity");
 }
