@@ -12,33 +12,19 @@ use crate::support::*;
 fn lent_on(plan: LoanPlan) -> Log {
     let mut log = Log::with_members(3);
     log.push("2024-01-02", deposit(2, baht(20_000)));
-    let Body::LoanDisbursed {
-        loan,
-        member,
-        principal,
-        monthly_interest_basis_points,
-        term_months,
-        guarantors,
-        channel,
-        ..
-    } = loan(1, 1, baht(12_000), 6, &[2])
-    else {
-        unreachable!("loan() builds a disbursement")
-    };
     log.push_dated(
         "2024-01-15",
-        Body::LoanDisbursed {
-            loan,
-            member,
-            principal,
-            monthly_interest_basis_points,
-            term_months,
-            guarantors,
-            channel,
-            plan,
-        },
+        on_plan(loan(1, 1, baht(12_000), 6, &[2]), plan),
     );
     log
+}
+
+/// `disbursement` with its plan set to `plan`.
+fn on_plan(mut disbursement: Body, plan: LoanPlan) -> Body {
+    if let Body::LoanDisbursed { plan: p, .. } = &mut disbursement {
+        *p = plan;
+    }
+    disbursement
 }
 
 fn par30_on(log: &Log, date: &str) -> i64 {
@@ -88,12 +74,12 @@ fn a_flexible_loan_is_due_by_its_final_date_and_repaid_as_the_borrower_can() {
 #[test]
 fn a_flexible_loan_due_before_it_is_lent_is_refused() {
     let log = lent_on(LoanPlan::EqualInstalments);
-    let mut body = loan(2, 3, baht(1_000), 3, &[]);
-    if let Body::LoanDisbursed { plan, .. } = &mut body {
-        *plan = LoanPlan::Flexible {
+    let body = on_plan(
+        loan(2, 3, baht(1_000), 3, &[]),
+        LoanPlan::Flexible {
             final_due: d("2024-02-01"),
-        };
-    }
+        },
+    );
     let event = log.next_dated("2024-02-01", body);
     check_refused(&log, event, "final_due_not_after_disbursement");
 }
