@@ -62,16 +62,7 @@ fn a_hub_on_every_interface_is_reached_by_its_public_name() {
 
     // Enrolled without --url: the bundle carries the public URL.
     let group = "230101-001";
-    let node = Node::new(&dir.path().join("node"));
-    node.cli(&[
-        "init",
-        "--group",
-        group,
-        "--name",
-        "กลุ่มออมทรัพย์ทดสอบ",
-        "--opened-on",
-        "2025-01-01",
-    ]);
+    let node = opened_node(&dir.path().join("node"), group);
     let key = public_key(&node);
     let bundle = dir.path().join("group.bundle");
     hub.admin(&[

@@ -6,6 +6,15 @@ pub use sajja_tests::*;
 
 /// A node with a fresh group ledger, connected and enrolled at `hub`.
 pub fn enrolled_node(dir: &Path, hub: &Hub, group: &str) -> Node {
+    let node = opened_node(dir, group);
+    let key = public_key(&node);
+    let bundle = hub.enrol(&["group", group, "--key", &key]);
+    node.cli(&["init", "--bundle", path_arg(&bundle)]);
+    node
+}
+
+/// A node with a fresh group ledger opened on 2025-01-01, not yet enrolled.
+pub fn opened_node(dir: &Path, group: &str) -> Node {
     let node = Node::new(dir);
     node.cli(&[
         "init",
@@ -16,9 +25,6 @@ pub fn enrolled_node(dir: &Path, hub: &Hub, group: &str) -> Node {
         "--opened-on",
         "2025-01-01",
     ]);
-    let key = public_key(&node);
-    let bundle = hub.enrol(&["group", group, "--key", &key]);
-    node.cli(&["init", "--bundle", path_arg(&bundle)]);
     node
 }
 
