@@ -167,3 +167,21 @@ fn clients_without_zstd_get_gzip_and_sajja_clients_keep_zstd() {
     );
     assert_eq!(pull_encoding(&bundle, group, None), "identity");
 }
+
+#[test]
+fn a_hub_logging_to_a_file_writes_no_colour_codes() {
+    // Proves issue 16's finding: logs written to files kept ANSI colour codes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    hub.start();
+    let node = enrolled_node(&dir.path().join("node"), &hub, "230101-001");
+    node.cli(&["sync", "--once"]);
+    let log = wait_for("the hub to log", std::time::Duration::from_secs(10), || {
+        let log = hub.log();
+        (!log.is_empty()).then_some(log)
+    });
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in the hub's log file: {log:?}"
+    );
+}
