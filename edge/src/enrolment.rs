@@ -95,6 +95,37 @@ pub enum EnrolmentError {
     Malformed { path: String, reason: String },
 }
 
+/// The rule for a hub address, wherever one is written (a bundle, a node's
+/// config, `sajja-hub init --public-url`, `enrol --url`, `public_url`): only
+/// https, since every hub requires mutual TLS; a host; no path. Returns the
+/// host (an IPv6 address without its brackets), which the hub's server
+/// certificate must name.
+pub fn hub_url_host(url: &str) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("'{url}' {why}; expected https://host:port"));
+    let uri = match url.parse::<http::Uri>() {
+        Ok(uri) => uri,
+        Err(_) => return bad("is not an address"),
+    };
+    if uri.scheme_str() != Some("https") {
+        return bad("does not start with https://");
+    }
+    let Some(host) = uri.host().filter(|h| !h.is_empty()) else {
+        return bad("has no host");
+    };
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return bad("has a path");
+    }
+    Ok(host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string())
+}
+
+/// [`hub_url_host`] where only the verdict matters.
+pub fn check_hub_url(url: &str) -> Result<(), String> {
+    hub_url_host(url).map(drop)
+}
+
 impl Enrolment {
     /// Reads a bundle, refusing anything that is not one.
     pub fn read(path: &Path) -> Result<Enrolment, EnrolmentError> {
@@ -119,12 +150,7 @@ impl Enrolment {
 
     pub fn parse(text: &str) -> Result<Enrolment, String> {
         let bundle: Enrolment = toml::from_str(text).map_err(|e| e.message().to_string())?;
-        if !bundle.hub_url.starts_with("https://") {
-            return Err(format!(
-                "hub_url {:?} does not start with https://",
-                bundle.hub_url
-            ));
-        }
+        check_hub_url(&bundle.hub_url).map_err(|e| format!("hub_url {e}"))?;
         for (name, pem) in [
             ("ca", &bundle.ca),
             ("cert", &bundle.cert),
@@ -181,6 +207,36 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hub_addresses_are_checked_by_one_rule() {
+        // Proves the address rule accepts https://host:port and refuses the
+        // rest, plaintext included: every hub requires mutual TLS.
+        for good in ["https://127.0.0.1:7400", "https://hub.example:7400/"] {
+            assert_eq!(check_hub_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "hub.example:7400",
+            "ftp://hub.example",
+            "http://localhost:7400",
+            "https://",
+            "https://h:7400/x",
+            "not an address",
+        ] {
+            assert!(check_hub_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_hub_address_names_its_host_whether_dns_ipv4_or_ipv6() {
+        for (url, host) in [
+            ("https://hub.example.org:7400", "hub.example.org"),
+            ("https://10.0.0.5:7400/", "10.0.0.5"),
+            ("https://[fd00::5]:7400", "fd00::5"),
+        ] {
+            assert_eq!(hub_url_host(url).as_deref(), Ok(host), "{url}");
+        }
+    }
 
     fn sample() -> Enrolment {
         Enrolment {

@@ -267,9 +267,9 @@ impl HubConfig {
             }
         }
         if let Some(url) = &self.public_url
-            && !url.starts_with("https://")
+            && let Err(e) = sajja_edge::enrolment::check_hub_url(url)
         {
-            problems.push(format!("public_url: {url:?} does not start with https://"));
+            problems.push(format!("public_url: {e}"));
         }
         if !(1..=3_650).contains(&self.client_cert_days) {
             problems.push(format!(

@@ -985,9 +985,9 @@ fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
     let EnrolOpts { config, out, url } = opts;
     let config = &load(&config)?;
     if let Some(url) = &url
-        && !url.starts_with("https://")
+        && let Err(e) = sajja_edge::enrolment::check_hub_url(url)
     {
-        bail!("--url {url:?} does not start with https://");
+        bail!("--url {e}");
     }
     let out = out.unwrap_or_else(|| {
         PathBuf::from(format!(

@@ -23,7 +23,7 @@ pub enum TlsError {
         "--listen {0} is a wildcard no node can dial: give the address nodes reach this hub by with --public-url https://HOST:PORT"
     )]
     WildcardWithoutPublicUrl(SocketAddr),
-    #[error("--public-url {0:?} is not https://HOST:PORT (every hub requires TLS)")]
+    #[error("--public-url {0}")]
     BadPublicUrl(String),
     #[error("{path}: {source}")]
     Io {
@@ -35,24 +35,6 @@ pub enum TlsError {
 pub struct Pem {
     pub cert: String,
     pub key: String,
-}
-
-/// The host of an `https://host:port[/…]` URL: a DNS name or an IP address
-/// (IPv6 without its brackets). `None` when the URL is not of that shape.
-pub fn url_host(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split('/').next()?;
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':')?)
-        }
-        None => authority.rsplit_once(':')?,
-    };
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return None;
-    }
-    Some(host.to_string())
 }
 
 /// Every name the server certificate must carry: the host of `public_url`,
@@ -68,7 +50,7 @@ pub fn certificate_names(
     let mut names = Vec::new();
     match public_url {
         Some(url) => {
-            names.push(url_host(url).ok_or_else(|| TlsError::BadPublicUrl(url.to_string()))?)
+            names.push(sajja_edge::enrolment::hub_url_host(url).map_err(TlsError::BadPublicUrl)?)
         }
         None if listen.ip().is_unspecified() => {
             return Err(TlsError::WildcardWithoutPublicUrl(listen));
@@ -150,25 +132,6 @@ pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_public_url_names_its_host_whether_dns_ipv4_or_ipv6() {
-        assert_eq!(
-            url_host("https://hub.example.org:7400").as_deref(),
-            Some("hub.example.org")
-        );
-        assert_eq!(
-            url_host("https://10.0.0.5:7400/").as_deref(),
-            Some("10.0.0.5")
-        );
-        assert_eq!(
-            url_host("https://[fd00::5]:7400").as_deref(),
-            Some("fd00::5")
-        );
-        assert_eq!(url_host("http://hub:7400"), None);
-        assert_eq!(url_host("https://hub"), None);
-        assert_eq!(url_host("https://:7400"), None);
-    }
 
     #[test]
     fn a_wildcard_listen_address_needs_a_public_url() {

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tonic::transport::Uri;
 
 use sajja_edge::enrolment::{Enrolment, Role};
 
@@ -184,25 +183,7 @@ fn default_heartbeat() -> u64 {
     HEARTBEAT_S_DEFAULT
 }
 
-/// The rule for a hub address, whichever way a bundle reaches the node. Only
-/// https: every hub requires mutual TLS.
-pub fn check_hub_url(url: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("'{url}' {why}; expected https://host:port"));
-    let uri = match url.parse::<Uri>() {
-        Ok(uri) => uri,
-        Err(_) => return bad("is not an address"),
-    };
-    if uri.scheme_str() != Some("https") {
-        return bad("does not start with https://");
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return bad("has no host");
-    }
-    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-        return bad("has a path");
-    }
-    Ok(())
-}
+pub use sajja_edge::enrolment::check_hub_url;
 
 impl NodeConfig {
     /// Reads and validates a config file, resolving relative paths against
@@ -306,25 +287,6 @@ pub fn check_file(path: &Path) -> Result<String, Vec<Problem>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hub_addresses_are_checked_by_one_rule() {
-        // Proves the address rule accepts https://host:port and refuses the
-        // rest, plaintext included: every hub requires mutual TLS.
-        for good in ["https://127.0.0.1:7400", "https://hub.example:7400/"] {
-            assert_eq!(check_hub_url(good), Ok(()), "{good}");
-        }
-        for bad in [
-            "hub.example:7400",
-            "ftp://hub.example",
-            "http://localhost:7400",
-            "https://",
-            "https://h:7400/x",
-            "not an address",
-        ] {
-            assert!(check_hub_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn an_empty_file_means_every_default() {

@@ -109,17 +109,6 @@ impl Loan {
         schedule
     }
 
-    /// When the whole principal is due: the last instalment, the maturity,
-    /// or the flexible plan's final due date.
-    pub fn final_due_on(&self) -> Date {
-        match self.plan {
-            LoanPlan::EqualInstalments | LoanPlan::PrincipalAtMaturity => {
-                self.disbursed_on.add_months(self.term_months)
-            }
-            LoanPlan::Flexible { final_due } => final_due,
-        }
-    }
-
     /// Arrears on `date` against the loan's plan.
     pub fn arrears_on(&self, date: Date) -> Arrears {
         self.schedule().arrears_on(date)
