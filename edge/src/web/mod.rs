@@ -8,6 +8,7 @@
 //! - cookies (`HttpOnly; SameSite=Strict`), constant-time token comparison
 //!   and HTML escaping, here.
 
+pub mod lang;
 pub mod password;
 pub mod sessions;
 pub mod throttle;

@@ -49,11 +49,11 @@ impl Frame {
             .map(|o| o.name.clone())
             .unwrap_or_default();
         Frame {
-            w: lang.words(),
+            w: Words::of(lang),
             lang,
             other_lang: lang.other().code(),
             user: session.user.clone(),
-            role_label: lang.role(session.role),
+            role_label: Words::of(lang).role(session.role),
             may_record: session.role.may_record(),
             csrf: session.csrf.clone(),
             group: format!("{} {name}", store.group()),
@@ -91,7 +91,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 // The refusal is the page to send: returned as is, on a path taken once a request.
 #[allow(clippy::result_large_err)]
 fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
-    let w = lang_of(headers).words();
+    let w = Words::of(lang_of(headers));
     let session = session(app, headers)?;
     if !same_token(csrf, &session.csrf) {
         return Err(refused(StatusCode::FORBIDDEN, w.form_expired));
@@ -147,11 +147,11 @@ pub async fn login_form(headers: HeaderMap, Query(query): Query<LoginQuery>) -> 
         .filter(|t| t.len() == 64)
         .map_or_else(random_token, str::to_string);
     let page = LoginPage {
-        w: lang.words(),
+        w: Words::of(lang),
         other_lang: lang.other().code(),
         csrf: csrf.clone(),
         error: if query.expired.is_some() {
-            lang.words().session_expired.to_string()
+            Words::of(lang).session_expired.to_string()
         } else {
             String::new()
         },
@@ -181,7 +181,7 @@ pub async fn login(
 ) -> Response {
     blocking(move || {
         let lang = lang_of(&headers);
-        let w = lang.words();
+        let w = Words::of(lang);
         let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
         if expected.is_empty() || !same_token(&form.csrf, expected) {
             return refused(StatusCode::FORBIDDEN, w.form_expired);
@@ -251,7 +251,7 @@ pub async fn logout(
         if !same_token(&form.csrf, &session.csrf) {
             return refused(
                 StatusCode::FORBIDDEN,
-                lang_of(&headers).words().form_expired,
+                Words::of(lang_of(&headers)).form_expired,
             );
         }
         if let Some(token) = cookie(&headers, SESSION_COOKIE)
@@ -323,7 +323,7 @@ fn thai_time(lang: Lang, unix: i64) -> String {
 }
 
 fn sync_line(lang: Lang, store: &Store) -> Result<String, StoreError> {
-    let w = lang.words();
+    let w = Words::of(lang);
     if store.hub_link()?.is_none() {
         return Ok(w.sync_no_hub.to_string());
     }
@@ -484,7 +484,7 @@ pub async fn record_meeting(
 ) -> Response {
     blocking(move || {
         let lang = lang_of(&headers);
-        let w = lang.words();
+        let w = Words::of(lang);
         if fields.len() > FORM_FIELDS_MAX {
             return refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
         }
@@ -568,7 +568,7 @@ pub struct Line {
 }
 
 fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, RegisterEntry>) -> Line {
-    let w = lang.words();
+    let w = Words::of(lang);
     let who = |m: &MemberNo| {
         let name = register.get(m).map_or("", |r| r.name.as_str());
         format!("{} {name}", m.0)
@@ -908,7 +908,7 @@ pub async fn passbook(
         let Some(figures) = store.books().members.get(&number).cloned() else {
             return refused(
                 StatusCode::NOT_FOUND,
-                &format!("{} {member}?", lang.words().member),
+                &format!("{} {member}?", Words::of(lang).member),
             );
         };
         let name = match store.register() {
@@ -1000,7 +1000,7 @@ pub async fn balance(
             Ok(books) => books,
             Err(error) => return store_error(error),
         };
-        let w = lang.words();
+        let w = Words::of(lang);
         let page = BalancePage {
             date_text: lang.date(date),
             date_input: date.buddhist_iso(),

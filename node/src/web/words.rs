@@ -4,70 +4,25 @@
 //! names a missing word does not build. Thai is the default; English is a
 //! switch (a cookie), never a different page.
 
-use sajja_common::date::{Date, Month, THAI_MONTHS_SHORT};
+pub use sajja_edge::web::lang::Lang;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Th,
-    En,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Th => "th",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Lang {
-        if code == "en" { Lang::En } else { Lang::Th }
-    }
-
-    pub fn words(self) -> &'static Words {
-        match self {
+impl Words {
+    /// The labels of `lang`.
+    pub fn of(lang: Lang) -> &'static Words {
+        match lang {
             Lang::Th => &TH,
             Lang::En => &EN,
         }
     }
 
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Th => Lang::En,
-            Lang::En => Lang::Th,
-        }
-    }
-
-    /// A date as the reader writes it: `7 ธ.ค. 2569` (Buddhist era) or `7 Dec 2026`.
-    pub fn date(self, date: Date) -> String {
-        let (year, month, day) = date.ymd();
-        match self {
-            Lang::Th => date.thai_display(),
-            Lang::En => format!("{day} {} {year}", ENGLISH_MONTHS[month as usize - 1]),
-        }
-    }
-
-    pub fn month(self, month: Month) -> String {
-        let index = month.month_of_year() as usize - 1;
-        match self {
-            Lang::Th => format!("{} {}", THAI_MONTHS_SHORT[index], month.year() + 543),
-            Lang::En => format!("{} {}", ENGLISH_MONTHS[index], month.year()),
-        }
-    }
-
-    pub fn role(self, role: Role) -> &'static str {
-        let w = self.words();
+    pub fn role(&self, role: Role) -> &'static str {
         match role {
-            Role::Treasurer => w.role_treasurer,
-            Role::Committee => w.role_committee,
-            Role::Viewer => w.role_viewer,
+            Role::Treasurer => self.role_treasurer,
+            Role::Committee => self.role_committee,
+            Role::Viewer => self.role_viewer,
         }
     }
 }
-
-const ENGLISH_MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// Who may do what in the app: the treasurer records, committee members
 /// approve, viewers read.
@@ -376,16 +331,3 @@ pub const EN: Words = Words {
     expenses: "Expenses",
     surplus: "Surplus",
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_read_in_the_buddhist_era_in_thai() {
-        let date: Date = "2026-12-07".parse().expect("date");
-        assert_eq!(Lang::Th.date(date), "7 ธ.ค. 2569");
-        assert_eq!(Lang::En.date(date), "7 Dec 2026");
-        assert_eq!(Lang::Th.month(date.month()), "ธ.ค. 2569");
-    }
-}
