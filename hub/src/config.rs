@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::check;
 pub use crate::check::ConfigError;
+pub use crate::positions::Attention;
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +71,21 @@ pub struct HubConfig {
     /// `<data_dir>/metrics.addr`.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// The coordinators' dashboard; off unless `listen` is set.
+    #[serde(default)]
+    pub web: WebSection,
+    /// When a group needs attention, beyond stale and forked.
+    #[serde(default)]
+    pub attention: Attention,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSection {
+    /// Where `sajja-hub run` serves the dashboard (plain HTTP: keep it on
+    /// localhost behind a TLS reverse proxy, see deploy/hub). Port 0 picks a
+    /// free port, written to `<data_dir>/web.addr`.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Most groups sync daily; a week of silence is worth a coordinator's call.
@@ -289,6 +305,20 @@ impl HubConfig {
                 }
             }
         }
+        if let Some(web) = self.web.listen
+            && web.port() != 0
+            && [Some(self.listen), self.metrics_listen]
+                .into_iter()
+                .flatten()
+                .any(|other| other.port() == web.port())
+        {
+            problems.push(format!(
+                "web.listen: {web} takes a port the hub already listens on"
+            ));
+        }
+        if self.attention.par30_percent > 100 || self.attention.collection_percent > 100 {
+            problems.push("attention: percentages are between 0 and 100".to_string());
+        }
         problems.extend(self.limits.problems());
         problems
     }
@@ -310,6 +340,27 @@ impl HubConfig {
 
     pub fn addr_file(&self) -> PathBuf {
         self.data_dir.join("hub.addr")
+    }
+
+    /// How this hub judges a group's health at unix time `now`.
+    pub fn freshness(&self, now: i64) -> crate::positions::Freshness {
+        crate::positions::Freshness {
+            now,
+            stale_after_days: self.stale_after_days,
+            attention: self.attention,
+        }
+    }
+
+    /// Where the dashboard's bound address is written (`http://host:port`).
+    pub fn web_addr_file(&self) -> PathBuf {
+        self.data_dir.join("web.addr")
+    }
+
+    /// The dashboard's accounts and sessions: not in the hub's database,
+    /// which is relayed and backed up as evidence; who may log in here is
+    /// this hub's own business.
+    pub fn web_users_path(&self) -> PathBuf {
+        self.data_dir.join("web_users.sqlite")
     }
 
     /// Where the operations endpoint's bound address is written.

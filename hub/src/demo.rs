@@ -467,10 +467,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         report::group_table(
             &positions::group_lines(&store, "23", as_of)?,
             as_of,
-            positions::Freshness {
-                now: unix_now(),
-                stale_after_days: province.stale_after_days,
-            }
+            province.freshness(unix_now())
         )
     );
     println!();

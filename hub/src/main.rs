@@ -691,7 +691,7 @@ fn query(command: QueryCommand) -> anyhow::Result<()> {
         (Some(config), None) => {
             let config = load(&config)?;
             let store = open_store(&config)?;
-            let cx = query::Context::new(&store, unix_now(), config.stale_after_days);
+            let cx = query::Context::new(&store, config.freshness(unix_now()));
             // The operator on the hub machine sees everything the hub holds.
             query::answer(
                 &cx,

@@ -34,10 +34,12 @@ pub struct GroupLine {
     pub signed_off: Vec<Month>,
 }
 
-/// How a group stands: forked outranks stale.
+/// How a group stands: forked outranks stale, and stale outranks at risk
+/// (figures that have stopped arriving say nothing about today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
     Ok,
+    AtRisk,
     Stale,
     Forked,
 }
@@ -46,18 +48,117 @@ impl Health {
     pub fn name(self) -> &'static str {
         match self {
             Health::Ok => "ok",
+            Health::AtRisk => "at_risk",
             Health::Stale => "stale",
             Health::Forked => "forked",
         }
     }
 }
 
-/// When a report is made and how old a last sync may be.
+/// When a report is made, how old a last sync may be, and what puts a
+/// group at risk: everything a group's [`Health`] is judged by.
 #[derive(Clone, Copy, Debug)]
 pub struct Freshness {
     /// Unix seconds.
     pub now: i64,
     pub stale_after_days: u32,
+    pub attention: Attention,
+}
+
+/// The thresholds that make a group "at risk" (`[attention]` in hub.toml):
+/// a status in positions, alerts, metrics and the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Attention {
+    /// Portfolio at risk over 30 days, in percent of loans outstanding,
+    /// above which a group is at risk.
+    pub par30_percent: u32,
+    /// Members' contributions this year as a percent of what the rules make
+    /// due, below which a group is at risk.
+    pub collection_percent: u32,
+    /// Whether a fund smaller than twelve months before puts a group at risk.
+    pub falling_fund: bool,
+}
+
+impl Default for Attention {
+    /// PAR30 above 10% is the microfinance line past which a portfolio needs
+    /// action; a group collecting under 80% of what is due is losing members.
+    fn default() -> Attention {
+        Attention {
+            par30_percent: 10,
+            collection_percent: 80,
+            falling_fund: true,
+        }
+    }
+}
+
+/// Why a group is at risk; each with the figure that crossed its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Risk {
+    Par30 { basis_points: i64 },
+    Collection { basis_points: i64 },
+    FallingFund { growth_basis_points: i64 },
+}
+
+impl Risk {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Risk::Par30 { .. } => "par30",
+            Risk::Collection { .. } => "collection",
+            Risk::FallingFund { .. } => "falling_fund",
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = |bp: i64| {
+            format!(
+                "{}{}.{:02}%",
+                if bp < 0 { "-" } else { "" },
+                bp.abs() / 100,
+                bp.abs() % 100
+            )
+        };
+        match *self {
+            Risk::Par30 { basis_points } => write!(f, "PAR30 {}", pct(basis_points)),
+            Risk::Collection { basis_points } => {
+                write!(
+                    f,
+                    "collected {} of contributions due this year",
+                    pct(basis_points)
+                )
+            }
+            Risk::FallingFund {
+                growth_basis_points,
+            } => write!(f, "fund {} in twelve months", pct(growth_basis_points)),
+        }
+    }
+}
+
+impl Attention {
+    /// Every line `position` crosses, worst-first in the order people act on.
+    pub fn risks(&self, position: &GroupPosition) -> Vec<Risk> {
+        let mut out = Vec::new();
+        let par = position.par30_basis_points();
+        if par > i64::from(self.par30_percent) * 100 {
+            out.push(Risk::Par30 { basis_points: par });
+        }
+        if let Some(rate) = position.collection_rate_ytd_basis_points()
+            && rate < i64::from(self.collection_percent) * 100
+        {
+            out.push(Risk::Collection { basis_points: rate });
+        }
+        if self.falling_fund
+            && let Some(growth) = position.fund_growth_basis_points()
+            && growth < 0
+        {
+            out.push(Risk::FallingFund {
+                growth_basis_points: growth,
+            });
+        }
+        out
+    }
 }
 
 impl GroupLine {
@@ -66,6 +167,8 @@ impl GroupLine {
             Health::Forked
         } else if is_stale(self, freshness.now, freshness.stale_after_days) {
             Health::Stale
+        } else if !freshness.attention.risks(&self.position).is_empty() {
+            Health::AtRisk
         } else {
             Health::Ok
         }
@@ -397,6 +500,8 @@ pub struct ScopePosition {
     pub scope: String,
     pub groups: u32,
     pub ok: u32,
+    /// Neither stale nor forked, past an `[attention]` line.
+    pub at_risk: u32,
     pub stale: u32,
     pub forked: u32,
     pub members: u64,
@@ -436,12 +541,7 @@ pub fn is_stale(line: &GroupLine, now: i64, stale_after_days: u32) -> bool {
         .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
 }
 
-pub fn scope_position(
-    lines: &[GroupLine],
-    scope: &str,
-    now: i64,
-    stale_after_days: u32,
-) -> ScopePosition {
+pub fn scope_position(lines: &[GroupLine], scope: &str, freshness: Freshness) -> ScopePosition {
     let add = |a: Money, b: Money| Money::from_satang(a.satang() + b.satang());
     let mut out = ScopePosition {
         scope: scope.to_string(),
@@ -450,12 +550,11 @@ pub fn scope_position(
     for line in lines {
         let p = &line.position;
         out.groups += 1;
-        if line.forked {
-            out.forked += 1;
-        } else if is_stale(line, now, stale_after_days) {
-            out.stale += 1;
-        } else {
-            out.ok += 1;
+        match line.health(freshness) {
+            Health::Forked => out.forked += 1,
+            Health::Stale => out.stale += 1,
+            Health::AtRisk => out.at_risk += 1,
+            Health::Ok => out.ok += 1,
         }
         out.members += u64::from(p.active_members);
         out.cash_and_bank = add(out.cash_and_bank, add(p.cash, p.bank));
@@ -616,6 +715,11 @@ pub enum Alert {
         group: GroupId,
         last_sync_at: Option<i64>,
     },
+    /// Past an `[attention]` line (neither stale nor forked).
+    AtRisk {
+        group: GroupId,
+        risks: Vec<Risk>,
+    },
     /// A `PeriodClosed` whose digest differs from the hub's own fold.
     DigestMismatch {
         group: GroupId,
@@ -641,6 +745,7 @@ impl Alert {
             Alert::ReserveBelowPolicy { .. } => "reserve_below_policy",
             Alert::Forked(_) => "forked",
             Alert::Stale { .. } => "stale",
+            Alert::AtRisk { .. } => "at_risk",
             Alert::DigestMismatch { .. } => "digest_mismatch",
             Alert::SignOffBroken { .. } => "sign_off_broken",
         }
@@ -652,6 +757,7 @@ impl Alert {
             Alert::ReserveBelowPolicy { pool, .. } => pool.as_str().to_string(),
             Alert::Forked(group)
             | Alert::Stale { group, .. }
+            | Alert::AtRisk { group, .. }
             | Alert::DigestMismatch { group, .. } => group.as_str().to_string(),
             Alert::SignOffBroken { subject, .. } => subject.clone(),
         }
@@ -679,6 +785,10 @@ impl std::fmt::Display for Alert {
                 group,
                 last_sync_at: None,
             } => write!(f, "group {group}: stale, no contact yet"),
+            Alert::AtRisk { group, risks } => {
+                let why = risks.iter().map(Risk::to_string).collect::<Vec<_>>();
+                write!(f, "group {group}: at risk: {}", why.join("; "))
+            }
             Alert::DigestMismatch { group, seq, month } => {
                 write!(
                     f,
@@ -705,19 +815,22 @@ pub fn alerts(
     store: &Store,
     scope: &str,
     as_of: Date,
-    now: i64,
-    stale_after_days: u32,
+    freshness: Freshness,
 ) -> Result<Vec<Alert>, StoreError> {
-    store.read_snapshot(|| alerts_in_snapshot(store, scope, as_of, now, stale_after_days))
+    store.read_snapshot(|| alerts_in_snapshot(store, scope, as_of, freshness))
 }
 
 fn alerts_in_snapshot(
     store: &Store,
     scope: &str,
     as_of: Date,
-    now: i64,
-    stale_after_days: u32,
+    freshness: Freshness,
 ) -> Result<Vec<Alert>, StoreError> {
+    let Freshness {
+        now,
+        stale_after_days,
+        attention,
+    } = freshness;
     let mut out = Vec::new();
     for pool in pool_positions(store, scope, as_of)? {
         if pool.below_policy() {
@@ -744,6 +857,15 @@ fn alerts_in_snapshot(
                 group: group.clone(),
                 last_sync_at: row.last_contact_at,
             });
+        } else {
+            let (_, position) = name_and_position(store, &mut cache, &row, stored, as_of)?;
+            let risks = attention.risks(&position);
+            if !risks.is_empty() {
+                out.push(Alert::AtRisk {
+                    group: group.clone(),
+                    risks,
+                });
+            }
         }
         for close in mismatched_closes(store, &mut cache, &row, stored, as_of)? {
             out.push(Alert::DigestMismatch {
@@ -773,6 +895,14 @@ fn alerts_in_snapshot(
 mod tests {
     use super::*;
     use sajja_common::event::Source;
+
+    fn freshness() -> Freshness {
+        Freshness {
+            now: 0,
+            stale_after_days: 7,
+            attention: Attention::default(),
+        }
+    }
 
     /// A line with the figures the twelve-month indicators read.
     fn line(
@@ -825,7 +955,7 @@ mod tests {
             ),
             line("230101-002", (500, 0, 600), (5, 6), (60, 150), (600, 450)),
         ];
-        let scope = scope_position(&lines, "230101", 0, 7);
+        let scope = scope_position(&lines, "230101", freshness());
         // Fund 1,700 against 1,600 a year ago: +6.25%.
         assert_eq!(scope.fund(), Money::from_baht(1_700));
         assert_eq!(scope.fund_a_year_ago, Money::from_baht(1_600));
@@ -839,7 +969,7 @@ mod tests {
         assert_eq!(scope.collection_rate_month_basis_points(), Some(8_000));
         assert_eq!(scope.collection_rate_ytd_basis_points(), Some(11_111));
         // The second group alone shrank: −16.66%, and reports show the sign.
-        let one = scope_position(&lines[1..], "230101-002", 0, 7);
+        let one = scope_position(&lines[1..], "230101-002", freshness());
         assert_eq!(one.fund_growth_basis_points(), Some(-1_666));
         assert_eq!(one.member_growth_basis_points(), Some(-1_666));
         let as_of = lines[0].position.as_of;

@@ -32,7 +32,7 @@ use crate::config::HubConfig;
 use crate::identity::{Caller, Gate, Principal};
 use crate::ingest::unix_now;
 use crate::limits::Guard;
-use crate::positions::{self, Alert, Freshness, GroupFilter, GroupLine, ScopePosition};
+use crate::positions::{self, Alert, Attention, Freshness, GroupFilter, GroupLine, ScopePosition};
 use crate::report::{self, Output};
 use crate::signoff::{self, SignOff};
 use crate::store::{Store, StoreError};
@@ -281,14 +281,11 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub fn new(store: &Store, now: i64, stale_after_days: u32) -> Context<'_> {
+    pub fn new(store: &Store, freshness: Freshness) -> Context<'_> {
         Context {
             store,
-            freshness: Freshness {
-                now,
-                stale_after_days,
-            },
-            today: Date::thai_date_at(now),
+            freshness,
+            today: Date::thai_date_at(freshness.now),
         }
     }
 }
@@ -346,12 +343,7 @@ pub fn position(
             .collect::<Vec<_>>();
         (lines, pools)
     };
-    let position = positions::scope_position(
-        &lines,
-        scope.as_str(),
-        cx.freshness.now,
-        cx.freshness.stale_after_days,
-    );
+    let position = positions::scope_position(&lines, scope.as_str(), cx.freshness);
     Ok(PositionAnswer {
         as_of,
         freshness: cx.freshness,
@@ -420,13 +412,7 @@ pub fn alerts(
     audience: &Audience,
 ) -> Result<AlertsAnswer, QueryError> {
     let as_of = as_of.unwrap_or(cx.today);
-    let mut alerts = positions::alerts(
-        cx.store,
-        scope.as_str(),
-        as_of,
-        cx.freshness.now,
-        cx.freshness.stale_after_days,
-    )?;
+    let mut alerts = positions::alerts(cx.store, scope.as_str(), as_of, cx.freshness)?;
     alerts.retain(|alert| match alert {
         Alert::ReserveBelowPolicy { pool, .. } => !scope.is_group() && audience.sees_pool(pool),
         _ => true,
@@ -459,6 +445,7 @@ struct Inner {
     guard: Guard,
     hub_id: String,
     stale_after_days: u32,
+    attention: Attention,
 }
 
 /// The `Query` service for `config`'s hub, with its own database connection
@@ -486,6 +473,7 @@ impl QueryService {
                 guard: Guard::new(&config.limits),
                 hub_id: config.hub_id.clone(),
                 stale_after_days: config.stale_after_days,
+                attention: config.attention,
             }),
         }
     }
@@ -521,7 +509,14 @@ impl QueryService {
                 .store
                 .lock()
                 .map_err(|_| Status::internal("query state poisoned"))?;
-            let cx = Context::new(&store, unix_now(), inner.stale_after_days);
+            let cx = Context::new(
+                &store,
+                Freshness {
+                    now: unix_now(),
+                    stale_after_days: inner.stale_after_days,
+                    attention: inner.attention,
+                },
+            );
             work(&cx).map_err(|e| e.status())
         })
         .await

@@ -478,6 +478,7 @@ fn position_fields(p: &ScopePosition, as_of: Date) -> Vec<(&'static str, Value, 
         ("ok", count(p.ok.into())),
         ("stale", count(p.stale.into())),
         ("forked", count(p.forked.into())),
+        ("at_risk", count(p.at_risk.into())),
         ("members", count(p.members)),
         ("cash_and_bank", money(p.cash_and_bank)),
         ("welfare_fund", money(p.welfare_fund)),
@@ -575,8 +576,8 @@ pub fn position_table(p: &ScopePosition, pools: &[PoolPosition], as_of: Date, no
         (
             "groups",
             format!(
-                "{} (ok {}, stale {}, forked {})",
-                p.groups, p.ok, p.stale, p.forked
+                "{} (ok {}, at risk {}, stale {}, forked {})",
+                p.groups, p.ok, p.at_risk, p.stale, p.forked
             ),
         ),
         ("active members", p.members.to_string()),
@@ -661,6 +662,12 @@ fn alert_value(alert: &Alert) -> Value {
         Alert::ReserveBelowPolicy { headroom, .. } => json!({ "headroom": amount(*headroom) }),
         Alert::Forked(_) => json!({}),
         Alert::Stale { last_sync_at, .. } => json!({ "last_contact_at": last_sync_at }),
+        Alert::AtRisk { risks, .. } => json!({
+            "risks": risks
+                .iter()
+                .map(|r| json!({ "kind": r.kind(), "text": r.to_string() }))
+                .collect::<Vec<_>>(),
+        }),
         Alert::DigestMismatch { seq, month, .. } => {
             json!({ "seq": seq, "month": month.to_string() })
         }

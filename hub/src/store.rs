@@ -204,6 +204,7 @@ pub struct PositionRow {
 /// A group's stored position inputs as [`Store::for_each_position_row`]
 /// offers them: in the row it read (joined), or looked up only when asked,
 /// on the same connection (so in the same read transaction).
+#[derive(Clone, Copy)]
 pub enum StoredBasis<'r> {
     InRow(&'r rusqlite::Row<'r>),
     Lookup(&'r Connection, i64),

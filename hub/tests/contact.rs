@@ -116,14 +116,15 @@ impl Hub {
         let freshness = positions::Freshness {
             now,
             stale_after_days: 7,
+            attention: positions::Attention::default(),
         };
         assert_eq!(
             positions::is_stale(line, now, 7),
             line.health(freshness) == Health::Stale
         );
-        let scope = positions::scope_position(&lines, "230101", now, 7);
+        let scope = positions::scope_position(&lines, "230101", freshness);
         assert_eq!(scope.oldest_sync, line.last_sync_at);
-        let stale_alert = positions::alerts(store, "230101", today, now, 7)
+        let stale_alert = positions::alerts(store, "230101", today, freshness)
             .unwrap()
             .iter()
             .any(|a| matches!(a, Alert::Stale { .. }));
@@ -180,8 +181,11 @@ fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
         hub.ingest.store(),
         "230101",
         Date::thai_date_at(now),
-        now,
-        7,
+        positions::Freshness {
+            now,
+            stale_after_days: 7,
+            attention: positions::Attention::default(),
+        },
     )
     .unwrap();
     assert_eq!(

@@ -220,11 +220,23 @@ fn scope_figures(positions: &[&GroupPosition]) -> Value {
         .map(|p| total(&p.benefits_ytd).satang())
         .sum();
     let money = |satang: i64| baht(Money::from_satang(satang));
+    // The default [attention] lines: PAR30 above 10%, collection below 80%,
+    // a fund smaller than a year before.
+    let at_risk_groups = positions
+        .iter()
+        .filter(|p| {
+            p.par30_basis_points() > 1_000
+                || p.collection_rate_ytd_basis_points()
+                    .is_some_and(|r| r < 8_000)
+                || p.fund_growth_basis_points().is_some_and(|g| g < 0)
+        })
+        .count();
     json!({
         "groups": positions.len(),
-        "ok": positions.len(),
+        "ok": positions.len() - at_risk_groups,
         "stale": 0,
         "forked": 0,
+        "at_risk": at_risk_groups,
         "members": positions.iter().map(|p| u64::from(p.active_members)).sum::<u64>(),
         "cash_and_bank": money(sum(&|p| Money::from_satang(p.cash.satang() + p.bank.satang()))),
         "welfare_fund": money(sum(&|p| p.welfare_fund)),

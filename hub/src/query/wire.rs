@@ -15,7 +15,7 @@ use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1;
 
 use super::{AlertsAnswer, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope, SignOffsAnswer};
-use crate::positions::{Alert, Freshness, GroupLine, Health, ScopePosition};
+use crate::positions::{Alert, Attention, Freshness, GroupLine, Health, Risk, ScopePosition};
 use crate::signoff::SignOff;
 use crate::store::GroupStatus;
 
@@ -61,14 +61,25 @@ fn freshness(f: Freshness) -> v1::Freshness {
     v1::Freshness {
         now: f.now,
         stale_after_days: f.stale_after_days,
+        at_risk_par30_percent: Some(f.attention.par30_percent),
+        at_risk_collection_percent: Some(f.attention.collection_percent),
+        at_risk_falling_fund: Some(f.attention.falling_fund),
     }
 }
 
 fn freshness_from(wire: Option<v1::Freshness>) -> Result<Freshness, WireError> {
     let wire = wire.ok_or(WireError::Missing("freshness"))?;
+    let default = Attention::default();
     Ok(Freshness {
         now: wire.now,
         stale_after_days: wire.stale_after_days,
+        attention: Attention {
+            par30_percent: wire.at_risk_par30_percent.unwrap_or(default.par30_percent),
+            collection_percent: wire
+                .at_risk_collection_percent
+                .unwrap_or(default.collection_percent),
+            falling_fund: wire.at_risk_falling_fund.unwrap_or(default.falling_fund),
+        },
     })
 }
 
@@ -124,6 +135,7 @@ fn health(h: Health) -> v1::GroupHealth {
     match h {
         Health::Ok => v1::GroupHealth::Ok,
         Health::Stale => v1::GroupHealth::Stale,
+        Health::AtRisk => v1::GroupHealth::AtRisk,
         Health::Forked => v1::GroupHealth::Forked,
     }
 }
@@ -324,6 +336,7 @@ pub fn scope_position(p: &ScopePosition) -> v1::ScopePosition {
         scope: p.scope.clone(),
         groups: p.groups,
         ok: p.ok,
+        at_risk: p.at_risk,
         stale: p.stale,
         forked: p.forked,
         members: p.members,
@@ -360,6 +373,7 @@ pub fn scope_position_from(wire: v1::ScopePosition) -> Result<ScopePosition, Wir
         scope: scope(&wire.scope, "position.scope")?,
         groups: wire.groups,
         ok: wire.ok,
+        at_risk: wire.at_risk,
         stale: wire.stale,
         forked: wire.forked,
         members: wire.members,
@@ -403,6 +417,10 @@ pub fn alert(a: &Alert) -> v1::Alert {
             group_id: group.as_str().to_string(),
             last_sync_at: *last_sync_at,
         }),
+        Alert::AtRisk { group, risks } => Kind::AtRisk(v1::GroupAtRisk {
+            group_id: group.as_str().to_string(),
+            risks: risks.iter().map(|r| risk(*r)).collect(),
+        }),
         Alert::DigestMismatch { group, seq, month } => {
             Kind::DigestMismatch(v1::CloseDigestMismatch {
                 group_id: group.as_str().to_string(),
@@ -430,6 +448,34 @@ pub fn alert(a: &Alert) -> v1::Alert {
     }
 }
 
+fn risk(r: Risk) -> v1::Risk {
+    use v1::risk::Kind;
+    let (kind, basis_points) = match r {
+        Risk::Par30 { basis_points } => (Kind::Par30, basis_points),
+        Risk::Collection { basis_points } => (Kind::Collection, basis_points),
+        Risk::FallingFund {
+            growth_basis_points,
+        } => (Kind::FallingFund, growth_basis_points),
+    };
+    v1::Risk {
+        kind: kind as i32,
+        basis_points,
+    }
+}
+
+fn risk_from(wire: v1::Risk) -> Result<Risk, WireError> {
+    use v1::risk::Kind;
+    let basis_points = wire.basis_points;
+    match Kind::try_from(wire.kind) {
+        Ok(Kind::Par30) => Ok(Risk::Par30 { basis_points }),
+        Ok(Kind::Collection) => Ok(Risk::Collection { basis_points }),
+        Ok(Kind::FallingFund) => Ok(Risk::FallingFund {
+            growth_basis_points: basis_points,
+        }),
+        _ => Err(WireError::Missing("alert.risks.kind")),
+    }
+}
+
 pub fn alert_from(wire: v1::Alert) -> Result<Alert, WireError> {
     use v1::alert::Kind;
     Ok(match wire.kind.ok_or(WireError::Missing("alert.kind"))? {
@@ -441,6 +487,14 @@ pub fn alert_from(wire: v1::Alert) -> Result<Alert, WireError> {
         Kind::Stale(a) => Alert::Stale {
             group: group(&a.group_id, "alert.group_id")?,
             last_sync_at: a.last_sync_at,
+        },
+        Kind::AtRisk(a) => Alert::AtRisk {
+            group: group(&a.group_id, "alert.group_id")?,
+            risks: a
+                .risks
+                .into_iter()
+                .map(risk_from)
+                .collect::<Result<_, _>>()?,
         },
         Kind::DigestMismatch(a) => Alert::DigestMismatch {
             group: group(&a.group_id, "alert.group_id")?,

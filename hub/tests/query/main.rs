@@ -405,7 +405,7 @@ impl Province {
     /// The answer the hub machine computes itself, as `query --config` does.
     fn local(&self, ask: &Ask) -> Answer {
         let store = Store::open(&self.config.database_path()).unwrap();
-        let cx = Context::new(&store, unix_now(), self.config.stale_after_days);
+        let cx = Context::new(&store, self.config.freshness(unix_now()));
         query::answer(
             &cx,
             ask,

@@ -6,7 +6,7 @@ use sajja_common::event::{BenefitKind, Source};
 use sajja_common::ledger::PoolBalances;
 use sajja_common::position::{Arrears, GroupPosition, PoolPosition};
 use sajja_common::{Date, GroupId, Hash, Money, Month, PoolId};
-use sajja_hub::positions::{Alert, Freshness, GroupLine, ScopePosition};
+use sajja_hub::positions::{Alert, Attention, Freshness, GroupLine, Risk, ScopePosition};
 use sajja_hub::query::{
     AlertsAnswer, Answer, Audience, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope,
     SignOffsAnswer, wire,
@@ -38,6 +38,11 @@ fn freshness() -> Freshness {
     Freshness {
         now: 1_790_000_000,
         stale_after_days: 7,
+        attention: Attention {
+            par30_percent: 15,
+            collection_percent: 70,
+            falling_fund: false,
+        },
     }
 }
 
@@ -187,6 +192,20 @@ fn alerts() -> Vec<Alert> {
             group: group("230101-004"),
             last_sync_at: Some(1_780_000_000),
         },
+        Alert::AtRisk {
+            group: group("230101-004"),
+            risks: vec![
+                Risk::Par30 {
+                    basis_points: 2_065,
+                },
+                Risk::Collection {
+                    basis_points: 7_000,
+                },
+                Risk::FallingFund {
+                    growth_basis_points: -120,
+                },
+            ],
+        },
         Alert::DigestMismatch {
             group: group("230101-001"),
             seq: 812,
@@ -228,6 +247,7 @@ fn scope_position() -> ScopePosition {
         scope: "230101".into(),
         groups: 3,
         ok: 1,
+        at_risk: 2,
         stale: 1,
         forked: 1,
         members: 657,
@@ -296,7 +316,8 @@ fn the_health_sent_is_the_one_the_renderer_derives() {
     assert_eq!(
         health,
         [
-            v1::GroupHealth::Ok as i32,
+            // The first line's figures cross the [attention] lines.
+            v1::GroupHealth::AtRisk as i32,
             v1::GroupHealth::Stale as i32,
             v1::GroupHealth::Forked as i32
         ]
