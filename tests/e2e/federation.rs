@@ -201,6 +201,16 @@ fn ratio(numerator: i64, denominator: i64) -> Value {
 }
 
 /// A scope's sums, counts and indicators over `positions`, all groups fresh.
+/// The default `[attention]` lines, computed here from the refold: PAR30
+/// above 10%, members' collection this year below 80%, a fund smaller than
+/// a year before.
+fn at_risk(p: &GroupPosition) -> bool {
+    p.par30_basis_points() > 1_000
+        || p.collection_rate_ytd_basis_points()
+            .is_some_and(|r| r < 8_000)
+        || p.fund_growth_basis_points().is_some_and(|g| g < 0)
+}
+
 fn scope_figures(positions: &[&GroupPosition]) -> Value {
     let sum = |f: &dyn Fn(&GroupPosition) -> Money| -> i64 {
         positions.iter().map(|p| f(p).satang()).sum()
@@ -365,7 +375,8 @@ fn the_province_reports_exactly_what_the_nodes_own_logs_fold_to() {
                 line,
                 &group_figures(position),
             );
-            assert_eq!(line["status"], "ok");
+            let status = if at_risk(position) { "at_risk" } else { "ok" };
+            assert_eq!(line["status"], status, "group {group} as of {day}");
         }
         // Tambons and the province.
         for scope in ["230101", "230102", "23"] {
