@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::config::{HubConfig, Level};
 use crate::ingest::{BatchOutcome, Ingest, IngestError, today, unix_now};
+use crate::signoff::{self, SignOffError};
 
 #[derive(Debug, Error)]
 pub enum AdminError {
@@ -18,6 +19,79 @@ pub enum AdminError {
     Ingest(#[from] IngestError),
     #[error("the hub's own log was refused: {0}")]
     Refused(String),
+    #[error(transparent)]
+    SignOff(#[from] SignOffError),
+}
+
+/// What signing off a month did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignedOff {
+    /// The same digest was signed before, at this seq of the hub's log.
+    Already { seq: u64 },
+    New { seq: u64, digest: sajja_common::Hash },
+}
+
+/// Signs off `subject`'s `month` in this hub's administrative log: a tambon
+/// hub signs a group of its own, a province hub one of its tambons. The one
+/// rule behind `sajja-hub signoff` and the dashboard's sign-off button.
+pub fn sign_off(
+    ingest: &mut Ingest,
+    identity: &HubIdentity,
+    config: &HubConfig,
+    subject: &str,
+    month: sajja_common::Month,
+) -> Result<SignedOff, AdminError> {
+    let digest = match config.level {
+        Level::Tambon => {
+            let group = GroupId::parse(subject).map_err(|_| SignOffError::BadSubject {
+                subject: subject.to_string(),
+                expected: format!(
+                    "a tambon hub signs off a group's month, e.g. {}-007",
+                    config.hub_id
+                ),
+            })?;
+            if group.tambon() != config.hub_id || group.is_hub_log() {
+                return Err(SignOffError::NotOurGroup {
+                    group,
+                    hub: config.hub_id.clone(),
+                }
+                .into());
+            }
+            signoff::group_sign_off(ingest.store(), &group, month)?
+        }
+        Level::Province => {
+            sajja_common::ids::check_geocode(subject, "tambon", 6).map_err(|_| {
+                SignOffError::BadSubject {
+                    subject: subject.to_string(),
+                    expected: format!(
+                        "a province hub signs off a tambon's month, e.g. {}0101",
+                        config.hub_id
+                    ),
+                }
+            })?;
+            if !config.children.iter().any(|c| c.hub_id == subject) {
+                return Err(SignOffError::NotAChild(subject.to_string()).into());
+            }
+            signoff::tambon_sign_off(ingest.store(), subject, month)?
+        }
+    };
+    if let Some(books) = signoff::admin_books(ingest.store(), &config.hub_id)
+        .map_err(|e| AdminError::SignOff(e.into()))?
+        && let Some((signed, seq)) = books.sign_offs.get(&(subject.to_string(), month))
+        && *signed == digest
+    {
+        return Ok(SignedOff::Already { seq: *seq });
+    }
+    let seq = append(
+        ingest,
+        identity,
+        vec![AdminBody::MonthSignedOff {
+            subject: subject.to_string(),
+            month,
+            digest,
+        }],
+    )?;
+    Ok(SignedOff::New { seq, digest })
 }
 
 /// Who this hub is: its geocode, level and signing key.

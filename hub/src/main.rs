@@ -11,13 +11,13 @@ use clap::{Parser, Subcommand};
 use sajja_common::admin::AdminBody;
 use sajja_common::{Date, GroupId, PoolId, PublicKey};
 use sajja_hub::admin::{self, HubIdentity};
-use sajja_hub::config::{HubConfig, Level};
+use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::operations;
 use sajja_hub::store::Store;
 use sajja_hub::{
-    backup::PendingBackup, check, positions, query, relay, report, server, signoff, tls,
+    backup::PendingBackup, check, positions, query, relay, report, server, tls,
 };
 
 #[derive(Parser)]
@@ -754,53 +754,16 @@ fn signoff(config: &Path, subject: &str, month: &str) -> anyhow::Result<()> {
         .with_context(|| format!("month {month:?}: expected YYYY-MM"))?;
     let identity = HubIdentity::load(&config)?;
     let mut ingest = Ingest::new(open_store(&config)?);
-    let digest = match config.level {
-        Level::Tambon => {
-            let group = GroupId::parse(subject).with_context(|| {
-                format!(
-                    "{subject:?}: a tambon hub signs off a group's month, e.g. {}-007",
-                    config.hub_id
-                )
-            })?;
-            if group.tambon() != config.hub_id || group.is_hub_log() {
-                bail!("group {group} is not a group of tambon {}", config.hub_id);
-            }
-            signoff::group_sign_off(ingest.store(), &group, month)?
-        }
-        Level::Province => {
-            sajja_common::ids::check_geocode(subject, "tambon", 6).with_context(|| {
-                format!(
-                    "{subject:?}: a province hub signs off a tambon's month, e.g. {}0101",
-                    config.hub_id
-                )
-            })?;
-            if !config.children.iter().any(|c| c.hub_id == subject) {
-                return Err(signoff::SignOffError::NotAChild(subject.to_string()).into());
-            }
-            signoff::tambon_sign_off(ingest.store(), subject, month)?
-        }
-    };
     let log = identity.log();
-    if let Some(books) = signoff::admin_books(ingest.store(), &config.hub_id)?
-        && let Some((signed, seq)) = books.sign_offs.get(&(subject.to_string(), month))
-        && *signed == digest
-    {
-        println!("{subject} {month} is already signed off (hub log {log} seq {seq})");
-        return Ok(());
+    match admin::sign_off(&mut ingest, &identity, &config, subject, month)? {
+        admin::SignedOff::Already { seq } => {
+            println!("{subject} {month} is already signed off (hub log {log} seq {seq})")
+        }
+        admin::SignedOff::New { seq, digest } => println!(
+            "signed off {subject} {month} (digest {}) in hub log {log} at seq {seq}",
+            &digest.to_hex()[..16]
+        ),
     }
-    let seq = admin::append(
-        &mut ingest,
-        &identity,
-        vec![AdminBody::MonthSignedOff {
-            subject: subject.to_string(),
-            month,
-            digest,
-        }],
-    )?;
-    println!(
-        "signed off {subject} {month} (digest {}) in hub log {log} at seq {seq}",
-        &digest.to_hex()[..16]
-    );
     Ok(())
 }
 

@@ -82,6 +82,10 @@ pub enum SignOffError {
     },
     #[error("tambon {tambon} has no group with books in {month}")]
     NoGroups { tambon: String, month: Month },
+    #[error("{subject:?}: {expected}")]
+    BadSubject { subject: String, expected: String },
+    #[error("group {group} is not a group of tambon {hub}")]
+    NotOurGroup { group: GroupId, hub: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
