@@ -28,7 +28,10 @@ pub enum AdminError {
 pub enum SignedOff {
     /// The same digest was signed before, at this seq of the hub's log.
     Already { seq: u64 },
-    New { seq: u64, digest: sajja_common::Hash },
+    New {
+        seq: u64,
+        digest: sajja_common::Hash,
+    },
 }
 
 /// Signs off `subject`'s `month` in this hub's administrative log: a tambon

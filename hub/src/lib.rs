@@ -21,5 +21,6 @@ pub mod signoff;
 pub mod simulate;
 pub mod store;
 pub mod tls;
+pub mod web;
 
 pub use sajja_edge::{backup, logging};

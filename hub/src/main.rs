@@ -16,9 +16,7 @@ use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::operations;
 use sajja_hub::store::Store;
-use sajja_hub::{
-    backup::PendingBackup, check, positions, query, relay, report, server, tls,
-};
+use sajja_hub::{backup::PendingBackup, check, positions, query, relay, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -885,11 +883,30 @@ enum EnrolCommand {
         #[command(flatten)]
         opts: EnrolOpts,
     },
-    /// An operator: the Admin service (enrol, revoke, resolve forks) remotely.
+    /// An operator: the Admin service (enrol, revoke, resolve forks) remotely,
+    /// and the dashboard, where an operator also signs off months.
     Operator {
         name: String,
         #[command(flatten)]
         opts: EnrolOpts,
+    },
+    /// A supporting agency (คุณเอื้อ): the dashboard's figures and groups of a
+    /// scope. Prints a one-time code for the dashboard; no gRPC bundle.
+    Agency {
+        name: String,
+        #[arg(long)]
+        scope: String,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// A researcher (คุณวิจัย): as an agency, plus the de-identified export.
+    /// Prints a one-time code for the dashboard; no gRPC bundle.
+    Researcher {
+        name: String,
+        #[arg(long)]
+        scope: String,
+        #[arg(long)]
+        config: PathBuf,
     },
 }
 
@@ -925,7 +942,39 @@ enum RevokeCommand {
     Serial { serial: String },
 }
 
+/// Makes (or resets) a dashboard account and prints its one-time code.
+fn dashboard_code(
+    config: &HubConfig,
+    name: &str,
+    role: sajja_hub::web::accounts::WebRole,
+    scope: &str,
+) -> anyhow::Result<()> {
+    let accounts = sajja_hub::web::accounts::Accounts::open(&config.web_users_path())?;
+    let code = accounts.issue_code(name, role, scope)?;
+    let at = std::fs::read_to_string(config.web_addr_file())
+        .map(|a| a.trim().to_string())
+        .ok()
+        .or_else(|| config.web.listen.map(|l| format!("http://{l}")));
+    println!(
+        "dashboard account {name} ({}, scope {scope}): one-time code {code}, valid {} days",
+        role.name(),
+        sajja_hub::web::accounts::CODE_SECONDS / 86_400
+    );
+    match at {
+        Some(url) => println!("  set a password at {url}/welcome"),
+        None => println!("  the dashboard is off: set [web] listen in the hub's config"),
+    }
+    Ok(())
+}
+
 fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
+    use sajja_hub::web::accounts::WebRole;
+    // Agencies and researchers have the dashboard only: no bundle.
+    let web_only = |role: WebRole, name: &str, scope: &str, config: &Path| {
+        let config = load(config)?;
+        operations::principal("coordinator", name, Some(scope))?;
+        dashboard_code(&config, name, role, scope)
+    };
     let (principal, public_key, opts) = match what {
         EnrolCommand::Group { group, key, opts } => {
             let key = operations::parse_group_key(&key).context("--key")?;
@@ -944,6 +993,16 @@ fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
         EnrolCommand::Operator { name, opts } => {
             (operations::principal("operator", &name, None)?, None, opts)
         }
+        EnrolCommand::Agency {
+            name,
+            scope,
+            config,
+        } => return web_only(WebRole::Agency, &name, &scope, &config),
+        EnrolCommand::Researcher {
+            name,
+            scope,
+            config,
+        } => return web_only(WebRole::Researcher, &name, &scope, &config),
     };
     let EnrolOpts { config, out, url } = opts;
     let config = &load(&config)?;
@@ -983,6 +1042,22 @@ fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
         out.display(),
         bundle.hub_url
     );
+    use sajja_hub::identity::Principal;
+    match &principal {
+        Principal::Coordinator { name, scope } => dashboard_code(
+            config,
+            name,
+            sajja_hub::web::accounts::WebRole::Coordinator,
+            scope,
+        )?,
+        Principal::Operator(name) => dashboard_code(
+            config,
+            name,
+            sajja_hub::web::accounts::WebRole::Operator,
+            &config.hub_id,
+        )?,
+        Principal::Group(_) | Principal::Hub(_) => {}
+    }
     Ok(())
 }
 
@@ -1096,9 +1171,27 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let dashboard = match sajja_hub::web::bind(&config).await? {
+        Some(web_listener) => {
+            let app = sajja_hub::web::App::open(
+                config.clone(),
+                HubIdentity::load(&config)?,
+                ingest.clone(),
+            )?;
+            Some(tokio::spawn(sajja_hub::web::serve(
+                web_listener,
+                app,
+                shutdown_signal(),
+            )))
+        }
+        None => None,
+    };
     server::serve_metered(&config, ingest, metrics, listener, shutdown_signal()).await?;
     if let Some(relay) = relay {
         relay.abort();
+    }
+    if let Some(dashboard) = dashboard {
+        dashboard.abort();
     }
     if let Some(operations) = operations {
         operations.abort();

@@ -41,6 +41,18 @@ impl Lang {
         }
     }
 
+    /// A unix time as Thai wall-clock time (UTC+7, no daylight saving):
+    /// `7 ธ.ค. 2569 17:42`.
+    pub fn time(self, unix: i64) -> String {
+        let minutes = (unix + 7 * 3_600).rem_euclid(86_400) / 60;
+        format!(
+            "{} {:02}:{:02}",
+            self.date(Date::thai_date_at(unix)),
+            minutes / 60,
+            minutes % 60
+        )
+    }
+
     /// A month: `ธ.ค. 2569` or `Dec 2026`.
     pub fn month(self, month: Month) -> String {
         let index = month.month_of_year() as usize - 1;
@@ -83,5 +95,7 @@ mod tests {
         let january: Date = "2027-01-31".parse().expect("date");
         assert_eq!(Lang::Th.month_tick(january.month()), "ม.ค. 70");
         assert_eq!(Lang::En.month_tick(january.month()), "Jan 27");
+        // 2026-12-07 10:42 UTC is 17:42 in Thailand.
+        assert_eq!(Lang::Th.time(1_796_640_120), "7 ธ.ค. 2569 17:42");
     }
 }

@@ -153,6 +153,14 @@ impl Accounts {
                  password_hash TEXT,
                  code_hash BLOB,
                  code_expires_at INTEGER
+             );
+             CREATE TABLE IF NOT EXISTS export_audit (
+                 at INTEGER NOT NULL,
+                 account TEXT NOT NULL,
+                 scope TEXT NOT NULL,
+                 from_date TEXT NOT NULL,
+                 until_date TEXT NOT NULL,
+                 rows INTEGER NOT NULL
              );",
         )?;
         conn.execute_batch(sessions::SCHEMA)?;
@@ -248,6 +256,53 @@ impl Accounts {
 
     pub fn end_session(&self, token: &str) -> Result<(), AccountError> {
         Ok(sessions::end(&self.conn, token)?)
+    }
+
+    /// Records who took which researcher export, before it is given.
+    pub fn record_export(
+        &self,
+        account: &str,
+        scope: &str,
+        from: sajja_common::Date,
+        until: sajja_common::Date,
+        rows: usize,
+        at: i64,
+    ) -> Result<(), AccountError> {
+        self.conn.execute(
+            "INSERT INTO export_audit (at, account, scope, from_date, until_date, rows)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                at,
+                account,
+                scope,
+                from.to_string(),
+                until.to_string(),
+                rows as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every researcher export taken: (when, who, scope, from, until, rows).
+    pub fn export_audit(
+        &self,
+    ) -> Result<Vec<(i64, String, String, String, String, i64)>, AccountError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, account, scope, from_date, until_date, rows FROM export_audit ORDER BY rowid",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 }
 

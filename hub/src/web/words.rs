@@ -181,22 +181,44 @@ impl Words {
         let pct = super::percent;
         match (lang, risk) {
             (Lang::Th, Risk::Par30 { basis_points }) => {
-                format!("เงินกู้ค้างชำระเกิน 30 วัน {} ของยอดเงินกู้", pct(Some(basis_points)))
+                format!(
+                    "เงินกู้ค้างชำระเกิน 30 วัน {} ของยอดเงินกู้",
+                    pct(Some(basis_points))
+                )
             }
             (Lang::En, Risk::Par30 { basis_points }) => {
-                format!("{} of loans more than 30 days behind", pct(Some(basis_points)))
+                format!(
+                    "{} of loans more than 30 days behind",
+                    pct(Some(basis_points))
+                )
             }
             (Lang::Th, Risk::Collection { basis_points }) => {
                 format!("เก็บเงินสมทบได้ {} ของที่ถึงกำหนดปีนี้", pct(Some(basis_points)))
             }
             (Lang::En, Risk::Collection { basis_points }) => {
-                format!("collected {} of contributions due this year", pct(Some(basis_points)))
+                format!(
+                    "collected {} of contributions due this year",
+                    pct(Some(basis_points))
+                )
             }
-            (Lang::Th, Risk::FallingFund { growth_basis_points }) => {
+            (
+                Lang::Th,
+                Risk::FallingFund {
+                    growth_basis_points,
+                },
+            ) => {
                 format!("กองทุนลดลง {} ใน 12 เดือน", pct(Some(-growth_basis_points)))
             }
-            (Lang::En, Risk::FallingFund { growth_basis_points }) => {
-                format!("fund down {} in twelve months", pct(Some(-growth_basis_points)))
+            (
+                Lang::En,
+                Risk::FallingFund {
+                    growth_basis_points,
+                },
+            ) => {
+                format!(
+                    "fund down {} in twelve months",
+                    pct(Some(-growth_basis_points))
+                )
             }
         }
     }

@@ -309,19 +309,6 @@ struct TodayPage {
     sync_line: String,
 }
 
-/// A unix time as Thai wall-clock time (UTC+7, no daylight saving).
-fn thai_time(lang: Lang, unix: i64) -> String {
-    let local = unix + 7 * 3_600;
-    let date = Date::thai_date_at(unix);
-    let minutes = local.rem_euclid(86_400) / 60;
-    format!(
-        "{} {:02}:{:02}",
-        lang.date(date),
-        minutes / 60,
-        minutes % 60
-    )
-}
-
 fn sync_line(lang: Lang, store: &Store) -> Result<String, StoreError> {
     let w = Words::of(lang);
     if store.hub_link()?.is_none() {
@@ -332,7 +319,7 @@ fn sync_line(lang: Lang, store: &Store) -> Result<String, StoreError> {
     let waiting = head.saturating_sub(state.acked_seq);
     Ok(match (waiting, state.last_sync_at) {
         (_, None) if head > 0 => format!("{} · {waiting} {}", w.sync_never, w.sync_waiting),
-        (0, Some(at)) => format!("{} {head} ({})", w.sync_all_held, thai_time(lang, at)),
+        (0, Some(at)) => format!("{} {head} ({})", w.sync_all_held, lang.time(at)),
         (0, None) => w.sync_never.to_string(),
         (waiting, _) => format!("{waiting} {}", w.sync_waiting),
     })
@@ -693,7 +680,7 @@ pub async fn receipt(
             total,
             from: query.from,
             to,
-            printed_at: thai_time(lang, now_unix()),
+            printed_at: lang.time(now_unix()),
         };
         render(&page, StatusCode::OK)
     })
