@@ -24,6 +24,7 @@ use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::{today, unix_now};
 use sajja_hub::simulate;
 use sajja_hub::store::Store;
+use sajja_hub::web::accounts::{Accounts, WebRole};
 use sajja_hub::{positions, report};
 
 const TAMBONS: [&str; 2] = ["230101", "230102"];
@@ -236,6 +237,9 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         ));
     }
     append_text(&province_path, &children_toml)?;
+    // The province and the first tambon serve the coordinators' dashboard.
+    append_text(&province_path, DEMO_WEB)?;
+    append_text(&root.join("hub-230101").join("hub.toml"), DEMO_WEB)?;
     let province = HubConfig::load(&province_path)?;
     let (child, province_addr) = start(&province_path, &province, "the province hub")?;
     children.0.push(child);
@@ -403,6 +407,24 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             addr.trim()
         );
     }
+    let dashboards = [(&province, "23"), (&hubs[0].2, "230101")];
+    for (config, hub_id) in dashboards {
+        let addr = std::fs::read_to_string(config.web_addr_file())
+            .with_context(|| format!("hub {hub_id}'s dashboard address"))?;
+        let accounts = Accounts::open(&config.web_users_path())?;
+        let logins = [
+            (DEMO_COORDINATOR, WebRole::Coordinator, "230101"),
+            (DEMO_OPERATOR, WebRole::Operator, hub_id),
+        ];
+        for (name, role, scope) in logins {
+            let code = accounts.issue_code(name, role, scope)?;
+            accounts.redeem(name, &code, DEMO_PASSWORD)?;
+        }
+        println!(
+            "coordinators' dashboard of hub {hub_id}: {} (log in as {DEMO_COORDINATOR} for tambon 230101, or {DEMO_OPERATOR} to sign off months; password {DEMO_PASSWORD})",
+            addr.trim()
+        );
+    }
 
     // Each tambon network fund sets a reserve policy, issues community
     // currency and guarantees a group's bank loan: facts in the hub's own log.
@@ -526,6 +548,13 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     drop(scratch);
     Ok(())
 }
+
+/// The dashboards' section in the demo's hub configs.
+const DEMO_WEB: &str = "\n[web]\nlisten = \"127.0.0.1:0\"\n";
+/// The demo's dashboard accounts: a coordinator of tambon 230101 and each
+/// hub's operator (real accounts would set their own passwords at /welcome).
+const DEMO_COORDINATOR: &str = "somchai";
+const DEMO_OPERATOR: &str = "operator";
 
 /// The demo's treasurer account on group 230101-001's web app.
 const DEMO_USER: &str = "somsri";

@@ -11,4 +11,5 @@ mod operator;
 mod security;
 mod support;
 mod sync;
+mod web_hub;
 mod web_node;

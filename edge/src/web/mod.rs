@@ -59,9 +59,10 @@ pub fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-/// A login form's token: the one in its cookie if well formed, else a new one.
-pub fn login_token(headers: &HeaderMap) -> String {
-    cookie(headers, LOGIN_COOKIE)
+/// A login form's token: the one in its cookie `name` if well formed, else a
+/// new one.
+pub fn login_token(headers: &HeaderMap, name: &str) -> String {
+    cookie(headers, name)
         .filter(|t| t.len() == 64)
         .map_or_else(random_token, str::to_string)
 }

@@ -29,7 +29,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sajja_edge::web::lang::Lang;
-use sajja_edge::web::{SESSION_COOKIE, cookie};
+use sajja_edge::web::cookie;
 
 use crate::admin::HubIdentity;
 use crate::config::HubConfig;
@@ -67,6 +67,11 @@ pub struct App {
     ingest: Arc<Mutex<Ingest>>,
     accounts: Mutex<Accounts>,
     throttle: sajja_edge::web::throttle::Throttle,
+    /// Cookie names of this hub's dashboard: a browser keeps cookies per
+    /// host, not per port, so a province and a tambon dashboard (or a node's
+    /// app) on one machine must not overwrite each other's sessions.
+    pub session_cookie: String,
+    pub login_cookie: String,
 }
 
 pub type Shared = Arc<App>;
@@ -86,6 +91,8 @@ impl App {
         ingest: Arc<Mutex<Ingest>>,
     ) -> Result<App, WebError> {
         Ok(App {
+            session_cookie: format!("sajja_hub{}_session", config.hub_id),
+            login_cookie: format!("sajja_hub{}_login", config.hub_id),
             store: Mutex::new(Store::open(&config.database_path())?),
             accounts: Mutex::new(Accounts::open(&config.web_users_path())?),
             config,
@@ -122,7 +129,7 @@ pub fn percent(basis_points: Option<i64>) -> String {
 /// Who is asking, or the response that sends them to log in.
 #[allow(clippy::result_large_err)]
 pub fn session(app: &App, headers: &HeaderMap) -> Result<Account, Response> {
-    let token = cookie(headers, SESSION_COOKIE).unwrap_or("");
+    let token = cookie(headers, &app.session_cookie).unwrap_or("");
     if token.is_empty() {
         return Err(Redirect::to("/login").into_response());
     }

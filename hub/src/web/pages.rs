@@ -13,7 +13,7 @@ use sajja_common::{Date, GroupId, Money, Month};
 use sajja_edge::web::lang::Lang;
 use sajja_edge::web::sessions::SESSION_SECONDS;
 use sajja_edge::web::{
-    LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, cookie, login_token, same_token, set_cookie,
+    LANG_COOKIE, cookie, login_token, same_token, set_cookie,
 };
 use serde::Deserialize;
 
@@ -274,19 +274,23 @@ pub struct LoginQuery {
     expired: Option<String>,
 }
 
-fn with_login_cookie(mut response: Response, token: &str) -> Response {
+fn with_login_cookie(app: &App, mut response: Response, token: &str) -> Response {
     response
         .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, token, 3_600));
+        .append(header::SET_COOKIE, set_cookie(&app.login_cookie, token, 3_600));
     response
 }
 
-pub async fn login_form(headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
+pub async fn login_form(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     let lang = lang_of(&headers);
     let w = Words::of(lang);
     // Double-submit token: the login form has no session yet, so its token
     // lives in a cookie another site can neither read nor set.
-    let csrf = login_token(&headers);
+    let csrf = login_token(&headers, &app.login_cookie);
     let page = LoginPage {
         w,
         other_lang: lang.other().code(),
@@ -298,7 +302,7 @@ pub async fn login_form(headers: HeaderMap, Query(query): Query<LoginQuery>) -> 
         },
         user: String::new(),
     };
-    with_login_cookie(render(&page, StatusCode::OK), &csrf)
+    with_login_cookie(&app, render(&page, StatusCode::OK), &csrf)
 }
 
 #[derive(Deserialize)]
@@ -311,14 +315,14 @@ pub struct LoginForm {
     csrf: String,
 }
 
-fn logged_in(token: &str) -> Response {
+fn logged_in(app: &App, token: &str) -> Response {
     let mut response = Redirect::to("/").into_response();
     let cookies = response.headers_mut();
     cookies.append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, token, SESSION_SECONDS),
+        set_cookie(&app.session_cookie, token, SESSION_SECONDS),
     );
-    cookies.append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0));
+    cookies.append(header::SET_COOKIE, set_cookie(&app.login_cookie, "", 0));
     response
 }
 
@@ -330,7 +334,7 @@ pub async fn login(
     blocking(move || {
         let lang = lang_of(&headers);
         let w = Words::of(lang);
-        let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+        let expected = cookie(&headers, &app.login_cookie).unwrap_or("");
         if expected.is_empty() || !same_token(&form.csrf, expected) {
             return refused(StatusCode::FORBIDDEN, w.form_expired);
         }
@@ -367,7 +371,7 @@ pub async fn login(
                 match accounts.start_session(&user) {
                     Ok(token) => {
                         tracing::info!(hub = %app.config.hub_id, "dashboard login");
-                        logged_in(&token)
+                        logged_in(&app, &token)
                     }
                     Err(error) => internal(error),
                 }
@@ -387,9 +391,9 @@ struct WelcomePage {
     user: String,
 }
 
-pub async fn welcome_form(headers: HeaderMap) -> Response {
+pub async fn welcome_form(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let lang = lang_of(&headers);
-    let csrf = login_token(&headers);
+    let csrf = login_token(&headers, &app.login_cookie);
     let page = WelcomePage {
         w: Words::of(lang),
         other_lang: lang.other().code(),
@@ -397,7 +401,7 @@ pub async fn welcome_form(headers: HeaderMap) -> Response {
         error: String::new(),
         user: String::new(),
     };
-    with_login_cookie(render(&page, StatusCode::OK), &csrf)
+    with_login_cookie(&app, render(&page, StatusCode::OK), &csrf)
 }
 
 #[derive(Deserialize)]
@@ -424,7 +428,7 @@ pub async fn welcome(
     blocking(move || {
         let lang = lang_of(&headers);
         let w = Words::of(lang);
-        let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+        let expected = cookie(&headers, &app.login_cookie).unwrap_or("");
         if expected.is_empty() || !same_token(&form.csrf, expected) {
             return refused(StatusCode::FORBIDDEN, w.form_expired);
         }
@@ -465,7 +469,7 @@ pub async fn welcome(
                 app.throttle.succeeded(&user);
                 tracing::info!(hub = %app.config.hub_id, "dashboard password set from a one-time code");
                 match accounts.start_session(&user) {
-                    Ok(token) => logged_in(&token),
+                    Ok(token) => logged_in(&app, &token),
                     Err(error) => internal(error),
                 }
             }
@@ -493,7 +497,7 @@ pub async fn logout(
                 Words::of(lang_of(&headers)).form_expired,
             );
         }
-        if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        if let Some(token) = cookie(&headers, &app.session_cookie)
             && let Err(error) = app.accounts().end_session(token)
         {
             return internal(error);
@@ -501,7 +505,7 @@ pub async fn logout(
         let mut response = Redirect::to("/login").into_response();
         response
             .headers_mut()
-            .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+            .append(header::SET_COOKIE, set_cookie(&app.session_cookie, "", 0));
         response
     })
     .await
@@ -514,9 +518,13 @@ pub struct LangQuery {
 }
 
 /// Switches the language. A GET on purpose: it changes only how pages read.
-pub async fn switch_lang(headers: HeaderMap, Query(query): Query<LangQuery>) -> Response {
+pub async fn switch_lang(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+) -> Response {
     let lang = Lang::from_code(&query.to);
-    let back = if cookie(&headers, SESSION_COOKIE).is_some() {
+    let back = if cookie(&headers, &app.session_cookie).is_some() {
         "/"
     } else {
         "/login"
