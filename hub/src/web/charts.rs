@@ -101,7 +101,8 @@ fn draw(
         .y_labels(4)
         .y_label_formatter(&y_label)
         .label_style(("sans-serif", 11))
-        .light_line_style(RGBColor(0xe0, 0xe0, 0xe0))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe0, 0xe0, 0xe0))
         .draw()
         .map_err(|e| failed(&e))?;
     let points = values
