@@ -24,7 +24,11 @@ fn the_demo_network_syncs_six_groups_and_prints_their_positions() {
             .find(|l| l.starts_with(group))
             .unwrap_or_else(|| panic!("{group} missing: {out}"));
         // 230101-003 has a fifth of its loans 30 days behind: at risk.
-        let status = if group == "230101-003" { "AT_RISK" } else { "ok" };
+        let status = if group == "230101-003" {
+            "AT_RISK"
+        } else {
+            "ok"
+        };
         assert!(line.trim_end().ends_with(status), "{line}");
     }
     let root = out

@@ -478,4 +478,15 @@ fn the_dashboard_refuses_and_changes_nothing() {
     assert!(!export.contains("นาง"), "no names");
     let first = export.lines().nth(1).expect("rows");
     assert!(first.starts_with("230101-"), "{first}");
+    let config = sajja_hub::config::HubConfig::load(std::path::Path::new(&demo.config("230101")))
+        .expect("tambon config");
+    let audit = sajja_hub::web::accounts::Accounts::open(&config.web_users_path())
+        .and_then(|a| a.export_audit())
+        .expect("export audit");
+    assert_eq!(audit.len(), 1, "the researcher's export, and only it");
+    assert_eq!(
+        (audit[0].account.as_str(), audit[0].scope.as_str()),
+        ("wirat", "230101")
+    );
+    assert_eq!(audit[0].rows as usize, export.lines().count() - 1);
 }

@@ -110,6 +110,18 @@ pub struct Accounts {
     conn: Connection,
 }
 
+/// One researcher export as recorded: when (unix), who, which scope and
+/// period (ISO dates), and how many rows it gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRecord {
+    pub at: i64,
+    pub account: String,
+    pub scope: String,
+    pub from: String,
+    pub until: String,
+    pub rows: i64,
+}
+
 fn digest(text: &str) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
         .as_ref()
@@ -283,23 +295,21 @@ impl Accounts {
         Ok(())
     }
 
-    /// Every researcher export taken: (when, who, scope, from, until, rows).
-    pub fn export_audit(
-        &self,
-    ) -> Result<Vec<(i64, String, String, String, String, i64)>, AccountError> {
+    /// Every researcher export taken, oldest first.
+    pub fn export_audit(&self) -> Result<Vec<ExportRecord>, AccountError> {
         let mut stmt = self.conn.prepare(
             "SELECT at, account, scope, from_date, until_date, rows FROM export_audit ORDER BY rowid",
         )?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok(ExportRecord {
+                    at: r.get(0)?,
+                    account: r.get(1)?,
+                    scope: r.get(2)?,
+                    from: r.get(3)?,
+                    until: r.get(4)?,
+                    rows: r.get(5)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)

@@ -128,7 +128,7 @@ mod tests {
         let ticks: Vec<String> = ["ม.ค. 69", "ก.พ.", "มี.ค."].map(String::from).to_vec();
         let svg = trend_svg(
             &ticks,
-            &[100_000_00, 150_000_00, 125_000_00],
+            &[100_000 * 100, 150_000 * 100, 125_000 * 100],
             Unit::Satang,
             Lang::Th,
             (360, 160),
@@ -136,8 +136,8 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("ก.พ."), "month ticks in Thai");
         assert!(svg.contains("<polyline"), "a drawn line");
-        assert_eq!(axis_label(Unit::Satang, Lang::En, 1_250_000_00), "1.2M");
-        assert_eq!(axis_label(Unit::Satang, Lang::Th, 15_000_00), "15 พัน");
+        assert_eq!(axis_label(Unit::Satang, Lang::En, 1_250_000 * 100), "1.2M");
+        assert_eq!(axis_label(Unit::Satang, Lang::Th, 15_000 * 100), "15 พัน");
         assert_eq!(axis_label(Unit::BasisPoints, Lang::Th, 2_065), "20%");
     }
 }

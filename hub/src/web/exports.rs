@@ -130,6 +130,8 @@ fn group_record(cx: &Context, line: &GroupLine) -> Vec<String> {
     ]
 }
 
+// The refusal is the page to send, on a path taken once a request.
+#[allow(clippy::result_large_err)]
 fn lines_of(cx: &Context, asked: &Asked, as_of: Date) -> Result<Vec<GroupLine>, Response> {
     query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
         .map(|a| a.lines)

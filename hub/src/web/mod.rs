@@ -28,8 +28,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use sajja_edge::web::lang::Lang;
 use sajja_edge::web::cookie;
+use sajja_edge::web::lang::Lang;
 
 use crate::admin::HubIdentity;
 use crate::config::HubConfig;

@@ -12,9 +12,7 @@ use sajja_common::event::{BenefitKind, Source};
 use sajja_common::{Date, GroupId, Money, Month};
 use sajja_edge::web::lang::Lang;
 use sajja_edge::web::sessions::SESSION_SECONDS;
-use sajja_edge::web::{
-    LANG_COOKIE, cookie, login_token, same_token, set_cookie,
-};
+use sajja_edge::web::{LANG_COOKIE, cookie, login_token, same_token, set_cookie};
 use serde::Deserialize;
 
 use super::accounts::Account;
@@ -229,11 +227,11 @@ pub fn key_figures(w: &Words, p: &ScopePosition) -> Vec<(&'static str, String)> 
     ]
 }
 
+/// Rows of a two-column table: a label and its value as shown.
+pub type Labelled = Vec<(&'static str, String)>;
+
 /// Contributions by source and benefits by kind over the groups.
-fn breakdowns(
-    w: &Words,
-    lines: &[GroupLine],
-) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+fn breakdowns(w: &Words, lines: &[GroupLine]) -> (Labelled, Labelled) {
     let mut sources: BTreeMap<Source, i64> = BTreeMap::new();
     let mut kinds: BTreeMap<BenefitKind, i64> = BTreeMap::new();
     for line in lines {
@@ -275,9 +273,10 @@ pub struct LoginQuery {
 }
 
 fn with_login_cookie(app: &App, mut response: Response, token: &str) -> Response {
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(&app.login_cookie, token, 3_600));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&app.login_cookie, token, 3_600),
+    );
     response
 }
 
@@ -883,9 +882,9 @@ pub async fn groups(
             .collect();
         match view.sort.as_str() {
             "name" => rows.sort_by(|a, b| a.name.cmp(&b.name)),
-            "fund" => rows.sort_by(|a, b| b.fund_key.cmp(&a.fund_key)),
-            "par30" => rows.sort_by(|a, b| b.par_key.cmp(&a.par_key)),
-            "members" => rows.sort_by(|a, b| b.members.cmp(&a.members)),
+            "fund" => rows.sort_by_key(|r| std::cmp::Reverse(r.fund_key)),
+            "par30" => rows.sort_by_key(|r| std::cmp::Reverse(r.par_key)),
+            "members" => rows.sort_by_key(|r| std::cmp::Reverse(r.members)),
             _ => {}
         }
         let page = GroupsPage {
