@@ -7,7 +7,6 @@
 //! kinds need, in any order.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use sajja_common::date::{Date, Month};
 use sajja_common::event::{Body, Channel, Sex, Source};
@@ -15,7 +14,7 @@ use sajja_common::ledger::{Rule, trial_balance_digest};
 use thiserror::Error;
 
 use crate::compose::{self, parse_date, parse_loan, parse_member, parse_money};
-use crate::store::{RegisterEntry, Store, StoreError};
+use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
 
 pub const COLUMNS: &[&str] = &[
     "date",
@@ -72,8 +71,10 @@ pub const KINDS: &[&str] = &[
     "close-month",
 ];
 
-/// The largest file the importer reads, so a wrong file cannot exhaust memory.
+/// The most rows the importer reads, so a wrong file cannot exhaust memory.
 pub const MAX_IMPORT_ROWS: usize = 200_000;
+/// The largest file the importer reads (about 300 bytes a row at the most rows).
+pub const MAX_IMPORT_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Error)]
 pub enum ImportError {
@@ -203,12 +204,37 @@ fn rule_column(rule: &Rule) -> &'static str {
     }
 }
 
-/// Imports `input` into `store`: every row or none.
-pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, ImportError> {
+/// SHA-256 of a file's exact bytes: what the ledger remembers of an import.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+/// Imports the CSV `bytes` of the file named `file_name` into `store`: every
+/// row or none. The import is recorded (digest, name, events, time) with its
+/// events; the same bytes imported before are refused unless `again`.
+pub fn import_csv(
+    store: &mut Store,
+    bytes: &[u8],
+    file_name: &str,
+    again: bool,
+) -> Result<ImportSummary, ImportError> {
+    let source = ImportSource {
+        sha256: digest(bytes),
+        file_name: file_name.to_string(),
+        again,
+    };
+    // Checked before the rows are read, so a second import says so rather
+    // than naming a row the first import made a duplicate of. The commit
+    // checks again, in its transaction, for an import racing this one.
+    if !again && let Some(earlier) = store.import_of(&source.sha256)? {
+        return Err(store.already_imported(file_name, &earlier).into());
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(bytes);
     let headers = reader
         .headers()
         .map_err(|e| ImportError::Row {
@@ -299,6 +325,7 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
                 message: "the file has no events".into(),
             });
         };
+        batch.record_import(source.clone());
         Ok((batch.len(), first_seq))
     })?;
     let (_, last_seq) = committed.unwrap_or((first_seq, first_seq));

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -266,7 +266,15 @@ enum Command {
     /// Re-check the whole chain and re-fold the books; names the first bad seq.
     Verify,
     /// Import an existing ledger from CSV: one event per row, all or nothing.
-    Import { file: PathBuf },
+    /// The ledger remembers each file it imported; the same file again is
+    /// refused.
+    Import {
+        file: PathBuf,
+        /// Import it although the same file was imported before: the same
+        /// entries are then recorded a second time.
+        #[arg(long)]
+        again: bool,
+    },
     /// Local head, the hub's acknowledged seq and the group's public key.
     Status,
     /// Run the sync daemon: push new events as they are recorded, retry when
@@ -799,7 +807,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::Statement { member, csv } => statement(&data_dir, member, csv),
         Command::Log { from, limit } => log(&data_dir, from, limit),
         Command::Verify => verify(&data_dir),
-        Command::Import { file } => import_file(&data_dir, &file),
+        Command::Import { file, again } => import_file(&data_dir, &file, again),
         Command::Status => status(&data_dir, config),
         Command::Run => {
             let store = open(&data_dir)?;
@@ -1473,10 +1481,27 @@ fn verify(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn import_file(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+fn import_file(data_dir: &Path, file: &Path, again: bool) -> anyhow::Result<()> {
     let mut store = open(data_dir)?;
     let input = fs::File::open(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
-    let summary = import::import_csv(&mut store, std::io::BufReader::new(input))?;
+    // One byte over the bound tells a file that is too large from one that fits.
+    let mut bytes = Vec::new();
+    input
+        .take(import::MAX_IMPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    if bytes.len() as u64 > import::MAX_IMPORT_BYTES {
+        return Err(usage(format!(
+            "{}: larger than {} MiB; split the file",
+            file.display(),
+            import::MAX_IMPORT_BYTES >> 20
+        )));
+    }
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let summary = import::import_csv(&mut store, &bytes, &name, again)?;
     println!(
         "imported {} events: seq {}..={}",
         summary.rows, summary.first_seq, summary.last_seq
