@@ -380,8 +380,36 @@ enum MemberCommand {
         #[command(flatten)]
         posting: Posting,
     },
+    /// Correct a member's name, phone or ID number in this node's register
+    /// (or re-enter them after a restore). Never written to the log: the
+    /// register stays on this node.
+    Edit {
+        #[arg(value_parser = parse_member)]
+        member: MemberNo,
+        #[arg(long)]
+        name: Option<String>,
+        /// An empty value ("") clears it.
+        #[arg(long)]
+        phone: Option<String>,
+        /// An empty value ("") clears it.
+        #[arg(long)]
+        id_number: Option<String>,
+    },
     /// List members with their savings and contributions.
-    List,
+    List {
+        /// A contribution sheet for the next meeting instead: one row per
+        /// active member, amount blank; fill in what each paid and import it
+        /// back with `sajja-node import` (a row left blank records nothing).
+        #[arg(long)]
+        csv: bool,
+        /// The meeting's date, written in each row of the sheet [default: today].
+        #[arg(long, value_parser = parse_date, requires = "csv")]
+        date: Option<Date>,
+        /// Put each member's name in the sheet's note column. The file then
+        /// holds personal data: keep it in the village.
+        #[arg(long, requires = "csv")]
+        with_names: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1123,7 +1151,53 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
         } => append_composed(&mut store, posting.date(), |books| {
             compose::member_leaves(books, member, reason, posting.channel())
         }),
-        MemberCommand::List => {
+        MemberCommand::Edit {
+            member,
+            name,
+            phone,
+            id_number,
+        } => {
+            if name.is_none() && phone.is_none() && id_number.is_none() {
+                return Err(usage(
+                    "member edit needs --name, --phone or --id-number (the values to correct)",
+                ));
+            }
+            if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(usage("--name must not be empty"));
+            }
+            let entry = store.edit_register(
+                member,
+                &store::RegisterEdit {
+                    name,
+                    phone,
+                    national_id: id_number,
+                },
+            )?;
+            println!(
+                "member {} in this node's register: {}, phone {}, ID number {} (not in the log; nothing to sync)",
+                entry.member,
+                entry.name,
+                entry.phone.as_deref().unwrap_or("-"),
+                entry.national_id.as_deref().unwrap_or("-")
+            );
+            Ok(())
+        }
+        MemberCommand::List {
+            csv: true,
+            date,
+            with_names,
+        } => {
+            let register = with_names.then(|| store.register()).transpose()?;
+            let date = date.unwrap_or_else(compose::today);
+            report::contribution_sheet(
+                store.books(),
+                date,
+                register.as_ref(),
+                std::io::stdout().lock(),
+            )?;
+            Ok(())
+        }
+        MemberCommand::List { .. } => {
             let register = store.register()?;
             let books = store.books();
             println!(
@@ -1147,6 +1221,20 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
                 );
             }
             println!("{} active members", books.active_members());
+            let unnamed: Vec<String> = books
+                .members
+                .keys()
+                .filter(|n| !register.contains_key(n))
+                .map(|n| n.to_string())
+                .collect();
+            if !unnamed.is_empty() {
+                // After a restore: the hub never had the names.
+                println!(
+                    "{} members have no name in this node's register ({}): enter each with `sajja-node member edit N --name NAME`",
+                    unnamed.len(),
+                    unnamed.join(", ")
+                );
+            }
             Ok(())
         }
     }
@@ -1506,6 +1594,14 @@ fn import_file(data_dir: &Path, file: &Path, again: bool) -> anyhow::Result<()> 
         "imported {} events: seq {}..={}",
         summary.rows, summary.first_seq, summary.last_seq
     );
+    if !summary.unpaid.is_empty() {
+        let rows: Vec<String> = summary.unpaid.iter().map(u64::to_string).collect();
+        println!(
+            "not recorded: {} contribute rows with no amount (rows {}), taken as not paid",
+            rows.len(),
+            rows.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -1709,7 +1805,7 @@ fn restore(
                 );
             }
             println!(
-                "member names, phones and ID numbers were not restored: they never leave the village; re-enter them with the committee"
+                "member names, phones and ID numbers were not restored: they never leave the village; re-enter them with the committee (`sajja-node member list` shows who has none; `sajja-node member edit N --name NAME`)"
             );
             Ok(())
         }

@@ -246,6 +246,54 @@ pub fn balance_csv(books: &Books, out: impl std::io::Write) -> Result<(), csv::E
     Ok(())
 }
 
+/// The columns of the contribution sheet: a subset of what `import` reads,
+/// so the filled-in sheet imports as it is.
+pub const SHEET_COLUMNS: [&str; 6] = ["date", "kind", "member", "amount", "period", "note"];
+
+/// A sheet to fill in at the next meeting: one `contribute` row per active
+/// member dated `date`, amount blank (blank rows import as "not paid"), the
+/// note saying the last month the member paid, and their name if `register`
+/// is given. The importer ignores the note.
+pub fn contribution_sheet(
+    books: &Books,
+    date: sajja_common::date::Date,
+    register: Option<
+        &std::collections::BTreeMap<sajja_common::ids::MemberNo, crate::store::RegisterEntry>,
+    >,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(SHEET_COLUMNS)?;
+    let date = date.to_string();
+    for (number, member) in books.members.iter().filter(|(_, m)| m.is_active()) {
+        let last_paid = member
+            .paid_periods
+            .iter()
+            .filter(|((_, source), count)| {
+                *source == sajja_common::event::Source::Member && **count > 0
+            })
+            .map(|((month, _), _)| *month)
+            .max();
+        let mut note = match last_paid {
+            Some(month) => format!("last paid {month}"),
+            None => "never paid".to_string(),
+        };
+        if let Some(entry) = register.and_then(|r| r.get(number)) {
+            note = format!("{}; {note}", entry.name);
+        }
+        writer.write_record([
+            date.as_str(),
+            "contribute",
+            &number.to_string(),
+            "",
+            "",
+            &note,
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
 /// The same figures in plain form (no grouping), for CSV.
 pub fn fund_summary_plain(books: &Books) -> Vec<(&'static str, String)> {
     let a = &books.accounts;
