@@ -191,3 +191,24 @@ fn import_records(node: &Node) -> Vec<(String, i64, i64, i64)> {
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+#[test]
+fn errors_name_the_spreadsheet_row_in_crlf_files_and_after_blank_lines() {
+    // Proves the row named is the one a spreadsheet shows for a file saved
+    // on Windows (CRLF, byte-order mark), with a blank line above the bad
+    // row and a note cell with a line break inside.
+    let node = Node::opened();
+    let good = GOOD.replace("from the 2023 book", "\"from the\n2023 book\"");
+    let bad = format!("{good}\n2024-02-01,save,2,,,,5.005,,,,,,,,,,,,,,\n");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(bad.replace('\n', "\r\n").as_bytes());
+    let file = node.dir.path().join("windows.csv");
+    std::fs::write(&file, bytes).unwrap();
+    let error = node.fails(&["import", file.to_str().unwrap()], 1);
+    // Header 1, nine rows (2..=10), a blank row 11: the bad row is 12.
+    assert!(
+        error.contains("row 12, column amount: '5.005' has more than 2 decimal places"),
+        "{error}"
+    );
+    assert_eq!(node.event_count(), 2);
+}

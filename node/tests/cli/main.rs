@@ -6,6 +6,7 @@ mod enrolment;
 mod import;
 mod input;
 mod ops;
+mod register;
 mod session;
 
 use std::path::PathBuf;
