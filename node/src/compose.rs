@@ -27,6 +27,15 @@ pub fn thai_display() -> bool {
     std::env::var("SAJJA_LANG").is_ok_and(|lang| lang.trim().to_ascii_lowercase().starts_with("th"))
 }
 
+/// A date as the treasurer reads it: ISO, or Buddhist era in Thai display.
+pub fn shown_date(date: Date) -> String {
+    if thai_display() {
+        date.buddhist_iso()
+    } else {
+        date.to_string()
+    }
+}
+
 /// A moment as the treasurer reads a clock in Thailand (UTC+7 all year, no
 /// daylight saving): `2026-12-07 17:42`, or `2569-12-07 17:42` in Thai display.
 pub fn local_date_time(unix_seconds: i64) -> String {

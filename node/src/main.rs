@@ -1418,7 +1418,13 @@ fn balance(data_dir: &Path, as_of: Option<Date>, csv: bool) -> anyhow::Result<()
     let lines = books.trial_balance();
     let mut out = std::io::stdout().lock();
     if csv {
-        report::balance_csv(books, out)?;
+        // The current books hold nothing dated after today (future dates are
+        // refused), so they are the books as of today.
+        let as_of = as_of.unwrap_or_else(|| {
+            let today = compose::today();
+            books.last_date.map_or(today, |last| last.max(today))
+        });
+        report::balance_csv_as_of(books, as_of, out)?;
         return Ok(());
     }
     let when = as_of.map_or_else(
@@ -1841,7 +1847,10 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
     println!("hub acked       seq {}", sync.acked_seq);
     println!("pending         {}", seq.saturating_sub(sync.acked_seq));
     match sync.last_sync_at {
-        Some(at) => println!("last sync       {at} (unix seconds)"),
+        Some(at) => println!(
+            "last sync       {} (Thailand time)",
+            compose::local_date_time(at)
+        ),
         None => println!("last sync       never"),
     }
     const INSTALL: &str =
@@ -1874,7 +1883,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
             "certificate     none: the hub requires one since client certificates were introduced; {INSTALL}"
         ),
         Some((serial, not_after)) => {
-            let expires = expiry_date(not_after);
+            let expires = compose::shown_date(expiry_date(not_after));
             let serial = store::printable(&serial);
             let left = not_after.saturating_sub(now_unix());
             if left <= 0 {

@@ -225,22 +225,54 @@ pub fn fund_summary(books: &Books) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The trial balance and the fund summary as CSV (plain amounts), for
-/// `balance --csv` and the app's download alike.
+/// The trial balance and the fund summary as CSV (plain amounts), for the
+/// app's download; `balance --csv` writes [`balance_csv_as_of`].
 pub fn balance_csv(books: &Books, out: impl std::io::Write) -> Result<(), csv::Error> {
+    write_balance_csv(books, None, out)
+}
+
+/// [`balance_csv`] with the group and the as-of date in every row, so a sheet
+/// says whose books it is and when, even once rows of several groups or dates
+/// are pasted together.
+pub fn balance_csv_as_of(
+    books: &Books,
+    as_of: sajja_common::date::Date,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    write_balance_csv(books, Some(as_of), out)
+}
+
+fn write_balance_csv(
+    books: &Books,
+    as_of: Option<sajja_common::date::Date>,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["section", "item", "debit", "credit", "amount"])?;
+    let (header, lead): (&[&str], Vec<String>) = match as_of {
+        Some(date) => (
+            &["group", "as_of"],
+            vec![books.group.to_string(), date.to_string()],
+        ),
+        None => (&[], Vec::new()),
+    };
+    let lead = || lead.iter().map(String::as_str);
+    writer.write_record(
+        header
+            .iter()
+            .copied()
+            .chain(["section", "item", "debit", "credit", "amount"]),
+    )?;
     for line in books.trial_balance() {
-        writer.write_record([
+        writer.write_record(lead().chain([
             "trial_balance",
             &line.account,
             &line.debit.to_plain(),
             &line.credit.to_plain(),
             "",
-        ])?;
+        ]))?;
     }
     for (item, value) in fund_summary_plain(books) {
-        writer.write_record(["summary", item, "", "", &value])?;
+        writer.write_record(lead().chain(["summary", item, "", "", &value]))?;
     }
     writer.flush()?;
     Ok(())

@@ -61,7 +61,8 @@ impl Node {
         command
             .args(args)
             .env("SAJJA_NODE_DATA", self.data_dir())
-            .env_remove("SAJJA_LOG");
+            .env_remove("SAJJA_LOG")
+            .env_remove("SAJJA_LANG");
         command
     }
 
