@@ -1601,10 +1601,21 @@ fn import_file(data_dir: &Path, file: &Path, again: bool) -> anyhow::Result<()> 
         summary.rows, summary.first_seq, summary.last_seq
     );
     if !summary.unpaid.is_empty() {
-        let rows: Vec<String> = summary.unpaid.iter().map(u64::to_string).collect();
+        // A big group's sheet may leave hundreds blank: the first rows name
+        // the pattern, the count says the rest.
+        const SHOWN: usize = 20;
+        let mut rows: Vec<String> = summary
+            .unpaid
+            .iter()
+            .take(SHOWN)
+            .map(u64::to_string)
+            .collect();
+        if summary.unpaid.len() > SHOWN {
+            rows.push("…".to_string());
+        }
         println!(
             "not recorded: {} contribute rows with no amount (rows {}), taken as not paid",
-            rows.len(),
+            summary.unpaid.len(),
             rows.join(", ")
         );
     }
