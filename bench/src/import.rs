@@ -93,7 +93,8 @@ pub fn run(options: &Options) -> anyhow::Result<ImportReport> {
         };
         let mut store = Store::create(&path, init, sajja_common::SigningKey::generate()?)?;
         let started = Instant::now();
-        let summary = sajja_node::import::import_csv(&mut store, text.as_bytes())?;
+        let summary =
+            sajja_node::import::import_csv(&mut store, text.as_bytes(), "bench.csv", false)?;
         seconds.push(started.elapsed().as_secs_f64());
         ensure!(
             summary.rows == rows && store.head().0 == rows as u64 + 2,

@@ -21,6 +21,43 @@ pub fn today() -> Date {
     Date::thai_date_at(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
+/// Whether the treasurer asked for Thai display (`SAJJA_LANG=th`): times and
+/// dates are then shown in the Buddhist era.
+pub fn thai_display() -> bool {
+    std::env::var("SAJJA_LANG").is_ok_and(|lang| lang.trim().to_ascii_lowercase().starts_with("th"))
+}
+
+/// A date as the treasurer reads it: ISO, or Buddhist era in Thai display.
+pub fn shown_date(date: Date) -> String {
+    if thai_display() {
+        date.buddhist_iso()
+    } else {
+        date.to_string()
+    }
+}
+
+/// A moment as the treasurer reads a clock in Thailand (UTC+7 all year, no
+/// daylight saving): `2026-12-07 17:42`, or `2569-12-07 17:42` in Thai display.
+pub fn local_date_time(unix_seconds: i64) -> String {
+    date_time_at(unix_seconds, thai_display())
+}
+
+/// [`local_date_time`] with the era chosen by the caller.
+pub fn date_time_at(unix_seconds: i64, buddhist_era: bool) -> String {
+    const THAI_OFFSET_SECONDS: i64 = 7 * 3600;
+    // Bounded so that a wild stored value cannot overflow the offset.
+    const YEAR_9999: i64 = 253_402_300_799;
+    let unix_seconds = unix_seconds.clamp(0, YEAR_9999);
+    let date = Date::thai_date_at(unix_seconds);
+    let minutes = (unix_seconds + THAI_OFFSET_SECONDS).rem_euclid(86_400) / 60;
+    let day = if buddhist_era {
+        date.buddhist_iso()
+    } else {
+        date.to_string()
+    };
+    format!("{day} {:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// A whole number as written, Thai digits too; `None` for anything else
 /// (signs, separators, spaces inside).
 fn whole_number(text: &str) -> Option<u32> {
@@ -356,6 +393,18 @@ mod tests {
         let refused = parse_benefit_kind("holiday").unwrap_err();
         assert!(refused.contains("old-age"), "{refused}");
         assert!(!refused.contains("old_age"), "{refused}");
+    }
+
+    #[test]
+    fn times_are_thai_clock_time_in_either_era() {
+        // Proves the offset is +7 all year (no daylight saving) and the day
+        // rolls over at Thai midnight, not UTC midnight.
+        // 2026-12-07 10:42 UTC is 17:42 in Thailand.
+        let afternoon = 1_796_640_120;
+        assert_eq!(date_time_at(afternoon, false), "2026-12-07 17:42");
+        assert_eq!(date_time_at(afternoon, true), "2569-12-07 17:42");
+        // 2026-06-30 17:30 UTC is already 1 July, 00:30, in Thailand.
+        assert_eq!(date_time_at(1_782_840_600, false), "2026-07-01 00:30");
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! kinds need, in any order.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use sajja_common::date::{Date, Month};
 use sajja_common::event::{Body, Channel, Sex, Source};
@@ -15,7 +14,7 @@ use sajja_common::ledger::{Rule, trial_balance_digest};
 use thiserror::Error;
 
 use crate::compose::{self, parse_date, parse_loan, parse_member, parse_money};
-use crate::store::{RegisterEntry, Store, StoreError};
+use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
 
 pub const COLUMNS: &[&str] = &[
     "date",
@@ -72,8 +71,10 @@ pub const KINDS: &[&str] = &[
     "close-month",
 ];
 
-/// The largest file the importer reads, so a wrong file cannot exhaust memory.
+/// The most rows the importer reads, so a wrong file cannot exhaust memory.
 pub const MAX_IMPORT_ROWS: usize = 200_000;
+/// The largest file the importer reads (about 300 bytes a row at the most rows).
+pub const MAX_IMPORT_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Error)]
 pub enum ImportError {
@@ -91,9 +92,12 @@ pub enum ImportError {
     Io(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportSummary {
     pub rows: usize,
+    /// Rows of kind `contribute` with no amount (a meeting sheet's members who
+    /// did not pay): not events, and named so the treasurer sees them.
+    pub unpaid: Vec<u64>,
     pub first_seq: u64,
     pub last_seq: u64,
 }
@@ -203,12 +207,86 @@ fn rule_column(rule: &Rule) -> &'static str {
     }
 }
 
-/// Imports `input` into `store`: every row or none.
-pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, ImportError> {
+/// Where each spreadsheet row starts in the file. The csv reader's own line
+/// count is no use here: it miscounts CRLF files (what Excel and LibreOffice
+/// write on Windows) and blank lines, and a cell with a line break inside is
+/// still one row. A row ends at LF, CRLF or a lone CR outside quotes.
+struct SheetRows<'a> {
+    bytes: &'a [u8],
+    /// Byte offsets just after each line ending, in order.
+    starts: Vec<usize>,
+}
+
+impl SheetRows<'_> {
+    fn of(bytes: &[u8]) -> SheetRows<'_> {
+        let mut starts = Vec::new();
+        let mut quoted = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => quoted = !quoted,
+                b'\r' if !quoted => {
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    starts.push(i + 1);
+                }
+                b'\n' if !quoted => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        SheetRows { bytes, starts }
+    }
+
+    /// The spreadsheet row (the first is 1) of the record the reader says
+    /// starts at `byte` (an offset in the file, BOM included). The reader
+    /// places a record where it began looking for it: on the LF of the
+    /// previous CRLF, or before blank lines it skipped; the record itself
+    /// starts after those.
+    fn at(&self, byte: u64) -> u64 {
+        let mut byte = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while matches!(self.bytes.get(byte), Some(b'\r' | b'\n')) {
+            byte += 1;
+        }
+        self.starts.partition_point(|&start| start <= byte) as u64 + 1
+    }
+}
+
+/// SHA-256 of a file's exact bytes: what the ledger remembers of an import.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+/// Imports the CSV `bytes` of the file named `file_name` into `store`: every
+/// row or none. The import is recorded (digest, name, events, time) with its
+/// events; the same bytes imported before are refused unless `again`.
+pub fn import_csv(
+    store: &mut Store,
+    bytes: &[u8],
+    file_name: &str,
+    again: bool,
+) -> Result<ImportSummary, ImportError> {
+    let source = ImportSource {
+        sha256: digest(bytes),
+        file_name: file_name.to_string(),
+        again,
+    };
+    // Checked before the rows are read, so a second import says so rather
+    // than naming a row the first import made a duplicate of. The commit
+    // checks again, in its transaction, for an import racing this one.
+    if !again && let Some(earlier) = store.import_of(&source.sha256)? {
+        return Err(store.already_imported(file_name, &earlier).into());
+    }
+    let rows = SheetRows::of(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(bytes);
     let headers = reader
         .headers()
         .map_err(|e| ImportError::Row {
@@ -255,7 +333,7 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
             .map_err(|e| ImportError::Row {
                 row: e
                     .position()
-                    .map_or(row_number, |p| p.line().max(row_number)),
+                    .map_or(row_number, |p| rows.at(p.byte()).max(row_number)),
                 message: format!("not valid CSV: {e}"),
             })?;
         if !more {
@@ -270,18 +348,29 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
         records.push(record);
     }
 
-    let ((imported, first_seq), committed) = store.write(|batch| {
+    let ((imported, first_seq, unpaid), committed) = store.write(|batch| {
         let mut first_seq = None;
+        let mut unpaid = Vec::new();
         for (index, record) in records.iter().enumerate() {
             // A spreadsheet's trailing blank lines are not events.
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
             let row = Row {
-                number: record.position().map_or(index as u64 + 2, |p| p.line()),
+                number: record
+                    .position()
+                    .map_or(index as u64 + 2, |p| rows.at(p.byte())),
                 record,
                 columns: &columns,
             };
+            if row.get("amount").is_none()
+                && row
+                    .get("kind")
+                    .is_some_and(|k| k.eq_ignore_ascii_case("contribute"))
+            {
+                unpaid.push(row.number);
+                continue;
+            }
             let (date, body, register) = row_event(&row, batch.books())?;
             match batch.push_with_register(date, body, register) {
                 Ok(seq) => {
@@ -296,14 +385,20 @@ pub fn import_csv(store: &mut Store, input: impl Read) -> Result<ImportSummary, 
         let Some(first_seq) = first_seq else {
             return Err(ImportError::Row {
                 row: 2,
-                message: "the file has no events".into(),
+                message: if unpaid.is_empty() {
+                    "the file has no events".into()
+                } else {
+                    "no row has an amount: fill in what each member paid".into()
+                },
             });
         };
-        Ok((batch.len(), first_seq))
+        batch.record_import(source.clone());
+        Ok((batch.len(), first_seq, unpaid))
     })?;
     let (_, last_seq) = committed.unwrap_or((first_seq, first_seq));
     Ok(ImportSummary {
         rows: imported,
+        unpaid,
         first_seq,
         last_seq,
     })
@@ -483,4 +578,32 @@ fn row_event(
         }
     };
     Ok((date, body, register))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SheetRows;
+
+    /// The spreadsheet row of each record the csv reader yields.
+    fn rows(bytes: &[u8]) -> Vec<u64> {
+        let sheet = SheetRows::of(bytes);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+        reader
+            .records()
+            .map(|r| sheet.at(r.unwrap().position().unwrap().byte()))
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_counted_as_a_spreadsheet_shows_them_whatever_the_line_endings() {
+        // Proves LF, CRLF and lone-CR files, a byte-order mark, skipped blank
+        // lines and a cell with a line break inside all give the row a
+        // spreadsheet shows (header = row 1).
+        let lf = b"a,b\n1,2\n\n3,4\n";
+        assert_eq!(rows(lf), [2, 4]);
+        assert_eq!(rows(b"a,b\r\n1,2\r\n\r\n3,4\r\n"), [2, 4]);
+        assert_eq!(rows(b"a,b\r1,2\r\r3,4\r"), [2, 4]);
+        assert_eq!(rows(b"\xef\xbb\xbfa,b\r\n1,2\r\n3,4\r\n"), [2, 3]);
+        assert_eq!(rows(b"a,b\r\n\"x\r\ny\",2\r\n3,4"), [2, 3]);
+    }
 }

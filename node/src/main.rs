@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -266,7 +266,15 @@ enum Command {
     /// Re-check the whole chain and re-fold the books; names the first bad seq.
     Verify,
     /// Import an existing ledger from CSV: one event per row, all or nothing.
-    Import { file: PathBuf },
+    /// The ledger remembers each file it imported; the same file again is
+    /// refused.
+    Import {
+        file: PathBuf,
+        /// Import it although the same file was imported before: the same
+        /// entries are then recorded a second time.
+        #[arg(long)]
+        again: bool,
+    },
     /// Local head, the hub's acknowledged seq and the group's public key.
     Status,
     /// Run the sync daemon: push new events as they are recorded, retry when
@@ -372,8 +380,36 @@ enum MemberCommand {
         #[command(flatten)]
         posting: Posting,
     },
+    /// Correct a member's name, phone or ID number in this node's register
+    /// (or re-enter them after a restore). Never written to the log: the
+    /// register stays on this node.
+    Edit {
+        #[arg(value_parser = parse_member)]
+        member: MemberNo,
+        #[arg(long)]
+        name: Option<String>,
+        /// An empty value ("") clears it.
+        #[arg(long)]
+        phone: Option<String>,
+        /// An empty value ("") clears it.
+        #[arg(long)]
+        id_number: Option<String>,
+    },
     /// List members with their savings and contributions.
-    List,
+    List {
+        /// A contribution sheet for the next meeting instead: one row per
+        /// active member, amount blank; fill in what each paid and import it
+        /// back with `sajja-node import` (a row left blank records nothing).
+        #[arg(long)]
+        csv: bool,
+        /// The meeting's date, written in each row of the sheet [default: today].
+        #[arg(long, value_parser = parse_date, requires = "csv")]
+        date: Option<Date>,
+        /// Put each member's name in the sheet's note column. The file then
+        /// holds personal data: keep it in the village.
+        #[arg(long, requires = "csv")]
+        with_names: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -799,7 +835,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::Statement { member, csv } => statement(&data_dir, member, csv),
         Command::Log { from, limit } => log(&data_dir, from, limit),
         Command::Verify => verify(&data_dir),
-        Command::Import { file } => import_file(&data_dir, &file),
+        Command::Import { file, again } => import_file(&data_dir, &file, again),
         Command::Status => status(&data_dir, config),
         Command::Run => {
             let store = open(&data_dir)?;
@@ -1115,7 +1151,53 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
         } => append_composed(&mut store, posting.date(), |books| {
             compose::member_leaves(books, member, reason, posting.channel())
         }),
-        MemberCommand::List => {
+        MemberCommand::Edit {
+            member,
+            name,
+            phone,
+            id_number,
+        } => {
+            if name.is_none() && phone.is_none() && id_number.is_none() {
+                return Err(usage(
+                    "member edit needs --name, --phone or --id-number (the values to correct)",
+                ));
+            }
+            if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(usage("--name must not be empty"));
+            }
+            let entry = store.edit_register(
+                member,
+                &store::RegisterEdit {
+                    name,
+                    phone,
+                    national_id: id_number,
+                },
+            )?;
+            println!(
+                "member {} in this node's register: {}, phone {}, ID number {} (not in the log; nothing to sync)",
+                entry.member,
+                entry.name,
+                entry.phone.as_deref().unwrap_or("-"),
+                entry.national_id.as_deref().unwrap_or("-")
+            );
+            Ok(())
+        }
+        MemberCommand::List {
+            csv: true,
+            date,
+            with_names,
+        } => {
+            let register = with_names.then(|| store.register()).transpose()?;
+            let date = date.unwrap_or_else(compose::today);
+            report::contribution_sheet(
+                store.books(),
+                date,
+                register.as_ref(),
+                std::io::stdout().lock(),
+            )?;
+            Ok(())
+        }
+        MemberCommand::List { .. } => {
             let register = store.register()?;
             let books = store.books();
             println!(
@@ -1139,6 +1221,20 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
                 );
             }
             println!("{} active members", books.active_members());
+            let unnamed: Vec<String> = books
+                .members
+                .keys()
+                .filter(|n| !register.contains_key(n))
+                .map(|n| n.to_string())
+                .collect();
+            if !unnamed.is_empty() {
+                // After a restore: the hub never had the names.
+                println!(
+                    "{} members have no name in this node's register ({}): enter each with `sajja-node member edit N --name NAME`",
+                    unnamed.len(),
+                    unnamed.join(", ")
+                );
+            }
             Ok(())
         }
     }
@@ -1322,7 +1418,13 @@ fn balance(data_dir: &Path, as_of: Option<Date>, csv: bool) -> anyhow::Result<()
     let lines = books.trial_balance();
     let mut out = std::io::stdout().lock();
     if csv {
-        report::balance_csv(books, out)?;
+        // The current books hold nothing dated after today (future dates are
+        // refused), so they are the books as of today.
+        let as_of = as_of.unwrap_or_else(|| {
+            let today = compose::today();
+            books.last_date.map_or(today, |last| last.max(today))
+        });
+        report::balance_csv_as_of(books, as_of, out)?;
         return Ok(());
     }
     let when = as_of.map_or_else(
@@ -1473,14 +1575,50 @@ fn verify(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn import_file(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+fn import_file(data_dir: &Path, file: &Path, again: bool) -> anyhow::Result<()> {
     let mut store = open(data_dir)?;
     let input = fs::File::open(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
-    let summary = import::import_csv(&mut store, std::io::BufReader::new(input))?;
+    // One byte over the bound tells a file that is too large from one that fits.
+    let mut bytes = Vec::new();
+    input
+        .take(import::MAX_IMPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    if bytes.len() as u64 > import::MAX_IMPORT_BYTES {
+        return Err(usage(format!(
+            "{}: larger than {} MiB; split the file",
+            file.display(),
+            import::MAX_IMPORT_BYTES >> 20
+        )));
+    }
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let summary = import::import_csv(&mut store, &bytes, &name, again)?;
     println!(
         "imported {} events: seq {}..={}",
         summary.rows, summary.first_seq, summary.last_seq
     );
+    if !summary.unpaid.is_empty() {
+        // A big group's sheet may leave hundreds blank: the first rows name
+        // the pattern, the count says the rest.
+        const SHOWN: usize = 20;
+        let mut rows: Vec<String> = summary
+            .unpaid
+            .iter()
+            .take(SHOWN)
+            .map(u64::to_string)
+            .collect();
+        if summary.unpaid.len() > SHOWN {
+            rows.push("…".to_string());
+        }
+        println!(
+            "not recorded: {} contribute rows with no amount (rows {}), taken as not paid",
+            summary.unpaid.len(),
+            rows.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -1684,7 +1822,7 @@ fn restore(
                 );
             }
             println!(
-                "member names, phones and ID numbers were not restored: they never leave the village; re-enter them with the committee"
+                "member names, phones and ID numbers were not restored: they never leave the village; re-enter them with the committee (`sajja-node member list` shows who has none; `sajja-node member edit N --name NAME`)"
             );
             Ok(())
         }
@@ -1720,7 +1858,10 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
     println!("hub acked       seq {}", sync.acked_seq);
     println!("pending         {}", seq.saturating_sub(sync.acked_seq));
     match sync.last_sync_at {
-        Some(at) => println!("last sync       {at} (unix seconds)"),
+        Some(at) => println!(
+            "last sync       {} (Thailand time)",
+            compose::local_date_time(at)
+        ),
         None => println!("last sync       never"),
     }
     const INSTALL: &str =
@@ -1753,7 +1894,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
             "certificate     none: the hub requires one since client certificates were introduced; {INSTALL}"
         ),
         Some((serial, not_after)) => {
-            let expires = expiry_date(not_after);
+            let expires = compose::shown_date(expiry_date(not_after));
             let serial = store::printable(&serial);
             let left = not_after.saturating_sub(now_unix());
             if left <= 0 {

@@ -225,22 +225,102 @@ pub fn fund_summary(books: &Books) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The trial balance and the fund summary as CSV (plain amounts), for
-/// `balance --csv` and the app's download alike.
+/// The trial balance and the fund summary as CSV (plain amounts), for the
+/// app's download; `balance --csv` writes [`balance_csv_as_of`].
 pub fn balance_csv(books: &Books, out: impl std::io::Write) -> Result<(), csv::Error> {
+    write_balance_csv(books, None, out)
+}
+
+/// [`balance_csv`] with the group and the as-of date in every row, so a sheet
+/// says whose books it is and when, even once rows of several groups or dates
+/// are pasted together.
+pub fn balance_csv_as_of(
+    books: &Books,
+    as_of: sajja_common::date::Date,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    write_balance_csv(books, Some(as_of), out)
+}
+
+fn write_balance_csv(
+    books: &Books,
+    as_of: Option<sajja_common::date::Date>,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["section", "item", "debit", "credit", "amount"])?;
+    let (header, lead): (&[&str], Vec<String>) = match as_of {
+        Some(date) => (
+            &["group", "as_of"],
+            vec![books.group.to_string(), date.to_string()],
+        ),
+        None => (&[], Vec::new()),
+    };
+    let lead = || lead.iter().map(String::as_str);
+    writer.write_record(
+        header
+            .iter()
+            .copied()
+            .chain(["section", "item", "debit", "credit", "amount"]),
+    )?;
     for line in books.trial_balance() {
-        writer.write_record([
+        writer.write_record(lead().chain([
             "trial_balance",
             &line.account,
             &line.debit.to_plain(),
             &line.credit.to_plain(),
             "",
-        ])?;
+        ]))?;
     }
     for (item, value) in fund_summary_plain(books) {
-        writer.write_record(["summary", item, "", "", &value])?;
+        writer.write_record(lead().chain(["summary", item, "", "", &value]))?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// The columns of the contribution sheet: a subset of what `import` reads,
+/// so the filled-in sheet imports as it is.
+pub const SHEET_COLUMNS: [&str; 6] = ["date", "kind", "member", "amount", "period", "note"];
+
+/// A sheet to fill in at the next meeting: one `contribute` row per active
+/// member dated `date`, amount blank (blank rows import as "not paid"), the
+/// note saying the last month the member paid, and their name if `register`
+/// is given. The importer ignores the note.
+pub fn contribution_sheet(
+    books: &Books,
+    date: sajja_common::date::Date,
+    register: Option<
+        &std::collections::BTreeMap<sajja_common::ids::MemberNo, crate::store::RegisterEntry>,
+    >,
+    out: impl std::io::Write,
+) -> Result<(), csv::Error> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(SHEET_COLUMNS)?;
+    let date = date.to_string();
+    for (number, member) in books.members.iter().filter(|(_, m)| m.is_active()) {
+        let last_paid = member
+            .paid_periods
+            .iter()
+            .filter(|((_, source), count)| {
+                *source == sajja_common::event::Source::Member && **count > 0
+            })
+            .map(|((month, _), _)| *month)
+            .max();
+        let mut note = match last_paid {
+            Some(month) => format!("last paid {month}"),
+            None => "never paid".to_string(),
+        };
+        if let Some(entry) = register.and_then(|r| r.get(number)) {
+            note = format!("{}; {note}", entry.name);
+        }
+        writer.write_record([
+            date.as_str(),
+            "contribute",
+            &number.to_string(),
+            "",
+            "",
+            &note,
+        ])?;
     }
     writer.flush()?;
     Ok(())

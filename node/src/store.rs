@@ -29,7 +29,7 @@ use sajja_edge::enrolment::{Enrolment, Role};
 use thiserror::Error;
 
 /// The schema this program writes. `PRAGMA user_version` holds the file's.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `MIGRATIONS[v]` takes a database from schema version `v` to `v + 1`.
 /// Version 0 is SQLite's empty file.
@@ -85,6 +85,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE meta ADD COLUMN hub_key_pem        BLOB;
     ALTER TABLE meta ADD COLUMN hub_cert_serial    TEXT;
     ALTER TABLE meta ADD COLUMN hub_cert_not_after INTEGER;
+    ",
+    // 2 -> 3: each CSV import records the digest of the file it brought in,
+    // in the transaction of its events, so the same file is not imported
+    // twice by mistake. Ledgers from before have no record, so nothing they
+    // imported is refused again: the table simply starts empty.
+    "
+    CREATE TABLE imports (
+        id          INTEGER PRIMARY KEY,
+        sha256      BLOB    NOT NULL,
+        file_name   TEXT    NOT NULL,
+        events      INTEGER NOT NULL,
+        first_seq   INTEGER NOT NULL,
+        last_seq    INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL,
+        again       INTEGER NOT NULL
+    );
+    CREATE INDEX imports_by_digest ON imports (sha256);
     ",
 ];
 
@@ -154,6 +171,24 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Bundle(#[from] BundleError),
+    #[error(
+        "group {group}: member {member} has no name in this node's register (names are not restored from the hub): \
+         give it with `sajja-node member edit {member} --name NAME`"
+    )]
+    NoRegisterRow { group: GroupId, member: MemberNo },
+    #[error(
+        "group {group}: {this_file} was imported before, on {at} (as {earlier_file}, seq {first_seq}..={last_seq}): \
+         if these are new entries, change the file; to record the same entries a second time, import it with --again"
+    )]
+    AlreadyImported {
+        group: GroupId,
+        this_file: String,
+        earlier_file: String,
+        /// Thai local time, as the treasurer reads it.
+        at: String,
+        first_seq: u64,
+        last_seq: u64,
+    },
 }
 
 /// What `verify` (or opening the ledger) found wrong. Event damage names the
@@ -173,6 +208,39 @@ pub enum Damage {
 pub struct RegisterEntry {
     pub member: MemberNo,
     pub name: String,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+}
+
+/// What one CSV import brought in, as the `imports` table keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// SHA-256 of the file's exact bytes.
+    pub sha256: [u8; 32],
+    pub file_name: String,
+    pub events: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// Unix seconds.
+    pub imported_at: i64,
+    /// Imported with `--again`, despite an earlier import of the same bytes.
+    pub again: bool,
+}
+
+/// The file a batch imports: recorded with its events, refused when the same
+/// bytes were imported before unless `again`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportSource {
+    pub sha256: [u8; 32],
+    pub file_name: String,
+    pub again: bool,
+}
+
+/// A correction of a member's register row; `None` leaves a field as it is,
+/// an empty phone or ID number clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisterEdit {
+    pub name: Option<String>,
     pub phone: Option<String>,
     pub national_id: Option<String>,
 }
@@ -407,6 +475,41 @@ fn load_event(conn: &Connection, seq: u64) -> Result<Option<Event>, StoreError> 
             .map(Some)
             .map_err(|e| damage_at(seq, format!("undecodable event bytes: {e}"))),
     }
+}
+
+fn already_imported(group: &GroupId, this_file: &str, earlier: &ImportRecord) -> StoreError {
+    StoreError::AlreadyImported {
+        group: group.clone(),
+        this_file: printable(this_file),
+        earlier_file: printable(&earlier.file_name),
+        at: crate::compose::local_date_time(earlier.imported_at),
+        first_seq: earlier.first_seq,
+        last_seq: earlier.last_seq,
+    }
+}
+
+fn import_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportRecord> {
+    let digest: Vec<u8> = r.get(0)?;
+    Ok(ImportRecord {
+        sha256: digest.try_into().unwrap_or([0; 32]),
+        file_name: r.get(1)?,
+        events: r.get::<_, i64>(2)? as u64,
+        first_seq: r.get::<_, i64>(3)? as u64,
+        last_seq: r.get::<_, i64>(4)? as u64,
+        imported_at: r.get(5)?,
+        again: r.get(6)?,
+    })
+}
+
+fn latest_import(conn: &Connection, sha256: &[u8; 32]) -> Result<Option<ImportRecord>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sha256, file_name, events, first_seq, last_seq, imported_at, again
+             FROM imports WHERE sha256 = ?1 ORDER BY id DESC LIMIT 1",
+            [&sha256[..]],
+            import_row,
+        )
+        .optional()?)
 }
 
 fn head_in_db(conn: &Connection) -> Result<u64, StoreError> {
@@ -1043,6 +1146,98 @@ impl Store {
         Ok(out)
     }
 
+    /// Corrects member `member`'s register row (or writes the row a restore
+    /// left out: then `edit.name` is required). Local only: no event is
+    /// written, so nothing of it reaches the log or a hub. Returns the row.
+    pub fn edit_register(
+        &mut self,
+        member: MemberNo,
+        edit: &RegisterEdit,
+    ) -> Result<RegisterEntry, StoreError> {
+        self.refresh()?;
+        if !self.books.members.contains_key(&member) {
+            return Err(StoreError::Refused(Refusal {
+                group: self.group.clone(),
+                seq: self.head_seq + 1,
+                rule: Rule::UnknownMember(member),
+            }));
+        }
+        let cleared = |value: &Option<String>| {
+            value
+                .as_ref()
+                .map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty()))
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<RegisterEntry> = tx
+            .query_row(
+                "SELECT member, name, phone, national_id FROM member_register WHERE member = ?1",
+                [member.0],
+                |r| {
+                    Ok(RegisterEntry {
+                        member: MemberNo(r.get(0)?),
+                        name: r.get(1)?,
+                        phone: r.get(2)?,
+                        national_id: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        let given = edit
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let name = match (given, &current) {
+            (Some(name), _) => name.to_string(),
+            (None, Some(current)) => current.name.clone(),
+            _ => {
+                return Err(StoreError::NoRegisterRow {
+                    group: self.group.clone(),
+                    member,
+                });
+            }
+        };
+        let entry = RegisterEntry {
+            member,
+            name,
+            phone: cleared(&edit.phone)
+                .unwrap_or_else(|| current.as_ref().and_then(|c| c.phone.clone())),
+            national_id: cleared(&edit.national_id)
+                .unwrap_or_else(|| current.as_ref().and_then(|c| c.national_id.clone())),
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO member_register (member, name, phone, national_id)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![entry.member.0, entry.name, entry.phone, entry.national_id],
+        )?;
+        tx.commit()?;
+        // The member number only: a name never goes to a log line.
+        tracing::info!(group = %self.group, member = member.0, "member register corrected");
+        Ok(entry)
+    }
+
+    /// The latest import of a file with these exact bytes, if any.
+    pub fn import_of(&self, sha256: &[u8; 32]) -> Result<Option<ImportRecord>, StoreError> {
+        latest_import(&self.conn, sha256)
+    }
+
+    /// Every import this ledger recorded, oldest first.
+    pub fn imports(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        let mut statement = self.conn.prepare(
+            "SELECT sha256, file_name, events, first_seq, last_seq, imported_at, again
+             FROM imports ORDER BY id",
+        )?;
+        let rows = statement.query_map([], import_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The refusal for a file whose bytes were imported as `earlier`.
+    pub fn already_imported(&self, this_file: &str, earlier: &ImportRecord) -> StoreError {
+        already_imported(&self.group, this_file, earlier)
+    }
+
     /// Re-reads the log if another process (the daemon, another CLI call) has
     /// appended since this handle last looked.
     pub fn refresh(&mut self) -> Result<(), StoreError> {
@@ -1069,6 +1264,7 @@ impl Store {
             rotated_at: None,
             keys: None,
             pending: Vec::new(),
+            import: None,
             store: self,
         })
     }
@@ -1174,6 +1370,8 @@ pub struct Batch<'a> {
     /// What the commit writes to the key table.
     keys: Option<KeyUpdate>,
     pending: Vec<Pending>,
+    /// The CSV file these events come from, recorded with them.
+    import: Option<ImportSource>,
 }
 
 impl Batch<'_> {
@@ -1197,6 +1395,13 @@ impl Batch<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
+    }
+
+    /// Records, in the commit's transaction, that these events are `source`'s
+    /// import; the commit is refused if the same bytes were imported before
+    /// (unless `source.again`), so two imports racing cannot both land.
+    pub fn record_import(&mut self, source: ImportSource) {
+        self.import = Some(source);
     }
 
     fn original(&self, event: &Event) -> Result<Option<Event>, StoreError> {
@@ -1318,6 +1523,7 @@ impl Batch<'_> {
             head,
             keys,
             pending,
+            import,
             ..
         } = self;
         let Some(first) = pending.first().map(|p| p.event.seq) else {
@@ -1352,6 +1558,26 @@ impl Batch<'_> {
                     register.execute(params![r.member.0, r.name, r.phone, r.national_id])?;
                 }
             }
+        }
+        if let Some(source) = &import {
+            if !source.again
+                && let Some(earlier) = latest_import(&tx, &source.sha256)?
+            {
+                return Err(already_imported(&store.group, &source.file_name, &earlier));
+            }
+            tx.execute(
+                "INSERT INTO imports (sha256, file_name, events, first_seq, last_seq, imported_at, again)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    &source.sha256[..],
+                    source.file_name,
+                    pending.len() as i64,
+                    first as i64,
+                    seq as i64,
+                    now_unix(),
+                    source.again
+                ],
+            )?;
         }
         write_derived(&tx, Some(&store.books), &books)?;
         let keys = match keys {

@@ -345,10 +345,42 @@ fn a_lost_node_is_restored_from_its_hub_byte_for_byte() {
         assert_eq!(pick(&status), pick(&lost_status), "{line}");
     }
     assert!(status.contains("pending         0"), "{status}");
+    // The names never left the village: `member list` says who has none and
+    // how to re-enter it, and re-entering writes no event.
+    let members = node.cli(&["member", "list"]);
+    assert!(
+        members.contains("10 members have no name in this node's register")
+            && members.contains("sajja-node member edit N --name NAME"),
+        "{members}"
+    );
+    node.cli(&[
+        "member",
+        "edit",
+        "1",
+        "--name",
+        "สมหญิง ใจดี",
+        "--phone",
+        "081",
+    ]);
+    assert_eq!(
+        node.event_bytes(),
+        lost,
+        "a register correction is not an event"
+    );
+    let members = node.cli(&["member", "list"]);
+    assert!(
+        members.contains("สมหญิง ใจดี") && members.contains("9 members have no name"),
+        "{members}"
+    );
     // The restored node carries on: a new event syncs.
     node.cli(&["contribute", "1", "30", "--date", "2025-03-01"]);
     node.cli(&["sync", "--once"]);
     assert_eq!(hub_event_bytes(&hub, GROUP), node.event_bytes());
+    let status = node.cli(&["status"]);
+    assert!(
+        status.contains(" (Thailand time)\n") && !status.contains("unix"),
+        "the last sync in Thai clock time: {status}"
+    );
 }
 
 // A node cut off from its hub for weeks keeps recording; `sync --once` fails

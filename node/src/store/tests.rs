@@ -69,6 +69,7 @@ fn snapshot(store: &Store) -> Vec<String> {
         ("book_members", "member"),
         ("member_register", "member"),
         ("meta", "id"),
+        ("imports", "id"),
     ] {
         let mut statement = store
             .conn
@@ -425,4 +426,66 @@ fn verify_names_a_derived_row_that_drifted_from_the_log() {
     );
     rebuild_derived(store.path()).unwrap();
     assert!(verify(store.path()).is_ok());
+}
+
+#[test]
+fn two_imports_of_the_same_file_racing_cannot_both_commit() {
+    // Proves the digest is checked inside the commit's transaction: a batch
+    // prepared before another process imported the same bytes is refused at
+    // commit, writes nothing, and leaves the first import as the only record.
+    let dir = TempDir::new().unwrap();
+    let mut first = new_store(&dir);
+    join(&mut first, 1);
+    let mut second = Store::open(&dir.path().join("ledger.sqlite")).unwrap();
+    let source = ImportSource {
+        sha256: [9; 32],
+        file_name: "book.csv".into(),
+        again: false,
+    };
+
+    let mut late = second.begin().unwrap();
+    late.push(date("2024-01-03"), save(1, 100)).unwrap();
+    late.record_import(source.clone());
+    // `late` holds no lock until it commits: the other import lands first.
+    let mut early = first.begin().unwrap();
+    early.push(date("2024-01-03"), save(1, 100)).unwrap();
+    early.record_import(source.clone());
+    assert_eq!(early.commit().unwrap(), Some((4, 4)));
+    let before = snapshot(&first);
+    assert!(matches!(late.commit(), Err(StoreError::Concurrent { .. })));
+
+    // Prepared again on the new head, it meets the record of the first import.
+    let mut again = second.begin().unwrap();
+    again.push(date("2024-01-03"), save(1, 100)).unwrap();
+    again.record_import(source.clone());
+    match again.commit() {
+        Err(StoreError::AlreadyImported {
+            first_seq: 4,
+            last_seq: 4,
+            ..
+        }) => {}
+        other => panic!("expected AlreadyImported, got {other:?}"),
+    }
+    assert_eq!(snapshot(&first), before);
+    let imports = first.imports().unwrap();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(
+        (
+            imports[0].events,
+            imports[0].first_seq,
+            imports[0].file_name.as_str()
+        ),
+        (1, 4, "book.csv")
+    );
+
+    // With `again`, the same bytes are recorded a second time, on purpose.
+    let mut on_purpose = second.begin().unwrap();
+    on_purpose.push(date("2024-01-03"), save(1, 100)).unwrap();
+    on_purpose.record_import(ImportSource {
+        again: true,
+        ..source
+    });
+    assert_eq!(on_purpose.commit().unwrap(), Some((5, 5)));
+    let imports = second.imports().unwrap();
+    assert_eq!((imports.len(), imports[1].again), (2, true));
 }

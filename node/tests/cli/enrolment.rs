@@ -411,7 +411,7 @@ fn a_schema_1_link_survives_migration_and_sync_asks_for_a_bundle() {
         )
         .unwrap();
     drop(conn);
-    assert_eq!(version, 2);
+    assert_eq!(version, sajja_node::store::SCHEMA_VERSION);
     assert_eq!(url, "https://hub.example:7400");
     assert_eq!(stored_ca, ca.as_bytes());
     let stored = Store::open(&node.database())

@@ -6,6 +6,7 @@ mod enrolment;
 mod import;
 mod input;
 mod ops;
+mod register;
 mod session;
 
 use std::path::PathBuf;
@@ -60,7 +61,8 @@ impl Node {
         command
             .args(args)
             .env("SAJJA_NODE_DATA", self.data_dir())
-            .env_remove("SAJJA_LOG");
+            .env_remove("SAJJA_LOG")
+            .env_remove("SAJJA_LANG");
         command
     }
 

@@ -429,3 +429,32 @@ fn a_backup_never_overwrites_and_needs_a_ledger() {
     empty.fails(&["backup", dest.to_str().unwrap()], 1);
     assert!(!dest.exists());
 }
+
+#[test]
+fn status_shows_the_last_sync_as_thai_clock_time() {
+    // Proves `status` prints when the hub last acknowledged in Thailand's
+    // time (UTC+7), ISO by default and Buddhist era with SAJJA_LANG=th, not
+    // unix seconds.
+    let node = Node::opened();
+    let conn = rusqlite::Connection::open(node.database()).unwrap();
+    // 2026-12-07 10:42:00 UTC.
+    conn.execute("UPDATE meta SET last_sync_at = 1796640120", [])
+        .unwrap();
+    drop(conn);
+    let status = node.ok(&["status"]);
+    assert!(
+        status.contains("last sync       2026-12-07 17:42 (Thailand time)\n"),
+        "{status}"
+    );
+    let thai = node
+        .command(&["status"])
+        .env("SAJJA_LANG", "th")
+        .output()
+        .unwrap();
+    let thai = String::from_utf8(thai.stdout).unwrap();
+    assert!(
+        thai.contains("last sync       2569-12-07 17:42 (Thailand time)\n"),
+        "{thai}"
+    );
+    assert!(!status.contains("unix"), "{status}");
+}

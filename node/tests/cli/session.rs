@@ -86,18 +86,36 @@ fn a_treasurers_session_records_refuses_and_reports() {
         "{january}"
     );
 
+    // Each row says whose books and as of when, so pasted sheets stay apart.
     let csv = node.ok(&["balance", "--csv"]);
+    let today = node_today();
     assert!(
-        csv.starts_with("section,item,debit,credit,amount\n"),
+        csv.starts_with("group,as_of,section,item,debit,credit,amount\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("\ntrial_balance,cash,1390.50,0.00,\n"),
+        csv.contains(&format!(
+            "\n230101-007,{today},trial_balance,cash,1390.50,0.00,\n"
+        )),
         "{csv}"
     );
     assert!(
-        csv.contains("\nsummary,member_savings,,,1300.50\n"),
+        csv.contains(&format!(
+            "\n230101-007,{today},summary,member_savings,,,1300.50\n"
+        )),
         "{csv}"
+    );
+    let january_csv = node.ok(&["balance", "--as-of", "2024-01-31", "--csv"]);
+    assert!(
+        january_csv.contains("\n230101-007,2024-01-31,summary,member_savings,,,1350.50\n"),
+        "{january_csv}"
+    );
+    assert!(
+        january_csv
+            .lines()
+            .skip(1)
+            .all(|l| l.starts_with("230101-007,2024-01-31,")),
+        "{january_csv}"
     );
 
     let statement = node.ok(&["statement", "2"]);
@@ -360,4 +378,9 @@ fn bad_usage_exits_64_and_writes_nothing() {
     let missing = empty.fails(&["balance"], 1);
     assert!(missing.contains("sajja-node init"), "{missing}");
     assert!(!empty.database().exists());
+}
+
+/// Today in Thailand, as the node dates its books.
+fn node_today() -> String {
+    sajja_node::compose::today().to_string()
 }
