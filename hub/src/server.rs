@@ -618,11 +618,29 @@ pub async fn serve_metered(
         limits.max_connections,
         Duration::from_millis(limits.handshake_timeout_ms),
     );
+    // grpc.health.v1 and reflection answer without a client certificate's
+    // role: a load balancer asks health, grpcurl lists the services. Neither
+    // tells anything the published .proto files do not.
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    for name in ["", "sajja.v1.Sync", "sajja.v1.Admin", "sajja.v1.Query"] {
+        health_reporter
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+        builder.register_encoded_file_descriptor_set(sajja_proto::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
+    let reflection_v1alpha =
+        reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
     Server::builder()
         .concurrency_limit_per_connection(32)
         .add_service(sync)
         .add_service(admin)
         .add_service(query)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

@@ -1424,7 +1424,7 @@ fn balance(data_dir: &Path, as_of: Option<Date>, csv: bool) -> anyhow::Result<()
             let today = compose::today();
             books.last_date.map_or(today, |last| last.max(today))
         });
-        report::balance_csv_as_of(books, as_of, out)?;
+        report::balance_csv(books, as_of, out)?;
         return Ok(());
     }
     let when = as_of.map_or_else(

@@ -225,43 +225,21 @@ pub fn fund_summary(books: &Books) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The trial balance and the fund summary as CSV (plain amounts), for the
-/// app's download; `balance --csv` writes [`balance_csv_as_of`].
-pub fn balance_csv(books: &Books, out: impl std::io::Write) -> Result<(), csv::Error> {
-    write_balance_csv(books, None, out)
-}
-
-/// [`balance_csv`] with the group and the as-of date in every row, so a sheet
-/// says whose books it is and when, even once rows of several groups or dates
-/// are pasted together.
-pub fn balance_csv_as_of(
+/// The trial balance and the fund summary as CSV (plain amounts), for
+/// `balance --csv` and the app's download: the group and the as-of date in
+/// every row, so a sheet says whose books it is and when, even once rows of
+/// several groups or dates are pasted together.
+pub fn balance_csv(
     books: &Books,
     as_of: sajja_common::date::Date,
     out: impl std::io::Write,
 ) -> Result<(), csv::Error> {
-    write_balance_csv(books, Some(as_of), out)
-}
-
-fn write_balance_csv(
-    books: &Books,
-    as_of: Option<sajja_common::date::Date>,
-    out: impl std::io::Write,
-) -> Result<(), csv::Error> {
     let mut writer = csv::Writer::from_writer(out);
-    let (header, lead): (&[&str], Vec<String>) = match as_of {
-        Some(date) => (
-            &["group", "as_of"],
-            vec![books.group.to_string(), date.to_string()],
-        ),
-        None => (&[], Vec::new()),
-    };
+    let lead = [books.group.to_string(), as_of.to_string()];
     let lead = || lead.iter().map(String::as_str);
-    writer.write_record(
-        header
-            .iter()
-            .copied()
-            .chain(["section", "item", "debit", "credit", "amount"]),
-    )?;
+    writer.write_record([
+        "group", "as_of", "section", "item", "debit", "credit", "amount",
+    ])?;
     for line in books.trial_balance() {
         writer.write_record(lead().chain([
             "trial_balance",

@@ -7,6 +7,11 @@ pub mod bundle;
 pub mod client;
 pub mod convert;
 
+/// The encoded `FileDescriptorSet` of every Sajja .proto, served by the
+/// hub's reflection service so `grpcurl` needs no .proto files.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/sajja_descriptor.bin"));
+
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/sajja.v1.rs"));

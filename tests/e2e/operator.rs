@@ -185,3 +185,87 @@ fn a_hub_logging_to_a_file_writes_no_colour_codes() {
         "escape codes in the hub's log file: {log:?}"
     );
 }
+
+/// A TLS channel to `hub` that trusts its CA but presents no client
+/// certificate: what a load balancer or a stranger with `grpcurl` has.
+async fn anonymous_channel(hub: &Hub) -> tonic::transport::Channel {
+    let ca = std::fs::read(hub.ca()).expect("hub CA");
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+        .domain_name("localhost");
+    tonic::transport::Channel::from_shared(hub.url())
+        .expect("url")
+        .tls_config(tls)
+        .expect("tls")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+#[test]
+fn health_and_reflection_answer_a_client_without_a_certificate_and_nothing_else_does() {
+    // Proves issue 16's finding: no grpc.health.v1 and no reflection, so
+    // grpcurl and load balancers could not ask.
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    hub.start();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let channel = anonymous_channel(&hub).await;
+        let mut health = HealthClient::new(channel.clone());
+        for service in ["", "sajja.v1.Sync", "sajja.v1.Query", "sajja.v1.Admin"] {
+            let answer = health
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("health of {service:?}: {e}"))
+                .into_inner();
+            assert_eq!(answer.status, ServingStatus::Serving as i32, "{service:?}");
+        }
+        let unknown = health
+            .check(HealthCheckRequest {
+                service: "sajja.v1.Nothing".into(),
+            })
+            .await
+            .expect_err("an unknown service");
+        assert_eq!(unknown.code(), tonic::Code::NotFound);
+
+        let mut reflection = ServerReflectionClient::new(channel.clone());
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut answers = reflection
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .expect("reflection")
+            .into_inner();
+        let answer = answers
+            .message()
+            .await
+            .expect("answer")
+            .expect("one answer");
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("a service list: {answer:?}");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        for service in ["sajja.v1.Sync", "sajja.v1.Query", "sajja.v1.Admin"] {
+            assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
+        }
+
+        // Without a certificate, every Sajja call is still refused.
+        let refused = v1::sync_client::SyncClient::new(channel)
+            .heads(v1::HeadsRequest::default())
+            .await
+            .expect_err("no certificate, no heads");
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused}");
+    });
+}

@@ -1027,7 +1027,7 @@ pub async fn balance_csv(
             Err(error) => return store_error(error),
         };
         let mut body = b"\xEF\xBB\xBF".to_vec();
-        if let Err(error) = crate::report::balance_csv(&books, &mut body) {
+        if let Err(error) = crate::report::balance_csv(&books, date, &mut body) {
             return internal(error);
         }
         let disposition = format!(
