@@ -709,6 +709,7 @@ impl QueryRpc for QueryService {
             from_head: from_head.as_bytes().to_vec(),
             from_key: from_key.as_bytes().to_vec(),
             status: wire::group_status(row.status) as i32,
+            payload: wire::log_payload(&group) as i32,
             ..Default::default()
         });
         let service = self.clone();

@@ -308,6 +308,17 @@ impl LogAudit {
                 reason: "expected 32 bytes".into(),
             })
         };
+        // A hub that says what it sends must say what the log's id means.
+        let payload = first.payload;
+        if payload != v1::LogPayload::Unspecified as i32
+            && payload != super::wire::log_payload(&self.group) as i32
+        {
+            return Err(WireError::Invalid {
+                field: "log.payload",
+                reason: format!("{payload} does not match the events of log {}", self.group),
+            }
+            .into());
+        }
         let key = key_of(&first.group_key, "log.group_key")?;
         let from_key = key_of(&first.from_key, "log.from_key")?;
         if let Some(expected) = self.expected_key

@@ -57,6 +57,15 @@ pub fn group_status(status: GroupStatus) -> v1::GroupStatus {
     }
 }
 
+/// What a log's events are, from its id: `-000` logs are hubs' own.
+pub fn log_payload(log: &GroupId) -> v1::LogPayload {
+    if log.is_hub_log() {
+        v1::LogPayload::AdminEvents
+    } else {
+        v1::LogPayload::GroupEvents
+    }
+}
+
 fn freshness(f: Freshness) -> v1::Freshness {
     v1::Freshness {
         now: f.now,

@@ -950,6 +950,7 @@ fn log_reply(log: &Log, per: usize) -> Vec<v1::LogResponse> {
     chunks[0].from_key = log.first_key.public().as_bytes().to_vec();
     chunks[0].from_seq = 1;
     chunks[0].from_head = chain::genesis(&log.group).as_bytes().to_vec();
+    chunks[0].payload = v1::LogPayload::GroupEvents as i32;
     if let Some(last) = chunks.last_mut() {
         last.checkpoint = Some(v1::Checkpoint::from(&log.checkpoint()));
     }
@@ -989,6 +990,11 @@ fn an_audit_refuses_a_log_the_hub_altered() {
         audit(&log, unsigned),
         Err(AuditError::Unsigned { .. })
     ));
+
+    // A reply that says it carries a hub's administrative events for a group.
+    let mut mislabelled = log_reply(&log, 7);
+    mislabelled[0].payload = v1::LogPayload::AdminEvents as i32;
+    assert!(matches!(audit(&log, mislabelled), Err(AuditError::Wire(_))));
 
     let mut trailing = log_reply(&log, 7);
     trailing.push(v1::LogResponse {
