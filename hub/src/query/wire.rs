@@ -54,6 +54,9 @@ pub fn group_status(status: GroupStatus) -> v1::GroupStatus {
     match status {
         GroupStatus::Ok => v1::GroupStatus::Ok,
         GroupStatus::Forked => v1::GroupStatus::Forked,
+        // No wire value yet (adding GROUP_STATUS_DAMAGED to sync.proto is
+        // the follow-up): a damaged log is at least not reported as ok.
+        GroupStatus::Damaged => v1::GroupStatus::Unspecified,
     }
 }
 
