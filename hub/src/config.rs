@@ -70,6 +70,9 @@ pub struct HubConfig {
     /// `<data_dir>/metrics.addr`.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// `[scrub]`: how fast stored logs are re-verified (see [`crate::scrub`]).
+    #[serde(default)]
+    pub scrub: crate::scrub::ScrubConfig,
 }
 
 /// Most groups sync daily; a week of silence is worth a coordinator's call.
@@ -290,6 +293,7 @@ impl HubConfig {
             }
         }
         problems.extend(self.limits.problems());
+        problems.extend(self.scrub.problems());
         problems
     }
 

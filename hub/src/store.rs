@@ -1502,13 +1502,42 @@ impl Store {
     /// damage. A read the database itself fails (a damaged page) is damage
     /// at the first seq not yet read.
     pub fn scrub_log(&self, group: &GroupId) -> Result<ScrubReport, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let report = self.scrub_in_snapshot(group);
-        drop(tx);
-        report
+        self.scrub_log_from(group, 1)
     }
 
-    fn scrub_in_snapshot(&self, group: &GroupId) -> Result<ScrubReport, StoreError> {
+    /// [`Store::scrub_log`] of the events from `from` on (trusting the
+    /// stored hash before `from`): the start-up pass reads each log's tail.
+    pub fn scrub_log_from(&self, group: &GroupId, from: u64) -> Result<ScrubReport, StoreError> {
+        self.read_snapshot(|| self.scrub_in_snapshot(group, from))
+    }
+
+    /// Scrubs a log and, if it is damaged, marks it: the damage is confirmed
+    /// by a second scrub inside the write transaction that marks it, so a
+    /// repair committed meanwhile (seen by neither) is never undone by a
+    /// mark made from an older snapshot.
+    pub fn scrub_and_mark(
+        &self,
+        group: &GroupId,
+        from: u64,
+        now: i64,
+    ) -> Result<ScrubReport, StoreError> {
+        let report = self.scrub_log_from(group, from)?;
+        if report.damage.is_none() {
+            return Ok(report);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let confirmed = self.scrub_in_snapshot(group, from)?;
+        if let Some((seq, reason)) = &confirmed.damage {
+            self.mark_damaged(group, *seq, reason, now)?;
+        }
+        tx.commit()?;
+        Ok(confirmed)
+    }
+
+    fn scrub_in_snapshot(&self, group: &GroupId, from: u64) -> Result<ScrubReport, StoreError> {
         let row = match self.group(group) {
             Ok(Some(row)) => row,
             Ok(None) => return Err(StoreError::NotEnrolled(group.clone())),
@@ -1520,14 +1549,22 @@ impl Store {
             }
         };
         let mut events = 0;
-        let mut previous = chain::genesis(group);
-        let mut expected = 1u64;
+        let mut expected = from.clamp(1, row.seq.max(1));
+        let mut previous = match self.hash_at(&row, expected - 1) {
+            Ok(Some(hash)) => hash,
+            // The hash to start from is itself unreadable: start at the log's start.
+            _ => {
+                expected = 1;
+                chain::genesis(group)
+            }
+        };
         let mut damage = None;
         let read = (|| -> Result<(), StoreError> {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT seq, bytes, hash FROM events WHERE gid = ?1 AND seq <= ?2 ORDER BY seq",
+                "SELECT seq, bytes, hash FROM events
+                 WHERE gid = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
             )?;
-            let mut rows = stmt.query(params![row.gid, row.seq])?;
+            let mut rows = stmt.query(params![row.gid, expected, row.seq])?;
             while let Some(r) = rows.next()? {
                 let seq: u64 = r.get(0)?;
                 if seq != expected {
@@ -1643,8 +1680,14 @@ impl Store {
         source: &str,
         now: i64,
     ) -> Result<Option<Damage>, StoreError> {
+        if events.is_empty() {
+            return self.damage(&row.group);
+        }
         // Unchecked: the re-scrub below reads through `self` inside it.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         {
             let mut replace = tx.prepare_cached(
                 "INSERT OR REPLACE INTO events (gid, seq, bytes, hash, business_date)
@@ -1655,7 +1698,11 @@ impl Store {
                 if seq > row.seq {
                     break;
                 }
-                let date = Event::decode(bytes).map_or(0, |e| e.date.days());
+                let date = if row.group.is_hub_log() {
+                    sajja_common::admin::AdminEvent::decode(bytes).map_or(0, |e| e.date.days())
+                } else {
+                    Event::decode(bytes).map_or(0, |e| e.date.days())
+                };
                 replace.execute(params![
                     row.gid,
                     seq,
@@ -1670,7 +1717,7 @@ impl Store {
             "INSERT INTO repairs (gid, from_seq, to_seq, source, repaired_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![row.gid, from, to, source, now],
         )?;
-        let report = self.scrub_in_snapshot(&row.group)?;
+        let report = self.scrub_in_snapshot(&row.group, 1)?;
         match &report.damage {
             None => {
                 tx.execute("DELETE FROM damaged_logs WHERE gid = ?1", params![row.gid])?;
