@@ -25,6 +25,8 @@ pub struct GroupLine {
     pub name: String,
     pub seq: u64,
     pub forked: bool,
+    /// The scrub found this hub's copy of the log damaged.
+    pub damaged: bool,
     /// The group's last verified contact (unix seconds; `last_contact_at`
     /// in reports): what "stale" is measured from.
     pub last_sync_at: Option<i64>,
@@ -34,12 +36,13 @@ pub struct GroupLine {
     pub signed_off: Vec<Month>,
 }
 
-/// How a group stands: forked outranks stale.
+/// How a group stands: damaged outranks forked, forked outranks stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
     Ok,
     Stale,
     Forked,
+    Damaged,
 }
 
 impl Health {
@@ -48,6 +51,7 @@ impl Health {
             Health::Ok => "ok",
             Health::Stale => "stale",
             Health::Forked => "forked",
+            Health::Damaged => "damaged",
         }
     }
 }
@@ -62,7 +66,9 @@ pub struct Freshness {
 
 impl GroupLine {
     pub fn health(&self, freshness: Freshness) -> Health {
-        if self.forked {
+        if self.damaged {
+            Health::Damaged
+        } else if self.forked {
             Health::Forked
         } else if is_stale(self, freshness.now, freshness.stale_after_days) {
             Health::Stale
@@ -300,6 +306,7 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
                 group: row.group,
                 seq: row.seq,
                 forked: row.status == GroupStatus::Forked,
+                damaged: row.status == GroupStatus::Damaged,
                 last_sync_at: row.last_contact_at,
             });
             Ok(())
@@ -612,6 +619,12 @@ pub enum Alert {
         headroom: Money,
     },
     Forked(GroupId),
+    /// The scrub found this hub's copy of the log damaged from `seq`.
+    Damaged {
+        group: GroupId,
+        seq: u64,
+        reason: String,
+    },
     Stale {
         group: GroupId,
         last_sync_at: Option<i64>,
@@ -640,6 +653,7 @@ impl Alert {
         match self {
             Alert::ReserveBelowPolicy { .. } => "reserve_below_policy",
             Alert::Forked(_) => "forked",
+            Alert::Damaged { .. } => "damaged",
             Alert::Stale { .. } => "stale",
             Alert::DigestMismatch { .. } => "digest_mismatch",
             Alert::SignOffBroken { .. } => "sign_off_broken",
@@ -651,6 +665,7 @@ impl Alert {
         match self {
             Alert::ReserveBelowPolicy { pool, .. } => pool.as_str().to_string(),
             Alert::Forked(group)
+            | Alert::Damaged { group, .. }
             | Alert::Stale { group, .. }
             | Alert::DigestMismatch { group, .. } => group.as_str().to_string(),
             Alert::SignOffBroken { subject, .. } => subject.clone(),
@@ -671,6 +686,10 @@ impl std::fmt::Display for Alert {
             Alert::Forked(group) => {
                 write!(f, "group {group}: forked; pushes refused until resolved")
             }
+            Alert::Damaged { group, seq, reason } => write!(
+                f,
+                "group {group}: this hub's copy is damaged from seq {seq} ({reason}); pushes held until the node pushes it again"
+            ),
             Alert::Stale {
                 group,
                 last_sync_at: Some(at),
@@ -727,6 +746,16 @@ fn alerts_in_snapshot(
             });
         }
     }
+    // Any damaged log, a hub's administrative log included.
+    for damage in store.damaged_logs()? {
+        if damage.group.as_str().starts_with(scope) {
+            out.push(Alert::Damaged {
+                group: damage.group,
+                seq: damage.seq,
+                reason: damage.reason,
+            });
+        }
+    }
     let mut cache = store.position_cache();
     let joined = cache.needs_most();
     store.for_each_position_row(scope, joined, |row, stored| {
@@ -734,11 +763,13 @@ fn alerts_in_snapshot(
         if group.is_hub_log() {
             return Ok(());
         }
+        // A damaged log has its own alert, above.
         if row.status == GroupStatus::Forked {
             out.push(Alert::Forked(group.clone()));
-        } else if row
-            .last_contact_at
-            .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+        } else if row.status != GroupStatus::Damaged
+            && row
+                .last_contact_at
+                .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
         {
             out.push(Alert::Stale {
                 group: group.clone(),
@@ -807,6 +838,7 @@ mod tests {
             name: String::new(),
             seq: 1,
             forked: false,
+            damaged: false,
             last_sync_at: Some(0),
             position: Arc::new(position),
             signed_off: Vec::new(),

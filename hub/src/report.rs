@@ -660,6 +660,7 @@ fn alert_value(alert: &Alert) -> Value {
     let extra = match alert {
         Alert::ReserveBelowPolicy { headroom, .. } => json!({ "headroom": amount(*headroom) }),
         Alert::Forked(_) => json!({}),
+        Alert::Damaged { seq, reason, .. } => json!({ "seq": seq, "reason": reason }),
         Alert::Stale { last_sync_at, .. } => json!({ "last_contact_at": last_sync_at }),
         Alert::DigestMismatch { seq, month, .. } => {
             json!({ "seq": seq, "month": month.to_string() })

@@ -82,6 +82,8 @@ pub fn wire_position(position: &Position) -> v1::Position {
         fork_epoch: position.fork_epoch,
         status: if position.forked {
             v1::GroupStatus::Forked
+        } else if position.damaged {
+            v1::GroupStatus::Damaged
         } else {
             v1::GroupStatus::Ok
         } as i32,
@@ -347,7 +349,10 @@ fn refusal(
     } else {
         tracing::warn!(group = %group, check = error.check(), seq = error.seq(), presenter, "batch refused: {error}");
     }
-    let send_from = ingest.position(group).map(|p| p.seq + 1).unwrap_or(0);
+    let send_from = match error {
+        IngestError::Damaged { seq, .. } => *seq,
+        _ => ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
+    };
     refused(
         error.check(),
         error.seq(),
@@ -512,6 +517,7 @@ impl SyncRpc for SyncService {
             .ok_or_else(|| {
                 Status::not_found(format!("group {group} is not enrolled at this hub"))
             })?;
+        refuse_damaged(&service, &snapshot).await?;
         Ok(Response::new(pull_stream(
             snapshot,
             from,
@@ -537,6 +543,32 @@ impl SyncRpc for SyncService {
 /// chunk carries the snapshot's checkpoint, so it signs exactly the events
 /// sent. `read(gid, from)` reads one chunk through whichever connection the
 /// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
+/// A damaged log's bytes are never served: a restore from them would fail
+/// further on, with a less useful message, or worse.
+async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Status> {
+    if row.status != crate::store::GroupStatus::Damaged {
+        return Ok(());
+    }
+    let group = row.group.clone();
+    let damage = service
+        .with_ingest(move |ingest| ingest.store().damage(&group))
+        .await?
+        .map_err(|e| Status::internal(e.to_string()))?;
+    Err(damaged_status(&row.group, damage.as_ref()))
+}
+
+/// The one-line refusal of a read of a damaged log.
+pub fn damaged_status(group: &GroupId, damage: Option<&crate::store::Damage>) -> Status {
+    Status::data_loss(damaged_message(group, damage))
+}
+
+pub fn damaged_message(group: &GroupId, damage: Option<&crate::store::Damage>) -> String {
+    let what = damage.map_or_else(|| format!("group {group} is damaged"), |d| d.to_string());
+    format!(
+        "{what}: this hub does not serve the log until a good copy repairs it; restore from another hub or a backup"
+    )
+}
+
 pub fn pull_stream<R, F>(snapshot: GroupRow, from: u64, mut read: R) -> PullStream
 where
     R: FnMut(i64, u64) -> F + Send + 'static,

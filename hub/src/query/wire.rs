@@ -54,9 +54,7 @@ pub fn group_status(status: GroupStatus) -> v1::GroupStatus {
     match status {
         GroupStatus::Ok => v1::GroupStatus::Ok,
         GroupStatus::Forked => v1::GroupStatus::Forked,
-        // No wire value yet (adding GROUP_STATUS_DAMAGED to sync.proto is
-        // the follow-up): a damaged log is at least not reported as ok.
-        GroupStatus::Damaged => v1::GroupStatus::Unspecified,
+        GroupStatus::Damaged => v1::GroupStatus::Damaged,
     }
 }
 
@@ -128,6 +126,7 @@ fn health(h: Health) -> v1::GroupHealth {
         Health::Ok => v1::GroupHealth::Ok,
         Health::Stale => v1::GroupHealth::Stale,
         Health::Forked => v1::GroupHealth::Forked,
+        Health::Damaged => v1::GroupHealth::Damaged,
     }
 }
 
@@ -247,6 +246,7 @@ pub fn group_line(line: &GroupLine, fresh: Freshness) -> v1::GroupLine {
         name: line.name.clone(),
         seq: line.seq,
         forked: line.forked,
+        damaged: line.damaged,
         last_sync_at: line.last_sync_at,
         health: health(line.health(fresh)) as i32,
         signed_off: line.signed_off.iter().map(|m| m.yyyymm()).collect(),
@@ -260,6 +260,7 @@ pub fn group_line_from(wire: v1::GroupLine) -> Result<GroupLine, WireError> {
         name: wire.name,
         seq: wire.seq,
         forked: wire.forked,
+        damaged: wire.damaged,
         last_sync_at: wire.last_sync_at,
         position: std::sync::Arc::new(group_position_from(
             wire.position.ok_or(WireError::Missing("group.position"))?,
@@ -399,6 +400,11 @@ pub fn alert(a: &Alert) -> v1::Alert {
         Alert::Forked(group) => Kind::Forked(v1::GroupForked {
             group_id: group.as_str().to_string(),
         }),
+        Alert::Damaged { group, seq, reason } => Kind::Damaged(v1::GroupDamaged {
+            group_id: group.as_str().to_string(),
+            seq: *seq,
+            reason: reason.clone(),
+        }),
         Alert::Stale {
             group,
             last_sync_at,
@@ -441,6 +447,11 @@ pub fn alert_from(wire: v1::Alert) -> Result<Alert, WireError> {
             headroom: money(a.headroom),
         },
         Kind::Forked(a) => Alert::Forked(group(&a.group_id, "alert.group_id")?),
+        Kind::Damaged(a) => Alert::Damaged {
+            group: group(&a.group_id, "alert.group_id")?,
+            seq: a.seq,
+            reason: a.reason,
+        },
         Kind::Stale(a) => Alert::Stale {
             group: group(&a.group_id, "alert.group_id")?,
             last_sync_at: a.last_sync_at,
