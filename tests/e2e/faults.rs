@@ -169,7 +169,8 @@ fn a_byte_flipped_in_a_hubs_database_is_reported_held_and_repaired_by_the_nodes_
     let held = refusal(push.push(&log, head, head));
     assert_eq!(held.check, "damaged", "{held:?}");
     assert!(
-        held.message.contains("group 230101-007 is damaged at this hub from seq 10"),
+        held.message
+            .contains("group 230101-007 is damaged at this hub from seq 10"),
         "{}",
         held.message
     );
