@@ -298,6 +298,6 @@ fn a_damaged_page_fails_the_integrity_check() {
         // A damage this deep may already stop the open; that is loud too.
         Err(e) => Ok(Some(e.to_string())),
     };
-    let problem = problem.map_or_else(|e| Some(e.to_string()), |p| p);
+    let problem = problem.unwrap_or_else(|e| Some(e.to_string()));
     assert!(problem.is_some(), "quick_check passed a damaged page");
 }
