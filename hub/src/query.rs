@@ -727,7 +727,7 @@ impl QueryRpc for QueryService {
             ..Default::default()
         });
         let service = self.clone();
-        let pulled = crate::server::pull_stream(row, from, move |gid, next| {
+        let pulled = crate::server::pull_stream(row, from, Some(from_head), move |gid, next| {
             // Held for as long as the stream reads: one of the caller's places.
             let _held = &permit;
             let service = service.clone();

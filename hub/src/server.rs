@@ -507,13 +507,20 @@ impl SyncRpc for SyncService {
         let permit = self.guard.open_stream(&caller)?;
         let from = request.from_seq.max(1);
         let service = self.clone();
-        let snapshot = service
+        let (snapshot, from_head) = service
             .with_ingest({
                 let group = group.clone();
-                move |ingest| ingest.store().group(&group)
+                move |ingest| {
+                    let store = ingest.store();
+                    let Some(row) = store.group(&group)? else {
+                        return Ok(None);
+                    };
+                    let head = store.hash_at(&row, from - 1)?;
+                    Ok(Some((row, head)))
+                }
             })
             .await?
-            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e: crate::store::StoreError| Status::internal(e.to_string()))?
             .ok_or_else(|| {
                 Status::not_found(format!("group {group} is not enrolled at this hub"))
             })?;
@@ -521,6 +528,7 @@ impl SyncRpc for SyncService {
         Ok(Response::new(pull_stream(
             snapshot,
             from,
+            from_head,
             move |gid, next| {
                 // Held for as long as the stream reads: one of the caller's places.
                 let _held = &permit;
@@ -538,11 +546,6 @@ impl SyncRpc for SyncService {
     }
 }
 
-/// Streams a log's stored events from `from` on, in chunks of at most
-/// `MAX_BATCH_BYTES`, up to the position `snapshot` was read at; the last
-/// chunk carries the snapshot's checkpoint, so it signs exactly the events
-/// sent. `read(gid, from)` reads one chunk through whichever connection the
-/// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
 /// A damaged log's bytes are never served: a restore from them would fail
 /// further on, with a less useful message, or worse.
 async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Status> {
@@ -569,7 +572,23 @@ pub fn damaged_message(group: &GroupId, damage: Option<&crate::store::Damage>) -
     )
 }
 
-pub fn pull_stream<R, F>(snapshot: GroupRow, from: u64, mut read: R) -> PullStream
+/// Streams a log's stored events from `from` on, in chunks of at most
+/// `MAX_BATCH_BYTES`, up to the position `snapshot` was read at; the last
+/// chunk carries the snapshot's checkpoint, so it signs exactly the events
+/// sent. `read(gid, from)` reads one chunk through whichever connection the
+/// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
+///
+/// The bytes sent are hashed on the way from `from_head` (the stored hash
+/// before `from`): if they do not end at the snapshot's head, a stored
+/// event changed at rest and the scrub has not marked it yet, so the last
+/// chunk's checkpoint is withheld and the stream ends in DATA_LOSS, naming
+/// the group, rather than hand a restore bytes that fail further on.
+pub fn pull_stream<R, F>(
+    snapshot: GroupRow,
+    from: u64,
+    from_head: Option<sajja_common::Hash>,
+    mut read: R,
+) -> PullStream
 where
     R: FnMut(i64, u64) -> F + Send + 'static,
     F: Future<Output = Result<Vec<(u64, Vec<u8>)>, Status>> + Send,
@@ -577,6 +596,7 @@ where
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let mut next = from;
+        let mut running = from_head;
         loop {
             let mut events = match read(snapshot.gid, next).await {
                 Ok(events) => events,
@@ -588,6 +608,21 @@ where
             events.retain(|(seq, _)| *seq <= snapshot.seq);
             let last = events.last().map(|(seq, _)| *seq);
             let done = last.is_none_or(|seq| seq >= snapshot.seq);
+            if let Some(head) = running.as_mut() {
+                for (_, bytes) in &events {
+                    *head = sajja_common::chain::next(head, bytes);
+                }
+            }
+            if done && last.is_some() && running.is_some_and(|head| head != snapshot.head) {
+                tracing::error!(group = %snapshot.group, seq = snapshot.seq, "stored events do not hash to the log's head: not served");
+                let _ = tx
+                    .send(Err(Status::data_loss(format!(
+                        "group {}: this hub's stored copy does not hash to its head at seq {}; it is damaged: restore from another hub or a backup",
+                        snapshot.group, snapshot.seq
+                    ))))
+                    .await;
+                return;
+            }
             let message = v1::PullResponse {
                 events: events.into_iter().map(|(_, bytes)| bytes).collect(),
                 checkpoint: if done {

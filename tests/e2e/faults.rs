@@ -207,3 +207,55 @@ fn a_byte_flipped_in_a_hubs_database_is_reported_held_and_repaired_by_the_nodes_
         .unwrap();
     assert_eq!(verified, 1, "the repair is recorded");
 }
+
+// Damage the start-up pass does not reach (it reads only each log's last
+// event here): a restore from the hub meanwhile fails naming the damage,
+// never with a ledger error about bytes it was handed, and the background
+// scrub marks the log within its first pass.
+#[test]
+fn damage_beyond_the_start_up_pass_is_never_served_and_the_background_scrub_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    enable_metrics(&hub);
+    let mut config = std::fs::read_to_string(hub.config()).expect("read hub.toml");
+    config.push_str("\n[scrub]\nstartup_events = 1\nevents_per_second = 1000\n");
+    std::fs::write(hub.config(), config).expect("write hub.toml");
+    let _ = restart(&mut hub);
+    hub.pin_port();
+    let node = enrolled_node(&dir.path().join("node"), &hub, GROUP);
+    import_activity(&node, dir.path(), 5, 20);
+    node.cli(&["sync", "--once"]);
+    let key = dir.path().join("key-backup.txt");
+    node.cli(&["key-export", path_arg(&key)]);
+
+    hub.kill();
+    flip_stored_byte(&hub, 10);
+    let addr = restart(&mut hub);
+
+    let rebuilt = Node::new(&dir.path().join("rebuilt"));
+    let bundle = hub.enrol(&["group", GROUP, "--key", &public_key(&node)]);
+    let (ok, out) = rebuilt.try_cli(&[
+        "restore",
+        "--bundle",
+        path_arg(&bundle),
+        "--key",
+        path_arg(&key),
+    ]);
+    assert!(!ok, "{out}");
+    // The hub's own check of the bytes it serves, or the scrub's mark if it
+    // came first: either names the damage.
+    assert!(
+        out.contains("does not hash to its head") || out.contains("damaged from seq 10"),
+        "names the damage: {out}"
+    );
+
+    let body = wait_for("the background scrub", Duration::from_secs(60), || {
+        let (code, body) = get(&addr, "/health");
+        (code == 503).then_some(body)
+    });
+    assert!(
+        body.contains("group 230101-007 is damaged from seq 10"),
+        "{body}"
+    );
+    assert_eq!(group_status(&hub), "damaged");
+}
