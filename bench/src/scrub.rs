@@ -58,7 +58,7 @@ impl ScrubReport {
             self.startup_events, self.startup_seconds
         );
         println!(
-            "  at the default {} events/s the background scrub uses {:.1}% of one core",
+            "  at the default {} events/s the background scrub uses {:.2}% of one core",
             sajja_hub::scrub::DEFAULT_EVENTS_PER_SECOND,
             100.0 * f64::from(sajja_hub::scrub::DEFAULT_EVENTS_PER_SECOND) / rate
         );
@@ -74,7 +74,13 @@ pub fn run(options: &Options) -> anyhow::Result<ScrubReport> {
         Scale::Smoke => (3, 300),
     };
     let specs = generate::province(groups, 15);
-    let logs = generate::province_logs(&specs, Stop::Events(events));
+    // Opened early enough that no event is dated after today (hubs refuse it).
+    let logs = generate::province_logs_opened(
+        &specs,
+        Stop::Events(events),
+        generate::day_of(generate::LONG_HISTORY_OPENED_ON),
+    );
+    crate::generate::GroupLog::ensure_past(&logs)?;
     ensure!(
         logs.iter().all(|l| l.refused == 0),
         "generator refused events"

@@ -39,10 +39,11 @@ pub struct ScrubConfig {
     pub startup_events: u64,
 }
 
-/// A province hub of 2,000 groups holds a few million events: at this rate
-/// the background scrub reads each of them about every four hours, at a
-/// small fraction of one core (BENCHMARKS.md, "Scrub").
-pub const DEFAULT_EVENTS_PER_SECOND: u32 = 200;
+/// A province hub of 2,000 groups holds some 20 million events: at this
+/// rate the background scrub reads each of them about every three hours,
+/// for about 0.1% of one core and 65 KB/s of reads (BENCHMARKS.md, section
+/// 11: a full scrub runs at about 2.3 million events a second).
+pub const DEFAULT_EVENTS_PER_SECOND: u32 = 2_000;
 /// Covers the last weeks of a busy group, where a crash during a write
 /// would have left its mark; the rest waits for the background scrub.
 pub const DEFAULT_STARTUP_EVENTS: u64 = 1_000;
