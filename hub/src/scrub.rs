@@ -41,7 +41,7 @@ pub struct ScrubConfig {
 
 /// A province hub of 2,000 groups holds some 20 million events: at this
 /// rate the background scrub reads each of them about every three hours,
-/// for about 0.1% of one core and 65 KB/s of reads (BENCHMARKS.md, section
+/// for about 0.1% of one core and 180 KB/s of page reads (BENCHMARKS.md, section
 /// 11: a full scrub runs at about 2.3 million events a second).
 pub const DEFAULT_EVENTS_PER_SECOND: u32 = 2_000;
 /// Covers the last weeks of a busy group, where a crash during a write
