@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod queries;
 pub mod relay;
 pub mod rig;
+pub mod scrub;
 pub mod small_batches;
 pub mod wire;
 
@@ -99,6 +100,7 @@ pub const NAMES: &[&str] = &[
     "relay",
     "hub-rss",
     "small-batches",
+    "scrub",
 ];
 
 /// Runs one benchmark by name and prints its figures.
@@ -113,6 +115,7 @@ pub fn run(name: &str, options: &Options) -> anyhow::Result<()> {
         "relay" => relay::run(options)?.print(),
         "hub-rss" => hub_rss::run(options)?.print(),
         "small-batches" => small_batches::run(options)?.print(),
+        "scrub" => scrub::run(options)?.print(),
         other => anyhow::bail!("no benchmark named {other}; expected all or one of {NAMES:?}"),
     }
     Ok(())

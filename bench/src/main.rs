@@ -16,14 +16,14 @@ enum ScaleArg {
 #[command(about = "Sajja's benchmarks (issue 7); see BENCHMARKS.md")]
 struct Cli {
     /// A benchmark (ingest, wire, catchup, footprint, import, queries, relay,
-    /// hub-rss, small-batches) or `all`.
+    /// hub-rss, small-batches, scrub) or `all`.
     name: String,
     #[arg(long, value_enum, default_value = "full")]
     scale: ScaleArg,
-    /// Hub ingest: number of groups (full scale: 2000).
+    /// Hub ingest: number of groups (full scale: 2000; scrub: 200).
     #[arg(long)]
     groups: Option<usize>,
-    /// Hub ingest: events per group (full scale: 5000).
+    /// Hub ingest and scrub: events per group (full scale: 5000).
     #[arg(long)]
     events: Option<usize>,
     /// Hub ingest: nodes pushing at once.

@@ -45,6 +45,14 @@ fn ingest_smoke() {
     assert_eq!(report.direct_events, report.events);
 }
 
+/// The scrub reads every stored event, finds nothing wrong in a sound
+/// store, and finds a zeroed event at its seq.
+#[test]
+fn scrub_smoke() {
+    let report = sajja_bench::scrub::run(&options()).expect("scrub benchmark");
+    assert_eq!((report.groups, report.events), (3, 3 * 300));
+}
+
 /// Wire cost measures a contribution batch and a year, through the proxy.
 #[test]
 fn wire_smoke() {

@@ -71,6 +71,9 @@ pub struct HubConfig {
     /// `<data_dir>/metrics.addr`.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// `[scrub]`: how fast stored logs are re-verified (see [`crate::scrub`]).
+    #[serde(default)]
+    pub scrub: crate::scrub::ScrubConfig,
     /// The coordinators' dashboard; off unless `listen` is set.
     #[serde(default)]
     pub web: WebSection,
@@ -320,6 +323,7 @@ impl HubConfig {
             problems.push("attention: percentages are between 0 and 100".to_string());
         }
         problems.extend(self.limits.problems());
+        problems.extend(self.scrub.problems());
         problems
     }
 

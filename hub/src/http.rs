@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::config::HubConfig;
 use crate::ingest::unix_now;
 use crate::metrics::Metrics;
+use crate::scrub::ScrubState;
 use crate::store::Store;
 
 /// The most bytes of request line and headers read; a longer head gets 431.
@@ -44,6 +45,7 @@ struct Endpoint {
     metrics: Arc<Metrics>,
     store: Mutex<Store>,
     stale_after_days: u32,
+    scrub: Arc<ScrubState>,
 }
 
 /// Binds `config.metrics_listen`, if set, writes the bound address to
@@ -51,6 +53,7 @@ struct Endpoint {
 pub async fn start(
     config: &HubConfig,
     metrics: Arc<Metrics>,
+    scrub: Arc<ScrubState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     let Some(listen) = config.metrics_listen else {
@@ -67,6 +70,7 @@ pub async fn start(
         metrics,
         store: Mutex::new(store),
         stale_after_days: config.stale_after_days,
+        scrub,
     });
     Ok(Some(tokio::spawn(serve(listener, endpoint, shutdown))))
 }
@@ -185,12 +189,12 @@ async fn answer(mut stream: TcpStream, endpoint: &Arc<Endpoint>) -> anyhow::Resu
             let endpoint = endpoint.clone();
             match tokio::task::spawn_blocking(move || healthy(&endpoint)).await? {
                 Ok(()) => ("200 OK", "text/plain", "ok\n".to_string()),
-                Err(error) => {
-                    tracing::warn!("health check failed: {error}");
+                Err(reasons) => {
+                    tracing::warn!("health check failed: {}", reasons.join("; "));
                     (
                         "503 Service Unavailable",
                         "text/plain",
-                        "database unavailable\n".to_string(),
+                        format!("{}\n", reasons.join("\n")),
                     )
                 }
             }
@@ -252,18 +256,39 @@ fn scrape(endpoint: &Endpoint) -> String {
     let logs = logs
         .inspect_err(|error| tracing::warn!("metrics scrape without the store: {error}"))
         .ok();
-    endpoint
+    let mut text = endpoint
         .metrics
-        .render(logs.as_deref(), unix_now(), endpoint.stale_after_days)
+        .render(logs.as_deref(), unix_now(), endpoint.stale_after_days);
+    endpoint.scrub.render(&mut text);
+    text
 }
 
-fn healthy(endpoint: &Endpoint) -> anyhow::Result<()> {
+/// Healthy: the database answers, its last integrity check said ok, and no
+/// log is damaged. Otherwise every reason, one line each, for the operator
+/// reading the probe's body.
+fn healthy(endpoint: &Endpoint) -> Result<(), Vec<String>> {
     let store = endpoint
         .store
         .lock()
-        .map_err(|_| anyhow::anyhow!("metrics store connection poisoned"))?;
-    store.ping()?;
-    Ok(())
+        .map_err(|_| vec!["metrics store connection poisoned".to_string()])?;
+    if let Err(e) = store.ping() {
+        return Err(vec![format!("database unavailable: {e}")]);
+    }
+    let mut reasons = Vec::new();
+    if let Some(problem) = endpoint.scrub.integrity_problem() {
+        reasons.push(format!("database integrity check failed: {problem}"));
+    }
+    match store.damaged_logs() {
+        Ok(damaged) => reasons.extend(damaged.iter().map(|d| {
+            format!("{d}; pushes onto it are held until its node pushes the range again")
+        })),
+        Err(e) => reasons.push(format!("damaged logs unreadable: {e}")),
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(reasons)
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,18 @@ pub enum IngestError {
     NotEnrolled(GroupId),
     #[error("group {0} is forked; pushes are refused until an operator resolves it")]
     Forked(GroupId),
+    #[error(
+        "group {group} is damaged at this hub from seq {seq} ({reason}); pushes are held until the log is pushed again from seq {seq}"
+    )]
+    Damaged {
+        group: GroupId,
+        seq: u64,
+        reason: String,
+    },
+    #[error(
+        "group {group} seq {seq}: the pushed events do not hash to the chain this hub stored; the damaged log stays held (compare the node's copy with the hub's)"
+    )]
+    RepairMismatch { group: GroupId, seq: u64 },
     #[error("group {group}: empty batch")]
     EmptyBatch { group: GroupId },
     #[error(
@@ -59,6 +71,8 @@ impl IngestError {
         match self {
             IngestError::NotEnrolled(_) => "not_enrolled",
             IngestError::Forked(_) => "forked",
+            IngestError::Damaged { .. } => "damaged",
+            IngestError::RepairMismatch { .. } => "repair_mismatch",
             IngestError::EmptyBatch { .. } => "empty_batch",
             IngestError::AbandonedBranch { .. } => "abandoned_branch",
             IngestError::OutOfOrder { .. } => "out_of_order",
@@ -77,6 +91,7 @@ impl IngestError {
             IngestError::Admin(r) => r.seq,
             IngestError::AbandonedBranch { seq, .. } => *seq,
             IngestError::OutOfOrder { found, .. } => *found,
+            IngestError::Damaged { seq, .. } | IngestError::RepairMismatch { seq, .. } => *seq,
             _ => 0,
         }
     }
@@ -125,6 +140,8 @@ pub struct Position {
     pub head: Hash,
     pub fork_epoch: u32,
     pub forked: bool,
+    /// The scrub found the stored log damaged (see [`crate::scrub`]).
+    pub damaged: bool,
 }
 
 impl From<&GroupRow> for Position {
@@ -135,6 +152,7 @@ impl From<&GroupRow> for Position {
             head: row.head,
             fork_epoch: row.fork_epoch,
             forked: row.status == GroupStatus::Forked,
+            damaged: row.status == GroupStatus::Damaged,
         }
     }
 }
@@ -256,6 +274,11 @@ impl Ingest {
             let fork = self.latest_fork(&row.group)?;
             return Ok((Position::from(&row), Greeting::Forked(Box::new(fork))));
         }
+        if row.status == GroupStatus::Damaged
+            && let Some(greeting) = self.damaged_greeting(&row, c.seq)?
+        {
+            return Ok(greeting);
+        }
         if c.seq > row.seq {
             return Ok((Position::from(&row), Greeting::SendFrom(row.seq + 1)));
         }
@@ -273,7 +296,15 @@ impl Ingest {
                 seq: c.seq,
             });
         }
-        // Two heads for one position, both signed by the group: a fork.
+        // Two heads for one position, both signed by the group: a fork, or
+        // this hub's copy changed at rest. Only a log that verifies as
+        // stored can prove a fork.
+        if self.found_damage(&row, c.seq)? {
+            let row = self.row(&row.group)?;
+            if let Some(greeting) = self.damaged_greeting(&row, c.seq)? {
+                return Ok(greeting);
+            }
+        }
         let fork = ForkRecord {
             id: 0,
             group: row.group.clone(),
@@ -375,6 +406,9 @@ impl Ingest {
         if events.is_empty() {
             return Err(IngestError::EmptyBatch { group: row.group });
         }
+        if row.status == GroupStatus::Damaged && from > 0 {
+            return self.damaged_batch(&row, from, events, checkpoint);
+        }
         if from == 0 {
             return Err(VerifyError::SequenceGap {
                 group: row.group,
@@ -471,6 +505,10 @@ impl Ingest {
         seq: u64,
         accepted: Option<Vec<u8>>,
     ) -> Result<BatchOutcome, IngestError> {
+        if self.found_damage(row, seq)? {
+            let row = self.row(&row.group)?;
+            return self.damaged_batch(&row, from, events, checkpoint);
+        }
         let start = self.store.hash_at(row, from - 1)?.unwrap_or(row.head);
         let key = self.store.key_at(row, from - 1)?;
         let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start, key);
@@ -498,6 +536,159 @@ impl Ingest {
             resolution: None,
         };
         Ok(BatchOutcome::Forked(Box::new(self.record_fork(row, fork)?)))
+    }
+
+    /// The damage recorded for a log marked damaged.
+    fn damage_of(&self, row: &GroupRow) -> Result<crate::store::Damage, IngestError> {
+        self.store.damage(&row.group)?.ok_or_else(|| {
+            StoreError::Damaged(format!(
+                "group {} is marked damaged without a record",
+                row.group
+            ))
+            .into()
+        })
+    }
+
+    /// Scrubs a log whose stored copy disagrees with a signed push at
+    /// `seq`, before anything is called a fork: returns whether it is
+    /// damaged at or before `seq` (it is then marked so).
+    fn found_damage(&mut self, row: &GroupRow, seq: u64) -> Result<bool, IngestError> {
+        let report = self.store.scrub_and_mark(&row.group, 1, unix_now())?;
+        let Some((bad, reason)) = report.damage else {
+            return Ok(false);
+        };
+        tracing::error!(group = %row.group, seq = bad, "a push found the stored log damaged: {reason}");
+        self.books.remove(&row.gid);
+        Ok(bad <= seq)
+    }
+
+    /// The hello of a damaged log: a pusher whose head reaches the first bad
+    /// seq is told the hub holds the verified part only, and to send from
+    /// the bad seq, which repairs the log ([`Ingest::damaged_batch`]). One
+    /// that does not reach it is answered on the verified part (`None`:
+    /// the ordinary answer).
+    fn damaged_greeting(
+        &self,
+        row: &GroupRow,
+        offered_seq: u64,
+    ) -> Result<Option<(Position, Greeting)>, IngestError> {
+        let damage = self.damage_of(row)?;
+        if offered_seq < damage.seq {
+            return Ok(None);
+        }
+        let verified = damage.seq - 1;
+        let head = self
+            .store
+            .hash_at(row, verified)?
+            .ok_or_else(|| StoreError::Damaged(format!("group {} seq {verified}", row.group)))?;
+        let position = Position {
+            seq: verified,
+            head,
+            ..Position::from(row)
+        };
+        Ok(Some((position, Greeting::SendFrom(damage.seq))))
+    }
+
+    /// A batch onto a damaged log. One that covers the first bad seq and
+    /// whose events hash, from the verified part, to the chain this hub
+    /// stored (its head, or the stored hash where the batch ends) is the
+    /// group's history: it replaces the damaged rows ([`Store::repair`]),
+    /// and what it carries beyond the hub's head is then accepted as any
+    /// batch. Any other batch is held, naming the bad seq.
+    fn damaged_batch(
+        &mut self,
+        row: &GroupRow,
+        from: u64,
+        events: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<BatchOutcome, IngestError> {
+        let damage = self.damage_of(row)?;
+        let held = || IngestError::Damaged {
+            group: row.group.clone(),
+            seq: damage.seq,
+            reason: damage.reason.clone(),
+        };
+        let end = from + events.len() as u64 - 1;
+        if from > damage.seq || end < damage.seq {
+            return Err(held());
+        }
+        // Before the bad seq the hub's copy verified: what is resent there
+        // must be identical.
+        for seq in from..damage.seq {
+            if self.store.event_bytes(row.gid, seq)?.as_deref()
+                != Some(events[(seq - from) as usize].as_slice())
+            {
+                return Err(held());
+            }
+        }
+        let start = self
+            .store
+            .hash_at(row, from - 1)?
+            .ok_or_else(|| StoreError::Damaged(format!("group {} seq {}", row.group, from - 1)))?;
+        let key = self.store.key_at(row, from - 1)?;
+        let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start, key);
+        let mut hashes = Vec::with_capacity(events.len());
+        for (i, bytes) in events.iter().enumerate() {
+            if row.group.is_hub_log() {
+                verifier.push_admin(bytes)?;
+            } else {
+                verifier
+                    .push(bytes)
+                    .map_err(|e| name_gap(e, &events[i + 1..]))?;
+            }
+            hashes.push(verifier.head());
+        }
+        verifier.finish(checkpoint, row.fork_epoch)?;
+        let last = end.min(row.seq);
+        let anchor = if last == row.seq {
+            Some(row.head)
+        } else {
+            self.store.hash_at(row, last)?
+        };
+        if anchor != Some(hashes[(last - from) as usize]) {
+            return Err(IngestError::RepairMismatch {
+                group: row.group.clone(),
+                seq: last,
+            });
+        }
+        let copy: Vec<(Vec<u8>, Hash)> = (damage.seq..=last)
+            .map(|seq| {
+                let i = (seq - from) as usize;
+                (events[i].clone(), hashes[i])
+            })
+            .collect();
+        let source = format!("push of seq {}..={last}", damage.seq);
+        let left = self
+            .store
+            .repair(row, damage.seq, &copy, &source, unix_now())?;
+        self.books.remove(&row.gid);
+        match &left {
+            None => tracing::warn!(
+                group = %row.group,
+                from = damage.seq,
+                to = last,
+                "damaged log repaired from a pushed copy"
+            ),
+            Some(d) => tracing::warn!(
+                group = %row.group,
+                from = damage.seq,
+                to = last,
+                still_bad = d.seq,
+                "damaged log partly repaired from a pushed copy: {}", d.reason
+            ),
+        }
+        if end <= row.seq {
+            return Ok(BatchOutcome::Acked {
+                from,
+                to: end,
+                head: hashes[events.len() - 1],
+            });
+        }
+        if left.is_some() {
+            return Err(held());
+        }
+        // Repaired through the head: the rest is an ordinary batch.
+        self.batch(from, events, checkpoint)
     }
 
     /// The event a reversal targets: in this batch or already stored.

@@ -16,6 +16,7 @@ pub mod positions;
 pub mod query;
 pub mod relay;
 pub mod report;
+pub mod scrub;
 pub mod server;
 pub mod signoff;
 pub mod simulate;

@@ -1138,6 +1138,27 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         ingest.store_mut().set_key(&log, &key, unix_now())?;
     }
     let ingest = Arc::new(Mutex::new(ingest));
+    // Before serving: a damaged log is held from the first push.
+    let scrub_state = Arc::new(sajja_hub::scrub::ScrubState::default());
+    let damaged = tokio::task::spawn_blocking({
+        let path = config.database_path();
+        let scrub = config.scrub.clone();
+        let state = scrub_state.clone();
+        move || sajja_hub::scrub::startup_pass(&Store::open(&path)?, &scrub, &state)
+    })
+    .await??;
+    tracing::info!(
+        hub = %config.hub_id,
+        damaged = damaged.len(),
+        integrity_ok = scrub_state.integrity_problem().is_none(),
+        "start-up scrub done"
+    );
+    let scrubber = tokio::spawn(sajja_hub::scrub::run(
+        config.database_path(),
+        config.scrub.clone(),
+        scrub_state.clone(),
+        shutdown_signal(),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -1150,7 +1171,13 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     std::fs::rename(&tmp, &addr_file)?;
     tracing::info!(hub = %config.hub_id, %addr, "listening");
     let metrics = Arc::new(sajja_hub::metrics::Metrics::default());
-    let operations = sajja_hub::http::start(&config, metrics.clone(), shutdown_signal()).await?;
+    let operations = sajja_hub::http::start(
+        &config,
+        metrics.clone(),
+        scrub_state.clone(),
+        shutdown_signal(),
+    )
+    .await?;
     let relay = match &config.parent {
         Some(parent) => {
             let bundle = sajja_edge::enrolment::Enrolment::read(&parent.bundle)?;
@@ -1196,6 +1223,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     if let Some(operations) = operations {
         operations.abort();
     }
+    scrubber.abort();
     tracing::info!(hub = %config.hub_id, "stopped");
     Ok(())
 }

@@ -200,9 +200,11 @@ impl Metrics {
             .render(&mut out, "sajja_ingest_batch_seconds");
 
         if let Some(logs) = logs {
-            let (mut ok, mut forked, mut stale) = (0u64, 0u64, 0u64);
+            let (mut ok, mut forked, mut stale, mut damaged) = (0u64, 0u64, 0u64, 0u64);
             for log in logs.iter().filter(|l| !l.group.is_hub_log()) {
-                if log.status == GroupStatus::Forked {
+                if log.status == GroupStatus::Damaged {
+                    damaged += 1;
+                } else if log.status == GroupStatus::Forked {
                     forked += 1;
                 } else if log
                     .last_contact_at
@@ -217,9 +219,14 @@ impl Metrics {
                 &mut out,
                 "sajja_groups",
                 "gauge",
-                "Enrolled groups by status; stale means no verified contact within the threshold.",
+                "Enrolled groups by status; stale means no verified contact within the threshold; damaged means this hub's copy no longer verifies.",
             );
-            for (status, count) in [("ok", ok), ("forked", forked), ("stale", stale)] {
+            for (status, count) in [
+                ("ok", ok),
+                ("forked", forked),
+                ("stale", stale),
+                ("damaged", damaged),
+            ] {
                 let _ = writeln!(out, "sajja_groups{{status=\"{status}\"}} {count}");
             }
         }

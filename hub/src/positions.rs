@@ -25,6 +25,8 @@ pub struct GroupLine {
     pub name: String,
     pub seq: u64,
     pub forked: bool,
+    /// The scrub found this hub's copy of the log damaged.
+    pub damaged: bool,
     /// The group's last verified contact (unix seconds; `last_contact_at`
     /// in reports): what "stale" is measured from.
     pub last_sync_at: Option<i64>,
@@ -34,14 +36,16 @@ pub struct GroupLine {
     pub signed_off: Vec<Month>,
 }
 
-/// How a group stands: forked outranks stale, and stale outranks at risk
-/// (figures that have stopped arriving say nothing about today).
+/// How a group stands: damaged outranks forked, forked outranks stale, and
+/// stale outranks at risk (figures that have stopped arriving say nothing
+/// about today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
     Ok,
     AtRisk,
     Stale,
     Forked,
+    Damaged,
 }
 
 impl Health {
@@ -51,6 +55,7 @@ impl Health {
             Health::AtRisk => "at_risk",
             Health::Stale => "stale",
             Health::Forked => "forked",
+            Health::Damaged => "damaged",
         }
     }
 }
@@ -163,7 +168,9 @@ impl Attention {
 
 impl GroupLine {
     pub fn health(&self, freshness: Freshness) -> Health {
-        if self.forked {
+        if self.damaged {
+            Health::Damaged
+        } else if self.forked {
             Health::Forked
         } else if is_stale(self, freshness.now, freshness.stale_after_days) {
             Health::Stale
@@ -403,6 +410,7 @@ pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupL
                 group: row.group,
                 seq: row.seq,
                 forked: row.status == GroupStatus::Forked,
+                damaged: row.status == GroupStatus::Damaged,
                 last_sync_at: row.last_contact_at,
             });
             Ok(())
@@ -504,6 +512,8 @@ pub struct ScopePosition {
     pub at_risk: u32,
     pub stale: u32,
     pub forked: u32,
+    /// The hub's stored copy no longer verifies (see [`crate::scrub`]).
+    pub damaged: u32,
     pub members: u64,
     pub cash_and_bank: Money,
     pub welfare_fund: Money,
@@ -551,6 +561,7 @@ pub fn scope_position(lines: &[GroupLine], scope: &str, freshness: Freshness) ->
         let p = &line.position;
         out.groups += 1;
         match line.health(freshness) {
+            Health::Damaged => out.damaged += 1,
             Health::Forked => out.forked += 1,
             Health::Stale => out.stale += 1,
             Health::AtRisk => out.at_risk += 1,
@@ -711,6 +722,12 @@ pub enum Alert {
         headroom: Money,
     },
     Forked(GroupId),
+    /// The scrub found this hub's copy of the log damaged from `seq`.
+    Damaged {
+        group: GroupId,
+        seq: u64,
+        reason: String,
+    },
     Stale {
         group: GroupId,
         last_sync_at: Option<i64>,
@@ -744,6 +761,7 @@ impl Alert {
         match self {
             Alert::ReserveBelowPolicy { .. } => "reserve_below_policy",
             Alert::Forked(_) => "forked",
+            Alert::Damaged { .. } => "damaged",
             Alert::Stale { .. } => "stale",
             Alert::AtRisk { .. } => "at_risk",
             Alert::DigestMismatch { .. } => "digest_mismatch",
@@ -756,6 +774,7 @@ impl Alert {
         match self {
             Alert::ReserveBelowPolicy { pool, .. } => pool.as_str().to_string(),
             Alert::Forked(group)
+            | Alert::Damaged { group, .. }
             | Alert::Stale { group, .. }
             | Alert::AtRisk { group, .. }
             | Alert::DigestMismatch { group, .. } => group.as_str().to_string(),
@@ -777,6 +796,10 @@ impl std::fmt::Display for Alert {
             Alert::Forked(group) => {
                 write!(f, "group {group}: forked; pushes refused until resolved")
             }
+            Alert::Damaged { group, seq, reason } => write!(
+                f,
+                "group {group}: this hub's copy is damaged from seq {seq} ({reason}); pushes held until the node pushes it again"
+            ),
             Alert::Stale {
                 group,
                 last_sync_at: Some(at),
@@ -840,6 +863,16 @@ fn alerts_in_snapshot(
             });
         }
     }
+    // Any damaged log, a hub's administrative log included.
+    for damage in store.damaged_logs()? {
+        if damage.group.as_str().starts_with(scope) {
+            out.push(Alert::Damaged {
+                group: damage.group,
+                seq: damage.seq,
+                reason: damage.reason,
+            });
+        }
+    }
     let mut cache = store.position_cache();
     let joined = cache.needs_most();
     store.for_each_position_row(scope, joined, |row, stored| {
@@ -847,11 +880,13 @@ fn alerts_in_snapshot(
         if group.is_hub_log() {
             return Ok(());
         }
+        // A damaged log has its own alert, above.
         if row.status == GroupStatus::Forked {
             out.push(Alert::Forked(group.clone()));
-        } else if row
-            .last_contact_at
-            .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+        } else if row.status != GroupStatus::Damaged
+            && row
+                .last_contact_at
+                .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
         {
             out.push(Alert::Stale {
                 group: group.clone(),
@@ -937,6 +972,7 @@ mod tests {
             name: String::new(),
             seq: 1,
             forked: false,
+            damaged: false,
             last_sync_at: Some(0),
             position: Arc::new(position),
             signed_off: Vec::new(),

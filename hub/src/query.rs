@@ -73,6 +73,9 @@ pub enum QueryError {
         count: usize,
         max: usize,
     },
+    /// A read of a damaged log (see [`crate::scrub`]).
+    #[error("{0}")]
+    Damaged(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -80,6 +83,7 @@ pub enum QueryError {
 impl QueryError {
     fn status(&self) -> Status {
         match self {
+            QueryError::Damaged(message) => Status::data_loss(message.clone()),
             QueryError::BadScope(_) | QueryError::NotANetwork(_) => {
                 Status::invalid_argument(self.to_string())
             }
@@ -680,6 +684,12 @@ impl QueryRpc for QueryService {
                     let Some(row) = cx.store.group(&group)? else {
                         return Ok(None);
                     };
+                    if row.status == crate::store::GroupStatus::Damaged {
+                        return Err(QueryError::Damaged(crate::server::damaged_message(
+                            &group,
+                            cx.store.damage(&group)?.as_ref(),
+                        )));
+                    }
                     // From past the end is refused below; no head to read.
                     let head = if from <= row.seq + 1 {
                         cx.store.hash_at(&row, from - 1)?
@@ -713,7 +723,7 @@ impl QueryRpc for QueryService {
             ..Default::default()
         });
         let service = self.clone();
-        let pulled = crate::server::pull_stream(row, from, move |gid, next| {
+        let pulled = crate::server::pull_stream(row, from, Some(from_head), move |gid, next| {
             // Held for as long as the stream reads: one of the caller's places.
             let _held = &permit;
             let service = service.clone();

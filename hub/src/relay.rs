@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::ingest::{Ingest, unix_now};
 use crate::metrics::Metrics;
-use crate::store::{GroupRow, StoreError};
+use crate::store::{GroupRow, GroupStatus, StoreError};
 
 /// How often the relay looks for new events when nothing wakes it.
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
@@ -202,6 +202,13 @@ pub async fn relay_round(
         let Some(head) = row.checkpoint.clone() else {
             continue;
         };
+        // A damaged log's bytes are not relayed (the parent would refuse
+        // them, or hold them if it lacks the range); it is relayed again
+        // once repaired. `/health` and the alerts report it meanwhile.
+        if row.status == GroupStatus::Damaged {
+            tracing::debug!(hub = %hub_id, group = %log, "damaged log not relayed");
+            continue;
+        }
         let told = Told::of(&row);
         if relayed.told.get(&log) == Some(&told) {
             continue;

@@ -479,6 +479,7 @@ fn position_fields(p: &ScopePosition, as_of: Date) -> Vec<(&'static str, Value, 
         ("stale", count(p.stale.into())),
         ("forked", count(p.forked.into())),
         ("at_risk", count(p.at_risk.into())),
+        ("damaged", count(p.damaged.into())),
         ("members", count(p.members)),
         ("cash_and_bank", money(p.cash_and_bank)),
         ("welfare_fund", money(p.welfare_fund)),
@@ -576,8 +577,8 @@ pub fn position_table(p: &ScopePosition, pools: &[PoolPosition], as_of: Date, no
         (
             "groups",
             format!(
-                "{} (ok {}, at risk {}, stale {}, forked {})",
-                p.groups, p.ok, p.at_risk, p.stale, p.forked
+                "{} (ok {}, at risk {}, stale {}, forked {}, damaged {})",
+                p.groups, p.ok, p.at_risk, p.stale, p.forked, p.damaged
             ),
         ),
         ("active members", p.members.to_string()),
@@ -661,6 +662,7 @@ fn alert_value(alert: &Alert) -> Value {
     let extra = match alert {
         Alert::ReserveBelowPolicy { headroom, .. } => json!({ "headroom": amount(*headroom) }),
         Alert::Forked(_) => json!({}),
+        Alert::Damaged { seq, reason, .. } => json!({ "seq": seq, "reason": reason }),
         Alert::Stale { last_sync_at, .. } => json!({ "last_contact_at": last_sync_at }),
         Alert::AtRisk { risks, .. } => json!({
             "risks": risks

@@ -82,6 +82,8 @@ pub fn wire_position(position: &Position) -> v1::Position {
         fork_epoch: position.fork_epoch,
         status: if position.forked {
             v1::GroupStatus::Forked
+        } else if position.damaged {
+            v1::GroupStatus::Damaged
         } else {
             v1::GroupStatus::Ok
         } as i32,
@@ -347,7 +349,10 @@ fn refusal(
     } else {
         tracing::warn!(group = %group, check = error.check(), seq = error.seq(), presenter, "batch refused: {error}");
     }
-    let send_from = ingest.position(group).map(|p| p.seq + 1).unwrap_or(0);
+    let send_from = match error {
+        IngestError::Damaged { seq, .. } => *seq,
+        _ => ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
+    };
     refused(
         error.check(),
         error.seq(),
@@ -502,19 +507,28 @@ impl SyncRpc for SyncService {
         let permit = self.guard.open_stream(&caller)?;
         let from = request.from_seq.max(1);
         let service = self.clone();
-        let snapshot = service
+        let (snapshot, from_head) = service
             .with_ingest({
                 let group = group.clone();
-                move |ingest| ingest.store().group(&group)
+                move |ingest| {
+                    let store = ingest.store();
+                    let Some(row) = store.group(&group)? else {
+                        return Ok(None);
+                    };
+                    let head = store.hash_at(&row, from - 1)?;
+                    Ok(Some((row, head)))
+                }
             })
             .await?
-            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e: crate::store::StoreError| Status::internal(e.to_string()))?
             .ok_or_else(|| {
                 Status::not_found(format!("group {group} is not enrolled at this hub"))
             })?;
+        refuse_damaged(&service, &snapshot).await?;
         Ok(Response::new(pull_stream(
             snapshot,
             from,
+            from_head,
             move |gid, next| {
                 // Held for as long as the stream reads: one of the caller's places.
                 let _held = &permit;
@@ -532,12 +546,49 @@ impl SyncRpc for SyncService {
     }
 }
 
+/// A damaged log's bytes are never served: a restore from them would fail
+/// further on, with a less useful message, or worse.
+async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Status> {
+    if row.status != crate::store::GroupStatus::Damaged {
+        return Ok(());
+    }
+    let group = row.group.clone();
+    let damage = service
+        .with_ingest(move |ingest| ingest.store().damage(&group))
+        .await?
+        .map_err(|e| Status::internal(e.to_string()))?;
+    Err(damaged_status(&row.group, damage.as_ref()))
+}
+
+/// The one-line refusal of a read of a damaged log.
+pub fn damaged_status(group: &GroupId, damage: Option<&crate::store::Damage>) -> Status {
+    Status::data_loss(damaged_message(group, damage))
+}
+
+pub fn damaged_message(group: &GroupId, damage: Option<&crate::store::Damage>) -> String {
+    let what = damage.map_or_else(|| format!("group {group} is damaged"), |d| d.to_string());
+    format!(
+        "{what}: this hub does not serve the log until a good copy repairs it; restore from another hub or a backup"
+    )
+}
+
 /// Streams a log's stored events from `from` on, in chunks of at most
 /// `MAX_BATCH_BYTES`, up to the position `snapshot` was read at; the last
 /// chunk carries the snapshot's checkpoint, so it signs exactly the events
 /// sent. `read(gid, from)` reads one chunk through whichever connection the
 /// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
-pub fn pull_stream<R, F>(snapshot: GroupRow, from: u64, mut read: R) -> PullStream
+///
+/// The bytes sent are hashed on the way from `from_head` (the stored hash
+/// before `from`): if they do not end at the snapshot's head, a stored
+/// event changed at rest and the scrub has not marked it yet, so the last
+/// chunk's checkpoint is withheld and the stream ends in DATA_LOSS, naming
+/// the group, rather than hand a restore bytes that fail further on.
+pub fn pull_stream<R, F>(
+    snapshot: GroupRow,
+    from: u64,
+    from_head: Option<sajja_common::Hash>,
+    mut read: R,
+) -> PullStream
 where
     R: FnMut(i64, u64) -> F + Send + 'static,
     F: Future<Output = Result<Vec<(u64, Vec<u8>)>, Status>> + Send,
@@ -545,6 +596,7 @@ where
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let mut next = from;
+        let mut running = from_head;
         loop {
             let mut events = match read(snapshot.gid, next).await {
                 Ok(events) => events,
@@ -556,6 +608,21 @@ where
             events.retain(|(seq, _)| *seq <= snapshot.seq);
             let last = events.last().map(|(seq, _)| *seq);
             let done = last.is_none_or(|seq| seq >= snapshot.seq);
+            if let Some(head) = running.as_mut() {
+                for (_, bytes) in &events {
+                    *head = sajja_common::chain::next(head, bytes);
+                }
+            }
+            if done && last.is_some() && running.is_some_and(|head| head != snapshot.head) {
+                tracing::error!(group = %snapshot.group, seq = snapshot.seq, "stored events do not hash to the log's head: not served");
+                let _ = tx
+                    .send(Err(Status::data_loss(format!(
+                        "group {}: this hub's stored copy does not hash to its head at seq {}; it is damaged: restore from another hub or a backup",
+                        snapshot.group, snapshot.seq
+                    ))))
+                    .await;
+                return;
+            }
             let message = v1::PullResponse {
                 events: events.into_iter().map(|(_, bytes)| bytes).collect(),
                 checkpoint: if done {

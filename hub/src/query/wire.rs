@@ -54,6 +54,7 @@ pub fn group_status(status: GroupStatus) -> v1::GroupStatus {
     match status {
         GroupStatus::Ok => v1::GroupStatus::Ok,
         GroupStatus::Forked => v1::GroupStatus::Forked,
+        GroupStatus::Damaged => v1::GroupStatus::Damaged,
     }
 }
 
@@ -146,6 +147,7 @@ fn health(h: Health) -> v1::GroupHealth {
         Health::Stale => v1::GroupHealth::Stale,
         Health::AtRisk => v1::GroupHealth::AtRisk,
         Health::Forked => v1::GroupHealth::Forked,
+        Health::Damaged => v1::GroupHealth::Damaged,
     }
 }
 
@@ -265,6 +267,7 @@ pub fn group_line(line: &GroupLine, fresh: Freshness) -> v1::GroupLine {
         name: line.name.clone(),
         seq: line.seq,
         forked: line.forked,
+        damaged: line.damaged,
         last_sync_at: line.last_sync_at,
         health: health(line.health(fresh)) as i32,
         signed_off: line.signed_off.iter().map(|m| m.yyyymm()).collect(),
@@ -278,6 +281,7 @@ pub fn group_line_from(wire: v1::GroupLine) -> Result<GroupLine, WireError> {
         name: wire.name,
         seq: wire.seq,
         forked: wire.forked,
+        damaged: wire.damaged,
         last_sync_at: wire.last_sync_at,
         position: std::sync::Arc::new(group_position_from(
             wire.position.ok_or(WireError::Missing("group.position"))?,
@@ -346,6 +350,7 @@ pub fn scope_position(p: &ScopePosition) -> v1::ScopePosition {
         groups: p.groups,
         ok: p.ok,
         at_risk: p.at_risk,
+        damaged: p.damaged,
         stale: p.stale,
         forked: p.forked,
         members: p.members,
@@ -383,6 +388,7 @@ pub fn scope_position_from(wire: v1::ScopePosition) -> Result<ScopePosition, Wir
         groups: wire.groups,
         ok: wire.ok,
         at_risk: wire.at_risk,
+        damaged: wire.damaged,
         stale: wire.stale,
         forked: wire.forked,
         members: wire.members,
@@ -418,6 +424,11 @@ pub fn alert(a: &Alert) -> v1::Alert {
         }
         Alert::Forked(group) => Kind::Forked(v1::GroupForked {
             group_id: group.as_str().to_string(),
+        }),
+        Alert::Damaged { group, seq, reason } => Kind::Damaged(v1::GroupDamaged {
+            group_id: group.as_str().to_string(),
+            seq: *seq,
+            reason: reason.clone(),
         }),
         Alert::Stale {
             group,
@@ -493,6 +504,11 @@ pub fn alert_from(wire: v1::Alert) -> Result<Alert, WireError> {
             headroom: money(a.headroom),
         },
         Kind::Forked(a) => Alert::Forked(group(&a.group_id, "alert.group_id")?),
+        Kind::Damaged(a) => Alert::Damaged {
+            group: group(&a.group_id, "alert.group_id")?,
+            seq: a.seq,
+            reason: a.reason,
+        },
         Kind::Stale(a) => Alert::Stale {
             group: group(&a.group_id, "alert.group_id")?,
             last_sync_at: a.last_sync_at,

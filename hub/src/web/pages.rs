@@ -599,6 +599,7 @@ fn counts(w: &Words, p: &ScopePosition) -> Vec<(&'static str, &'static str, u32)
         ("at_risk", w.status_at_risk, p.at_risk),
         ("stale", w.status_stale, p.stale),
         ("forked", w.status_forked, p.forked),
+        ("damaged", w.status_damaged, p.damaged),
     ]
 }
 
@@ -666,6 +667,16 @@ fn alert_words(lang: Lang, alert: &Alert) -> (u32, String) {
     let w = Words::of(lang);
     let th = lang == Lang::Th;
     match alert {
+        Alert::Damaged { seq, .. } => (
+            0,
+            if th {
+                format!("สำเนาบัญชีที่ศูนย์ตรวจไม่ผ่านตั้งแต่รายการที่ {seq}: ศูนย์ซ่อมเองเมื่อกลุ่มซิงค์ครั้งต่อไป")
+            } else {
+                format!(
+                    "the hub's copy fails verification from seq {seq}: it is repaired at the group's next sync"
+                )
+            },
+        ),
         Alert::Forked(_) => (0, w.forked_note.to_string()),
         Alert::DigestMismatch { month, seq, .. } => (
             1,
@@ -894,10 +905,16 @@ pub async fn groups(
             q: view.q.clone(),
             status: view.status.clone(),
             sort: view.sort.clone(),
-            statuses: [Health::Ok, Health::AtRisk, Health::Stale, Health::Forked]
-                .into_iter()
-                .map(|h| (h.name(), w.health(h)))
-                .collect(),
+            statuses: [
+                Health::Ok,
+                Health::AtRisk,
+                Health::Stale,
+                Health::Forked,
+                Health::Damaged,
+            ]
+            .into_iter()
+            .map(|h| (h.name(), w.health(h)))
+            .collect(),
             rows,
             total,
         };

@@ -52,6 +52,7 @@ pub struct Words {
     pub status_at_risk: &'static str,
     pub status_stale: &'static str,
     pub status_forked: &'static str,
+    pub status_damaged: &'static str,
     pub all: &'static str,
     pub search: &'static str,
     pub search_hint: &'static str,
@@ -151,6 +152,7 @@ impl Words {
             Health::AtRisk => self.status_at_risk,
             Health::Stale => self.status_stale,
             Health::Forked => self.status_forked,
+            Health::Damaged => self.status_damaged,
         }
     }
 
@@ -270,6 +272,7 @@ pub static TH: Words = Words {
     status_at_risk: "เสี่ยง",
     status_stale: "ขาดการติดต่อ",
     status_forked: "ประวัติขัดแย้ง",
+    status_damaged: "สำเนาเสียหาย",
     all: "ทั้งหมด",
     search: "ค้นหา",
     search_hint: "ชื่อกลุ่มหรือรหัส",
@@ -391,6 +394,7 @@ pub static EN: Words = Words {
     status_at_risk: "at risk",
     status_stale: "stale",
     status_forked: "forked",
+    status_damaged: "damaged",
     all: "All",
     search: "Search",
     search_hint: "group name or id",

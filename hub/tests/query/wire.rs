@@ -116,6 +116,7 @@ fn lines() -> Vec<GroupLine> {
             name: "กลุ่มสัจจะบ้านหนองบัว, \"หมู่ 3\"".into(),
             seq: 1_237,
             forked: false,
+            damaged: false,
             last_sync_at: Some(freshness().now - 60),
             position: position(1).into(),
             signed_off: vec![Month::new(2026, 9).unwrap(), Month::new(2026, 10).unwrap()],
@@ -125,6 +126,7 @@ fn lines() -> Vec<GroupLine> {
             name: String::new(),
             seq: 0,
             forked: false,
+            damaged: false,
             // Stale: never synced.
             last_sync_at: None,
             position: GroupPosition {
@@ -142,6 +144,7 @@ fn lines() -> Vec<GroupLine> {
             name: "กองทุนหมู่บ้านโคกกลาง".into(),
             seq: 42,
             forked: true,
+            damaged: false,
             last_sync_at: Some(freshness().now - 30 * 86_400),
             position: position(3).into(),
             signed_off: vec![Month::new(2025, 12).unwrap()],
@@ -248,6 +251,7 @@ fn scope_position() -> ScopePosition {
         groups: 3,
         ok: 1,
         at_risk: 2,
+        damaged: 1,
         stale: 1,
         forked: 1,
         members: 657,

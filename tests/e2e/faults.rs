@@ -1,0 +1,261 @@
+//! Faults the field brings, with real processes and real files: each test
+//! damages a stopped process's file, restarts it, and checks that the fault
+//! is reported, that nothing acknowledged is lost or changed, and that the
+//! system converges once a good copy is offered.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const GROUP: &str = "230101-007";
+
+/// `metrics_listen` on an ephemeral port, first in the file.
+fn enable_metrics(hub: &Hub) {
+    let config = std::fs::read_to_string(hub.config()).expect("read hub.toml");
+    std::fs::write(
+        hub.config(),
+        format!("metrics_listen = \"127.0.0.1:0\"\n{config}"),
+    )
+    .expect("write hub.toml");
+}
+
+/// The operations endpoint's address as the running hub wrote it (the file
+/// is removed before each start, so it is never the last run's).
+fn metrics_addr(hub: &Hub) -> String {
+    let file = hub.dir.join("data/metrics.addr");
+    wait_for("the metrics address", Duration::from_secs(20), || {
+        std::fs::read_to_string(&file).ok()
+    })
+}
+
+fn restart(hub: &mut Hub) -> String {
+    let _ = std::fs::remove_file(hub.dir.join("data/metrics.addr"));
+    hub.start();
+    metrics_addr(hub)
+}
+
+/// One plain HTTP/1.1 GET: (status code, body).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("end of head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status code");
+    (status, body.to_string())
+}
+
+fn query_json(hub: &Hub, args: &[&str]) -> Value {
+    let output = run(hub.command(args));
+    assert!(output.status.success(), "{args:?}: {}", text(&output));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// The group's status in `query groups 230101`.
+fn group_status(hub: &Hub) -> String {
+    let answer = query_json(hub, &["query", "groups", "230101", "--json"]);
+    let line = answer["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["group"] == GROUP)
+        .cloned()
+        .expect("the group is listed");
+    line["status"].as_str().expect("status").to_string()
+}
+
+/// The `damaged` alerts of `query alerts 230101`.
+fn damaged_alerts(hub: &Hub) -> Vec<Value> {
+    let answer = query_json(hub, &["query", "alerts", "230101", "--json"]);
+    answer["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter(|a| a["kind"] == "damaged")
+        .cloned()
+        .collect()
+}
+
+/// Flips one bit in the middle of the stored bytes of `seq` of the group's
+/// log, in the file of a stopped hub: what a failing SD card or disk does.
+fn flip_stored_byte(hub: &Hub, seq: u64) {
+    let conn = rusqlite::Connection::open(hub.database()).expect("open the hub's database");
+    let mut bytes: Vec<u8> = conn
+        .query_row(
+            "SELECT e.bytes FROM events e JOIN groups g ON g.gid = e.gid
+             WHERE g.group_id = ?1 AND e.seq = ?2",
+            rusqlite::params![GROUP, seq],
+            |r| r.get(0),
+        )
+        .expect("the stored event");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    let changed = conn
+        .execute(
+            "UPDATE events SET bytes = ?3 WHERE seq = ?2
+             AND gid = (SELECT gid FROM groups WHERE group_id = ?1)",
+            rusqlite::params![GROUP, seq, bytes],
+        )
+        .expect("flip the byte");
+    assert_eq!(changed, 1);
+}
+
+// A byte of event 10 flips in a tambon hub's database while it is down. At
+// restart the hub says so everywhere: `/health` 503 naming group and seq,
+// `query groups` damaged, a `damaged` alert, the damaged gauge; a push of
+// new events that skips the damaged range is held by name, and a restore
+// from this hub refuses the damaged log instead of serving bad bytes. The
+// node's next sync is asked to send from seq 10; its bytes hash to the
+// hub's chain, so they repair it: byte-identical to the node, healthy,
+// status ok, and the event written meanwhile accepted too.
+#[test]
+fn a_byte_flipped_in_a_hubs_database_is_reported_held_and_repaired_by_the_nodes_next_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    enable_metrics(&hub);
+    let _ = restart(&mut hub);
+    hub.pin_port();
+    let node = enrolled_node(&dir.path().join("node"), &hub, GROUP);
+    import_activity(&node, dir.path(), 5, 20);
+    node.cli(&["sync", "--once"]);
+    let acknowledged = node.event_bytes();
+    assert!(acknowledged.len() > 10);
+    assert_eq!(hub_event_bytes(&hub, GROUP), acknowledged);
+    let key = dir.path().join("key-backup.txt");
+    node.cli(&["key-export", path_arg(&key)]);
+
+    hub.kill();
+    flip_stored_byte(&hub, 10);
+    let addr = restart(&mut hub);
+
+    let (code, body) = get(&addr, "/health");
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("group 230101-007 is damaged from seq 10"),
+        "names group and seq: {body}"
+    );
+    assert_eq!(group_status(&hub), "damaged");
+    let alerts = damaged_alerts(&hub);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["subject"], GROUP);
+    assert_eq!(alerts[0]["seq"], 10);
+    let (_, metrics) = get(&addr, "/metrics");
+    assert!(
+        metrics.contains("sajja_groups{status=\"damaged\"} 1"),
+        "{metrics}"
+    );
+    assert!(hub.log().contains("log damaged"), "{}", hub.log());
+
+    // A new event, pushed on its own past the damaged range: held.
+    node.cli(&["contribute", "1", "30", "--date", "2025-03-01"]);
+    let log = GroupLog::read(&node, GROUP);
+    let head = log.events.len() as u64;
+    let mut raw = RawHub::as_group(&hub, &node, GROUP);
+    let mut push = raw.open();
+    let welcome = push.hello(&log.checkpoint_at(head));
+    let position = welcome.position.expect("position");
+    assert_eq!(position.seq, 9, "the hub holds the verified part");
+    assert_eq!(welcome.send_from, 10, "and asks for the damaged range");
+    let held = refusal(push.push(&log, head, head));
+    assert_eq!(held.check, "damaged", "{held:?}");
+    assert!(
+        held.message
+            .contains("group 230101-007 is damaged at this hub from seq 10"),
+        "{}",
+        held.message
+    );
+    assert_eq!(held.send_from, 10);
+    drop(push);
+    drop(raw);
+    assert_eq!(hub.seq(GROUP), head - 1, "nothing was stored");
+
+    // A restore from the damaged hub refuses the log rather than serve it.
+    let rebuilt = Node::new(&dir.path().join("rebuilt"));
+    let bundle = hub.enrol(&["group", GROUP, "--key", &public_key(&node)]);
+    let (ok, out) = rebuilt.try_cli(&[
+        "restore",
+        "--bundle",
+        path_arg(&bundle),
+        "--key",
+        path_arg(&key),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("damaged from seq 10"), "{out}");
+
+    // The node's own sync repairs the log and delivers the new event.
+    node.cli(&["sync", "--once"]);
+    assert_eq!(hub_event_bytes(&hub, GROUP), node.event_bytes());
+    assert_eq!(node.event_bytes()[..acknowledged.len()], acknowledged[..]);
+    let (code, body) = get(&addr, "/health");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(group_status(&hub), "ok");
+    assert!(damaged_alerts(&hub).is_empty());
+    assert!(hub.log().contains("damaged log repaired"), "{}", hub.log());
+    let verified: u64 = rusqlite::Connection::open(hub.database())
+        .unwrap()
+        .query_row("SELECT count(*) FROM repairs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verified, 1, "the repair is recorded");
+}
+
+// Damage the start-up pass does not reach (it reads only each log's last
+// event here): a restore from the hub meanwhile fails naming the damage,
+// never with a ledger error about bytes it was handed, and the background
+// scrub marks the log within its first pass.
+#[test]
+fn damage_beyond_the_start_up_pass_is_never_served_and_the_background_scrub_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    enable_metrics(&hub);
+    let mut config = std::fs::read_to_string(hub.config()).expect("read hub.toml");
+    config.push_str("\n[scrub]\nstartup_events = 1\nevents_per_second = 1000\n");
+    std::fs::write(hub.config(), config).expect("write hub.toml");
+    let _ = restart(&mut hub);
+    hub.pin_port();
+    let node = enrolled_node(&dir.path().join("node"), &hub, GROUP);
+    import_activity(&node, dir.path(), 5, 20);
+    node.cli(&["sync", "--once"]);
+    let key = dir.path().join("key-backup.txt");
+    node.cli(&["key-export", path_arg(&key)]);
+
+    hub.kill();
+    flip_stored_byte(&hub, 10);
+    let addr = restart(&mut hub);
+
+    let rebuilt = Node::new(&dir.path().join("rebuilt"));
+    let bundle = hub.enrol(&["group", GROUP, "--key", &public_key(&node)]);
+    let (ok, out) = rebuilt.try_cli(&[
+        "restore",
+        "--bundle",
+        path_arg(&bundle),
+        "--key",
+        path_arg(&key),
+    ]);
+    assert!(!ok, "{out}");
+    // The hub's own check of the bytes it serves, or the scrub's mark if it
+    // came first: either names the damage.
+    assert!(
+        out.contains("does not hash to its head") || out.contains("damaged from seq 10"),
+        "names the damage: {out}"
+    );
+
+    let body = wait_for("the background scrub", Duration::from_secs(60), || {
+        let (code, body) = get(&addr, "/health");
+        (code == 503).then_some(body)
+    });
+    assert!(
+        body.contains("group 230101-007 is damaged from seq 10"),
+        "{body}"
+    );
+    assert_eq!(group_status(&hub), "damaged");
+}
