@@ -44,7 +44,7 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 struct Endpoint {
     metrics: Arc<Metrics>,
     store: Mutex<Store>,
-    stale_after_days: u32,
+    freshness: crate::positions::Freshness,
     scrub: Arc<ScrubState>,
 }
 
@@ -69,7 +69,7 @@ pub async fn start(
     let endpoint = Arc::new(Endpoint {
         metrics,
         store: Mutex::new(store),
-        stale_after_days: config.stale_after_days,
+        freshness: config.freshness(0),
         scrub,
     });
     Ok(Some(tokio::spawn(serve(listener, endpoint, shutdown))))
@@ -249,18 +249,45 @@ async fn drain(stream: &mut TcpStream) -> std::io::Result<()> {
 /// The exposition text; gauges read from the store are left out, with a
 /// warning, if it does not answer (the health check reports that).
 fn scrape(endpoint: &Endpoint) -> String {
-    let logs = match endpoint.store.lock() {
-        Ok(store) => store.group_summaries().map_err(|e| e.to_string()),
+    let now = unix_now();
+    let freshness = crate::positions::Freshness {
+        now,
+        ..endpoint.freshness
+    };
+    let read = match endpoint.store.lock() {
+        Ok(store) => store
+            .group_summaries()
+            .and_then(|logs| Ok((logs, at_risk(&store, freshness)?)))
+            .map_err(|e| e.to_string()),
         Err(_) => Err("metrics store connection poisoned".to_string()),
     };
-    let logs = logs
+    let read = read
         .inspect_err(|error| tracing::warn!("metrics scrape without the store: {error}"))
         .ok();
-    let mut text = endpoint
-        .metrics
-        .render(logs.as_deref(), unix_now(), endpoint.stale_after_days);
+    let (logs, risky) = match read {
+        Some((logs, risky)) => (Some(logs), risky),
+        None => (None, Default::default()),
+    };
+    let mut text =
+        endpoint
+            .metrics
+            .render(logs.as_deref(), &risky, now, freshness.stale_after_days);
     endpoint.scrub.render(&mut text);
     text
+}
+
+/// The groups at risk today: positions from the stored inputs, as `query
+/// groups` reads them.
+fn at_risk(
+    store: &Store,
+    freshness: crate::positions::Freshness,
+) -> Result<std::collections::BTreeSet<sajja_common::GroupId>, crate::store::StoreError> {
+    let today = sajja_common::Date::thai_date_at(freshness.now);
+    Ok(crate::positions::group_lines(store, "", today)?
+        .into_iter()
+        .filter(|l| l.health(freshness) == crate::positions::Health::AtRisk)
+        .map(|l| l.group)
+        .collect())
 }
 
 /// Healthy: the database answers, its last integrity check said ok, and no

@@ -155,7 +155,14 @@ impl Metrics {
     /// from their node, here or, relayed, at the child hub) for
     /// `stale_after_days`. Without `logs` (the store did not answer), the
     /// store-derived gauges are left out and the counters still reported.
-    pub fn render(&self, logs: Option<&[GroupSummary]>, now: i64, stale_after_days: u32) -> String {
+    /// Groups in `at_risk` that would count ok count as at risk instead.
+    pub fn render(
+        &self,
+        logs: Option<&[GroupSummary]>,
+        at_risk: &std::collections::BTreeSet<sajja_common::GroupId>,
+        now: i64,
+        stale_after_days: u32,
+    ) -> String {
         let mut out = String::new();
 
         header(
@@ -200,7 +207,8 @@ impl Metrics {
             .render(&mut out, "sajja_ingest_batch_seconds");
 
         if let Some(logs) = logs {
-            let (mut ok, mut forked, mut stale, mut damaged) = (0u64, 0u64, 0u64, 0u64);
+            let (mut ok, mut forked, mut stale, mut damaged, mut risky) =
+                (0u64, 0u64, 0u64, 0u64, 0u64);
             for log in logs.iter().filter(|l| !l.group.is_hub_log()) {
                 if log.status == GroupStatus::Damaged {
                     damaged += 1;
@@ -211,6 +219,8 @@ impl Metrics {
                     .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
                 {
                     stale += 1;
+                } else if at_risk.contains(&log.group) {
+                    risky += 1;
                 } else {
                     ok += 1;
                 }
@@ -219,13 +229,14 @@ impl Metrics {
                 &mut out,
                 "sajja_groups",
                 "gauge",
-                "Enrolled groups by status; stale means no verified contact within the threshold; damaged means this hub's copy no longer verifies.",
+                "Enrolled groups by status; stale means no verified contact within the threshold; damaged means this hub's copy no longer verifies; at_risk, past an [attention] line.",
             );
             for (status, count) in [
                 ("ok", ok),
                 ("forked", forked),
                 ("stale", stale),
                 ("damaged", damaged),
+                ("at_risk", risky),
             ] {
                 let _ = writeln!(out, "sajja_groups{{status=\"{status}\"}} {count}");
             }
@@ -315,7 +326,17 @@ mod tests {
             summary("230101-002", GroupStatus::Forked, 3, None),
             summary("230101-003", GroupStatus::Ok, 3, Some(now - 8 * 86_400)),
         ];
-        let text = metrics.render(Some(&logs), now, 7);
+        // 230101-001 is past an [attention] line: at risk, not ok; a stale
+        // group stays stale whatever its figures.
+        let at_risk = [
+            GroupId::parse("230101-001").expect("group id"),
+            GroupId::parse("230101-003").expect("group id"),
+        ]
+        .into();
+        let text = metrics.render(Some(&logs), &at_risk, now, 7);
+        assert!(text.contains("sajja_groups{status=\"ok\"} 0"), "{text}");
+        assert!(text.contains("sajja_groups{status=\"at_risk\"} 1"), "{text}");
+        let text = metrics.render(Some(&logs), &Default::default(), now, 7);
         for line in [
             "sajja_events_ingested_total 10",
             "sajja_batches_acked_total 2",
@@ -341,7 +362,7 @@ mod tests {
     /// answer leaves out the gauges derived from it.
     #[test]
     fn leaves_out_what_does_not_apply() {
-        let text = Metrics::default().render(None, 0, 7);
+        let text = Metrics::default().render(None, &Default::default(), 0, 7);
         assert!(text.contains("sajja_events_ingested_total 0"), "{text}");
         assert!(!text.contains("sajja_groups"), "{text}");
         assert!(!text.contains("sajja_relay"), "{text}");
@@ -354,7 +375,7 @@ mod tests {
         for i in 0..MAX_REFUSAL_CHECKS + 3 {
             metrics.batch_refused(&format!("check_{i}"));
         }
-        let text = metrics.render(None, 0, 7);
+        let text = metrics.render(None, &Default::default(), 0, 7);
         let labelled = text
             .lines()
             .filter(|l| l.starts_with("sajja_batches_refused_total{"))

@@ -129,7 +129,7 @@ impl Hub {
             .iter()
             .any(|a| matches!(a, Alert::Stale { .. }));
         let summaries = store.group_summaries().unwrap();
-        let metrics = Metrics::default().render(Some(&summaries), now, 7);
+        let metrics = Metrics::default().render(Some(&summaries), &Default::default(), now, 7);
         let groups: Vec<&str> = metrics
             .lines()
             .filter(|l| l.starts_with("sajja_groups{"))

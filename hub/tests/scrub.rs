@@ -147,7 +147,12 @@ impl Hub {
             .unwrap()
             .into_iter()
             .any(|a| matches!(a, Alert::Damaged { seq: 2, .. }));
-        let metrics = Metrics::default().render(Some(&store.group_summaries().unwrap()), now, 7);
+        let metrics = Metrics::default().render(
+            Some(&store.group_summaries().unwrap()),
+            &Default::default(),
+            now,
+            7,
+        );
         let gauge = metrics.contains("sajja_groups{status=\"damaged\"} 1");
         assert_eq!(line_damaged, alert, "line and alert disagree");
         assert_eq!(line_damaged, gauge, "line and gauge disagree");
