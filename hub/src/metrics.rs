@@ -335,7 +335,10 @@ mod tests {
         .into();
         let text = metrics.render(Some(&logs), &at_risk, now, 7);
         assert!(text.contains("sajja_groups{status=\"ok\"} 0"), "{text}");
-        assert!(text.contains("sajja_groups{status=\"at_risk\"} 1"), "{text}");
+        assert!(
+            text.contains("sajja_groups{status=\"at_risk\"} 1"),
+            "{text}"
+        );
         let text = metrics.render(Some(&logs), &Default::default(), now, 7);
         for line in [
             "sajja_events_ingested_total 10",
