@@ -36,6 +36,10 @@ use crate::store::{GroupRow, GroupStatus, StoreError};
 /// How often the relay looks for new events when nothing wakes it.
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// While the parent is unreachable, a commit still wakes the relay, but no
+/// sooner than this after its last try: a busy hub commits all the time,
+/// and a parent that came back should not wait out minutes of backoff.
+pub const WAKE_RETRY_MIN: Duration = Duration::from_secs(2);
 /// How many stored checkpoints one relayed batch may span.
 const MAX_CHECKPOINTS_SCANNED: usize = 4_096;
 /// How often a round says hello for every log, changed or not: a parent
@@ -146,6 +150,7 @@ pub async fn run(
     let mut backoff = Duration::ZERO;
     let mut relayed = Relayed::default();
     loop {
+        let tried = tokio::time::Instant::now();
         let wait = match relay_round(&hub_id, &parent, &ingest, &metrics, &mut relayed).await {
             Ok(round) => {
                 if round.reached {
@@ -167,7 +172,17 @@ pub async fn run(
         };
         tokio::select! {
             _ = &mut shutdown => return,
-            _ = wake.notified(), if backoff.is_zero() => {}
+            _ = wake.notified() => {
+                // Something new to relay: in backoff, try again soon (the
+                // parent may be back), never sooner than WAKE_RETRY_MIN.
+                if !backoff.is_zero() {
+                    let soonest = tried + WAKE_RETRY_MIN.min(wait);
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        _ = tokio::time::sleep_until(soonest) => {}
+                    }
+                }
+            }
             _ = tokio::time::sleep(wait) => {}
         }
     }

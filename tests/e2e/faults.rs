@@ -198,7 +198,12 @@ fn a_byte_flipped_in_a_hubs_database_is_reported_held_and_repaired_by_the_nodes_
     assert_eq!(node.event_bytes()[..acknowledged.len()], acknowledged[..]);
     let (code, body) = get(&addr, "/health");
     assert_eq!(code, 200, "{body}");
-    assert_eq!(group_status(&hub), "ok");
+    // Repaired: no longer damaged (its figures, unpaid dues, make it at risk).
+    assert!(
+        ["ok", "at_risk"].contains(&group_status(&hub).as_str()),
+        "{}",
+        group_status(&hub)
+    );
     assert!(damaged_alerts(&hub).is_empty());
     assert!(hub.log().contains("damaged log repaired"), "{}", hub.log());
     let verified: u64 = rusqlite::Connection::open(hub.database())
@@ -258,4 +263,69 @@ fn damage_beyond_the_start_up_pass_is_never_served_and_the_background_scrub_find
         "{body}"
     );
     assert_eq!(group_status(&hub), "damaged");
+}
+
+/// Finding 8: a tambon hub whose relay is in backoff (the province was down
+/// for a while) relays a new commit as soon as the province is back, not
+/// when the backoff timer ends.
+#[test]
+fn a_relay_in_backoff_is_woken_by_a_commit_once_the_province_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut province = Hub::init(&root.join("province"), "23", "province");
+    let mut tambon = Hub::init(&root.join("tambon"), "230101", "tambon");
+    province.add_child(&tambon);
+    province.start();
+    province.pin_port();
+    tambon.set_parent(&province);
+    tambon.start();
+    let group = "230101-001";
+    let node = enrolled_node(&root.join("node"), &tambon, group);
+    node.cli(&["sync", "--once"]);
+    let relayed = |hub: &Hub| hub.seq(group) == node.event_bytes().len() as u64;
+    wait_for(
+        "the province to hold the log",
+        Duration::from_secs(20),
+        || relayed(&province).then_some(()),
+    );
+
+    province.kill();
+    node.cli(&[
+        "member",
+        "add",
+        "--name",
+        "สมหญิง",
+        "--birth-year",
+        "1960",
+        "--joined-on",
+        "2025-01-01",
+    ]);
+    node.cli(&["sync", "--once"]);
+    // Failures double the wait: 1, 2, 4, 8, then 16 s before the next try.
+    wait_for(
+        "the relay to back off 16 s",
+        Duration::from_secs(60),
+        || tambon.log().contains("retry_in_s=16").then_some(()),
+    );
+    let backed_off = std::time::Instant::now();
+    province.start();
+    node.cli(&[
+        "member",
+        "add",
+        "--name",
+        "สมชาย",
+        "--birth-year",
+        "1962",
+        "--joined-on",
+        "2025-01-01",
+    ]);
+    node.cli(&["sync", "--once"]);
+    wait_for("the province to catch up", Duration::from_secs(30), || {
+        relayed(&province).then_some(())
+    });
+    assert!(
+        backed_off.elapsed() < Duration::from_secs(10),
+        "caught up {:?} after the relay scheduled a retry in 16 s: a commit must wake it",
+        backed_off.elapsed()
+    );
 }
