@@ -67,6 +67,41 @@ pub fn login_token(headers: &HeaderMap, name: &str) -> String {
         .map_or_else(random_token, str::to_string)
 }
 
+/// A refusal page: one line saying why (in the reader's language), styled by
+/// the app's stylesheet at `css`, with a way back.
+pub fn refusal_page(status: http::StatusCode, message: &str, css: &str) -> http::Response<String> {
+    let body = format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <link rel=stylesheet href={css}><main><p class=error id=refusal>{}</p>\
+         <p><a class=button href=/>↩</a></p></main>",
+        escape_html(message)
+    );
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A stylesheet compiled into the binary, cached by browsers for an hour.
+pub fn stylesheet(css: &'static str) -> http::Response<String> {
+    let mut response = http::Response::new(css.to_string());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=3600"),
+    );
+    response
+}
+
 /// Text made safe inside HTML, for the few pages not rendered by a template.
 pub fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")

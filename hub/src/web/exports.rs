@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use sajja_common::event::Body;
 use sajja_common::{Date, Event, Month};
 
-use super::pages::{Asked, View, or_respond, query_failed, scoped_page, trend};
+use super::pages::{View, lines_of, or_respond, query_failed, scoped_page, trend};
 use super::words::Words;
 use super::{Shared, refused};
 use crate::ingest::unix_now;
-use crate::positions::{GroupFilter, GroupLine, ScopePosition};
-use crate::query::{self, Context};
+use crate::positions::{GroupLine, ScopePosition};
+use crate::query::Context;
 use crate::report;
 
 /// Excel reads a CSV as UTF-8 (and so shows Thai) only after this mark.
@@ -128,14 +128,6 @@ fn group_record(cx: &Context, line: &GroupLine) -> Vec<String> {
             .map(|m| m.to_string())
             .unwrap_or_default(),
     ]
-}
-
-// The refusal is the page to send, on a path taken once a request.
-#[allow(clippy::result_large_err)]
-fn lines_of(cx: &Context, asked: &Asked, as_of: Date) -> Result<Vec<GroupLine>, Response> {
-    query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
-        .map(|a| a.lines)
-        .map_err(query_failed)
 }
 
 pub async fn groups_csv(

@@ -131,6 +131,15 @@ impl View {
     }
 }
 
+/// Every group line of the asked scope as of `as_of`.
+// The refusal is the page to send, on a path taken once a request.
+#[allow(clippy::result_large_err)]
+pub fn lines_of(cx: &Context, asked: &Asked, as_of: Date) -> Result<Vec<GroupLine>, Response> {
+    query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
+        .map(|a| a.lines)
+        .map_err(query_failed)
+}
+
 /// The position of `scope` at the end of each of the `months` months up to
 /// `as_of` (the last one as of `as_of` itself), oldest first.
 pub fn trend(
@@ -620,11 +629,7 @@ pub async fn overview(
         let series = or_respond!(
             trend(cx, &asked.scope, &asked.audience, as_of, months).map_err(query_failed)
         );
-        let lines = or_respond!(
-            query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
-                .map_err(query_failed)
-        )
-        .lines;
+        let lines = or_respond!(lines_of(cx, asked, as_of));
         let Some((_, now)) = series.last() else {
             return internal("no trend computed");
         };
@@ -877,11 +882,7 @@ pub async fn groups(
         let lang = asked.lang;
         let w = Words::of(lang);
         let as_of = view.as_of(cx.today).unwrap_or(cx.today);
-        let lines = or_respond!(
-            query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
-                .map_err(query_failed)
-        )
-        .lines;
+        let lines = or_respond!(lines_of(cx, asked, as_of));
         let total = lines.len();
         let q = view.q.trim().to_lowercase();
         let mut rows: Vec<GroupRow> = group_rows(lang, cx, &lines)
@@ -955,11 +956,7 @@ pub async fn group(
         let lang = asked.lang;
         let w = Words::of(lang);
         let as_of = view.as_of(cx.today).unwrap_or(cx.today);
-        let lines = or_respond!(
-            query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
-                .map_err(query_failed)
-        )
-        .lines;
+        let lines = or_respond!(lines_of(cx, asked, as_of));
         let Some(line) = lines.first() else {
             return refused(StatusCode::NOT_FOUND, w.bad_request);
         };
@@ -1344,11 +1341,7 @@ pub async fn forum(
         let Some((_, now)) = series.last() else {
             return internal("no trend computed");
         };
-        let lines = or_respond!(
-            query::groups(cx, &asked.scope, Some(as_of), &GroupFilter::default())
-                .map_err(query_failed)
-        )
-        .lines;
+        let lines = or_respond!(lines_of(cx, asked, as_of));
         let (by_source, by_kind) = breakdowns(w, &lines);
         let reserves = if asked.scope.is_group() {
             Vec::new()

@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::store::{Store, StoreError};
@@ -149,29 +149,13 @@ pub fn internal(error: impl std::fmt::Display) -> Response {
 
 /// A refusal page: one line saying why, in the reader's language.
 pub fn refused(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Html(format!(
-            "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-             <link rel=stylesheet href=/static/app.css><main><p class=error>{}</p>\
-             <p><a class=button href=/>↩</a></p></main>",
-            sajja_edge::web::escape_html(message)
-        )),
-    )
-        .into_response()
+    sajja_edge::web::refusal_page(status, message, "/static/app.css").into_response()
 }
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 
 async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
-        ],
-        APP_CSS,
-    )
-        .into_response()
+    sajja_edge::web::stylesheet(APP_CSS).into_response()
 }
 
 pub fn router(app: Shared) -> Router {
