@@ -601,7 +601,53 @@ fn database(data_dir: &Path) -> PathBuf {
 }
 
 fn open(data_dir: &Path) -> anyhow::Result<Store> {
-    Ok(Store::open(&database(data_dir))?)
+    match Store::open(&database(data_dir)) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Damaged(damage)) => Err(anyhow::anyhow!(
+            "ledger damaged: {damage}; {}",
+            restore_hint(data_dir)
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What a treasurer does about a damaged ledger, in one line.
+fn restore_hint(data_dir: &Path) -> String {
+    let dir = data_dir.display();
+    format!(
+        "`status`, `key-export` and `backup` still work: take `sajja-node key-export KEY-BACKUP`, \
+         move {dir} aside, then `sajja-node --data-dir {dir} restore --bundle BUNDLE --key KEY-BACKUP` \
+         rebuilds the ledger from the hub"
+    )
+}
+
+/// The ledger, or, when its log no longer verifies, what it still tells.
+fn open_or_salvage(data_dir: &Path) -> anyhow::Result<Result<Store, store::Salvage>> {
+    match Store::open(&database(data_dir)) {
+        Ok(store) => Ok(Ok(store)),
+        Err(StoreError::Damaged(_)) => Ok(Err(Store::salvage(&database(data_dir))?)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Writes the private key backup `key-export` makes.
+fn write_key_backup(file: &Path, group: &GroupId, seeds: &[[u8; 32]]) -> anyhow::Result<()> {
+    let mut text = format!(
+        "# sajja-node PRIVATE key backup of group {group}: every signing key this node holds, oldest first.\n\
+         # Never give it to a hub operator: the group's public key is in `sajja-node status`.\n"
+    );
+    for seed in seeds {
+        text.push_str(&SigningKey::from_seed(seed)?.to_backup_line());
+        text.push('\n');
+    }
+    write_private(file, text.as_bytes())?;
+    println!(
+        "signing key of {group} ({} key{} in all) written to {} (keep it offline and safe)",
+        seeds.len(),
+        if seeds.len() == 1 { "" } else { "s" },
+        file.display()
+    );
+    Ok(())
 }
 
 /// Prints a committed event the way `log` does, read back from the database.
@@ -891,26 +937,17 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             restore(&data_dir, &bundle, group, &key, group_key)
         }
         Command::KeyExport { file } => {
-            let store = open(&data_dir)?;
-            let seeds = store.held_seeds();
-            let mut text = format!(
-                "# sajja-node PRIVATE key backup of group {}: every signing key this node holds, oldest first.\n\
-                 # Never give it to a hub operator: the group's public key is in `sajja-node status`.\n",
-                store.group()
-            );
-            for seed in &seeds {
-                text.push_str(&SigningKey::from_seed(seed)?.to_backup_line());
-                text.push('\n');
+            match open_or_salvage(&data_dir)? {
+                Ok(store) => write_key_backup(&file, store.group(), &store.held_seeds()),
+                Err(salvage) => {
+                    // A damaged log does not stop the key backup a restore needs.
+                    eprintln!(
+                        "warning: the ledger is damaged ({}); exporting its keys for a restore",
+                        salvage.damage.map_or_else(String::new, |d| d.to_string())
+                    );
+                    write_key_backup(&file, &salvage.group, &salvage.seeds)
+                }
             }
-            write_private(&file, text.as_bytes())?;
-            println!(
-                "signing key of {} ({} key{} in all) written to {} (keep it offline and safe)",
-                store.group(),
-                seeds.len(),
-                if seeds.len() == 1 { "" } else { "s" },
-                file.display()
-            );
-            Ok(())
         }
         Command::RotateKey { dated } => {
             let mut store = open(&data_dir)?;
@@ -1654,7 +1691,23 @@ fn backup(data_dir: &Path, dest: &Path) -> anyhow::Result<()> {
         return Err(StoreError::Missing(source).into());
     }
     let pending = PendingBackup::start(&source, dest)?;
-    let report = store::verify(pending.path())?;
+    let report = match store::verify(pending.path()) {
+        Ok(report) => report,
+        Err(StoreError::Damaged(damage)) => {
+            // Kept as evidence of what the disk held; it restores nothing.
+            let dest = pending.finish()?;
+            eprintln!(
+                "warning: the ledger is damaged ({damage}); {}",
+                restore_hint(data_dir)
+            );
+            println!(
+                "copied the DAMAGED ledger to {} (mode 0600): keep it as evidence, it cannot restore the books",
+                dest.display()
+            );
+            return Ok(());
+        }
+        Err(other) => return Err(other.into()),
+    };
     let dest = pending.finish()?;
     println!(
         "backed up group {}: {} events, head {}, to {} (mode 0600; it holds the signing key)",
@@ -1837,7 +1890,18 @@ fn restore(
 }
 
 fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+    let store = match open_or_salvage(data_dir)? {
+        Ok(store) => store,
+        Err(salvage) => {
+            println!("group           {}", salvage.group);
+            println!("public key      {}", salvage.public_key);
+            if let Some(damage) = &salvage.damage {
+                println!("ledger          DAMAGED: {damage}");
+            }
+            eprintln!("warning: the ledger is damaged; {}", restore_hint(data_dir));
+            return Ok(());
+        }
+    };
     let (seq, head) = store.head();
     let sync = store.acked()?;
     println!("group           {}", store.group());

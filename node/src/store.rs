@@ -203,6 +203,18 @@ pub enum Damage {
     Meta(String),
 }
 
+/// What a ledger whose log no longer verifies still tells: whose it is and
+/// the keys it holds, so the treasurer can take a key backup and restore
+/// from the hub (`status`, `key-export` and `backup` work on it).
+pub struct Salvage {
+    pub group: GroupId,
+    pub public_key: PublicKey,
+    /// Every seed held, oldest first, as `key-export` writes them.
+    pub seeds: Vec<[u8; 32]>,
+    /// The log's damage, if it is damaged.
+    pub damage: Option<Damage>,
+}
+
 /// A member's private register row: it stays in this file and never enters an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisterEntry {
@@ -835,6 +847,26 @@ impl Store {
             books,
             group,
             keys,
+        })
+    }
+
+    /// Reads what a damaged ledger still tells (see [`Salvage`]) without
+    /// trusting its log: the identity and keys are read, the log is only
+    /// re-verified to say where it breaks.
+    pub fn salvage(path: &Path) -> Result<Salvage, StoreError> {
+        let conn = open_existing(path)?;
+        let (group, key) = read_identity(&conn)?;
+        let keys = Keys::read(&conn, key)?;
+        let damage = match fold_log(&conn, &group, &keys) {
+            Ok(_) => None,
+            Err(StoreError::Damaged(damage)) => Some(damage),
+            Err(other) => return Err(other),
+        };
+        Ok(Salvage {
+            public_key: keys.current.public(),
+            seeds: keys.held_seeds(),
+            group,
+            damage,
         })
     }
 
@@ -1677,6 +1709,15 @@ fn create_key_history(conn: &Connection) -> Result<(), StoreError> {
 }
 
 impl Keys {
+    /// Every seed held, oldest first, the current one last.
+    fn held_seeds(&self) -> Vec<[u8; 32]> {
+        self.retired
+            .iter()
+            .filter_map(|k| k.seed.as_ref().map(|s| *s.seed()))
+            .chain(std::iter::once(*self.current.seed()))
+            .collect()
+    }
+
     fn only(current: SigningKey) -> Keys {
         Keys {
             retired: Vec::new(),
@@ -1829,12 +1870,7 @@ impl Store {
     /// what `key-export` writes, since a restore may need to sign checkpoints
     /// before a rotation for a hub that is behind.
     pub fn held_seeds(&self) -> Vec<[u8; 32]> {
-        self.keys
-            .retired
-            .iter()
-            .filter_map(|k| k.seed.as_ref().map(|s| *s.seed()))
-            .chain(std::iter::once(*self.keys.current.seed()))
-            .collect()
+        self.keys.held_seeds()
     }
 
     /// Hands the group's signing key on to a fresh one: appends a
