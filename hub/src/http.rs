@@ -46,6 +46,7 @@ struct Endpoint {
     store: Mutex<Store>,
     freshness: crate::positions::Freshness,
     scrub: Arc<ScrubState>,
+    writes: Arc<crate::ingest::WriteHealth>,
 }
 
 /// Binds `config.metrics_listen`, if set, writes the bound address to
@@ -54,6 +55,7 @@ pub async fn start(
     config: &HubConfig,
     metrics: Arc<Metrics>,
     scrub: Arc<ScrubState>,
+    writes: Arc<crate::ingest::WriteHealth>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     let Some(listen) = config.metrics_listen else {
@@ -71,6 +73,7 @@ pub async fn start(
         store: Mutex::new(store),
         freshness: config.freshness(0),
         scrub,
+        writes,
     });
     Ok(Some(tokio::spawn(serve(listener, endpoint, shutdown))))
 }
@@ -302,6 +305,12 @@ fn healthy(endpoint: &Endpoint) -> Result<(), Vec<String>> {
         return Err(vec![format!("database unavailable: {e}")]);
     }
     let mut reasons = Vec::new();
+    if let Some((since, why)) = endpoint.writes.failing() {
+        reasons.push(format!(
+            "writes failing since {}: {why}; free disk space (or raise the file-size limit), then pushes resume",
+            crate::report::timestamp(since)
+        ));
+    }
     if let Some(problem) = endpoint.scrub.integrity_problem() {
         reasons.push(format!("database integrity check failed: {problem}"));
     }

@@ -178,8 +178,40 @@ pub enum BatchOutcome {
     Forked(Box<ForkRecord>),
 }
 
+/// Whether the hub's writes are failing for want of storage (a full disk, a
+/// file-size limit, an I/O error), so `/health` can say so: set by a batch
+/// that failed to commit for such a reason, cleared by the next commit.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    failing: std::sync::Mutex<Option<(i64, String)>>,
+}
+
+impl WriteHealth {
+    fn set(&self, value: Option<(i64, String)>) {
+        if let Ok(mut failing) = self.failing.lock() {
+            *failing = value;
+        }
+    }
+
+    /// Since when (unix) and why writes fail, if they do.
+    pub fn failing(&self) -> Option<(i64, String)> {
+        self.failing.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+/// A database error that no retry by the client can fix: the disk.
+fn storage_failure(error: &IngestError) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    matches!(
+        error,
+        IngestError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)))
+            if matches!(e.code, DiskFull | SystemIoFailure | ReadOnly | CannotOpen)
+    )
+}
+
 pub struct Ingest {
     store: Store,
+    writes: std::sync::Arc<WriteHealth>,
     /// Woken after every commit, so a relay forwards new events at once.
     on_commit: Option<std::sync::Arc<tokio::sync::Notify>>,
     books: HashMap<i64, Books>,
@@ -201,6 +233,7 @@ impl Ingest {
     pub fn new(store: Store) -> Ingest {
         Ingest {
             store,
+            writes: Default::default(),
             on_commit: None,
             books: HashMap::new(),
             books_order: VecDeque::new(),
@@ -208,6 +241,11 @@ impl Ingest {
     }
 
     /// Notifies `wake` after each committed batch.
+    /// Shared with `/health`: whether writes are failing.
+    pub fn write_health(&self) -> std::sync::Arc<WriteHealth> {
+        self.writes.clone()
+    }
+
     pub fn wake_on_commit(&mut self, wake: std::sync::Arc<tokio::sync::Notify>) {
         self.on_commit = Some(wake);
     }
@@ -393,6 +431,26 @@ impl Ingest {
 
     /// Applies the accept rule to one batch.
     pub fn batch(
+        &mut self,
+        from: u64,
+        events: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<BatchOutcome, IngestError> {
+        let outcome = self.checked_batch(from, events, checkpoint);
+        match &outcome {
+            Err(error) if storage_failure(error) => {
+                tracing::error!(group = %checkpoint.checkpoint.group, "writes failing: {error}");
+                if self.writes.failing().is_none() {
+                    self.writes.set(Some((unix_now(), error.to_string())));
+                }
+            }
+            Ok(BatchOutcome::Acked { .. }) => self.writes.set(None),
+            _ => {}
+        }
+        outcome
+    }
+
+    fn checked_batch(
         &mut self,
         from: u64,
         events: &[Vec<u8>],

@@ -1125,8 +1125,21 @@ fn init(
 }
 
 async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
+    // A file-size limit (a quota) must fail a write, not kill the hub:
+    // SIGXFSZ's default would end the process; caught, the write returns
+    // EFBIG, the batch is refused unacknowledged and /health says why.
+    let mut file_size_signals = tokio::signal::unix::signal(
+        tokio::signal::unix::SignalKind::from_raw(rustix::process::Signal::XFSZ.as_raw()),
+    )?;
+    let hub_id = config.hub_id.clone();
+    tokio::spawn(async move {
+        while file_size_signals.recv().await.is_some() {
+            tracing::error!(hub = %hub_id, "a write went past the file-size limit");
+        }
+    });
     let identity = HubIdentity::load(&config)?;
     let mut ingest = Ingest::new(open_store(&config)?);
+    let writes = ingest.write_health();
     // The hub's own log exists from the first start; a province trusts its
     // tambon hubs' logs by the keys in its configuration.
     if ingest.position(&identity.log()).map(|p| p.seq).unwrap_or(0) == 0 {
@@ -1175,6 +1188,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         &config,
         metrics.clone(),
         scrub_state.clone(),
+        writes,
         shutdown_signal(),
     )
     .await?;

@@ -329,3 +329,61 @@ fn a_relay_in_backoff_is_woken_by_a_commit_once_the_province_returns() {
         backed_off.elapsed()
     );
 }
+
+/// Finding 6: a hub whose writes fail (here a file-size limit stands in for
+/// a full disk) says so on `/health` instead of "ok", acknowledges nothing it
+/// did not store, and takes the rest once it has room again.
+#[test]
+fn a_hub_that_cannot_write_answers_503_and_catches_up_once_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::init(&dir.path().join("hub"), "230101", "tambon");
+    enable_metrics(&hub);
+    let _ = restart(&mut hub);
+    hub.pin_port();
+    let node = enrolled_node(&dir.path().join("node"), &hub, GROUP);
+    node.cli(&["sync", "--once"]);
+    hub.kill();
+    // No file the hub writes may grow past 1 MiB: its WAL fills up first.
+    let _ = std::fs::remove_file(hub.dir.join("data/metrics.addr"));
+    hub.start_with(|command| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs here.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = rustix::process::Rlimit {
+                    current: Some(1024 * 1024),
+                    maximum: Some(1024 * 1024),
+                };
+                rustix::process::setrlimit(rustix::process::Resource::Fsize, limit)
+                    .map_err(std::io::Error::from)
+            });
+        }
+    });
+    let addr = metrics_addr(&hub);
+    assert_eq!(get(&addr, "/health").0, 200);
+    let mut rng = Rng::from_env("SAJJA_FAULT_SEED", 15);
+    import_long_history(&node, dir.path(), 8_000, &mut rng);
+    let pushed = run(node.command(&["sync", "--once"]));
+    assert!(
+        !pushed.status.success(),
+        "the hub could not take it all: {}",
+        text(&pushed)
+    );
+    let (code, body) = get(&addr, "/health");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("writes failing since"), "{body}");
+    let held = hub.seq(GROUP);
+    assert!(held < node.event_bytes().len() as u64, "held {held}");
+    assert_eq!(
+        hub_event_bytes(&hub, GROUP)[..],
+        node.event_bytes()[..held as usize],
+        "what the hub holds is exactly what the node sent"
+    );
+
+    // Room again: a restart without the limit, and the node's next sync.
+    hub.kill();
+    let addr = restart(&mut hub);
+    node.cli(&["sync", "--once"]);
+    assert_eq!(hub_event_bytes(&hub, GROUP), node.event_bytes());
+    assert_eq!(get(&addr, "/health").0, 200);
+}

@@ -176,6 +176,12 @@ impl Hub {
 
     /// Starts `sajja-hub run` and waits until it reports its address.
     pub fn start(&mut self) {
+        self.start_with(|_| {});
+    }
+
+    /// [`Hub::start`] with `adjust` applied to the command first (limits,
+    /// environment).
+    pub fn start_with(&mut self, adjust: impl FnOnce(&mut Command)) {
         let addr_file = self.dir.join("data/hub.addr");
         let _ = std::fs::remove_file(&addr_file);
         let log = std::fs::File::create(self.dir.join("hub.log")).expect("hub log file");
@@ -185,6 +191,7 @@ impl Hub {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        adjust(&mut command);
         self.child = Some(command.spawn().expect("spawn hub"));
         let addr = wait_for("the hub to listen", Duration::from_secs(20), || {
             if let Some(child) = self.child.as_mut()
