@@ -115,6 +115,13 @@ enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Ask the running hub's `/health` (`metrics_listen`) and print its
+    /// answer: exit 0 when healthy, 1 otherwise. For a container's
+    /// HEALTHCHECK or a monitoring script on an image without curl.
+    Health {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Print this hub's public key (a province lists it under [[children]]).
     Key {
         #[arg(long)]
@@ -396,6 +403,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// `GET /health` on the running hub's operations endpoint.
+fn health(config: &HubConfig) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let addr = match std::fs::read_to_string(config.metrics_addr_file()) {
+        Ok(addr) => addr.trim().to_string(),
+        Err(_) => match config.metrics_listen {
+            Some(listen) => listen.to_string(),
+            None => bail!("metrics_listen is not set in the config: the hub serves no /health"),
+        },
+    };
+    let timeout = std::time::Duration::from_secs(10);
+    let mut stream = std::net::TcpStream::connect(&addr)
+        .with_context(|| format!("the hub's /health at {addr} does not answer"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.take(64 * 1024).read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let healthy = head.starts_with("HTTP/1.1 200");
+    print!("{body}");
+    if !body.ends_with('\n') {
+        println!();
+    }
+    if healthy {
+        Ok(())
+    } else {
+        bail!("hub {} is not healthy", config.hub_id)
+    }
+}
+
 fn load(config: &Path) -> anyhow::Result<HubConfig> {
     HubConfig::load(config).map_err(|e| {
         eprintln!("error: {e}");
@@ -572,6 +613,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             month,
         } => signoff(&config, &subject, &month),
         Command::Pool { command } => pool(command),
+        Command::Health { config } => health(&load(&config)?),
         Command::Key { config } => {
             let config = load(&config)?;
             println!("{}", HubIdentity::load(&config)?.public());

@@ -372,6 +372,14 @@ fn a_hub_that_cannot_write_answers_503_and_catches_up_once_it_can() {
     let (code, body) = get(&addr, "/health");
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("writes failing since"), "{body}");
+    // The probe a container HEALTHCHECK runs says the same, and fails.
+    let probe = run(hub.command(&["health"]));
+    assert_eq!(probe.status.code(), Some(1), "{}", text(&probe));
+    assert!(
+        text(&probe).contains("writes failing since"),
+        "{}",
+        text(&probe)
+    );
     let held = hub.seq(GROUP);
     assert!(held < node.event_bytes().len() as u64, "held {held}");
     assert_eq!(
@@ -386,4 +394,6 @@ fn a_hub_that_cannot_write_answers_503_and_catches_up_once_it_can() {
     node.cli(&["sync", "--once"]);
     assert_eq!(hub_event_bytes(&hub, GROUP), node.event_bytes());
     assert_eq!(get(&addr, "/health").0, 200);
+    let probe = run(hub.command(&["health"]));
+    assert!(probe.status.success(), "{}", text(&probe));
 }
