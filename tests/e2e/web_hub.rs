@@ -139,6 +139,18 @@ fn get(base: &str, path: &str, cookie: &str) -> Answer {
     http("GET", &format!("{base}{path}"), &[("Cookie", cookie)], b"")
 }
 
+/// The demo's simulated year ends with the close of this month (its activity
+/// is fixed: `simulate::OPENED_ON` plus twelve months); the next is open.
+fn last_closed_month() -> sajja_common::Month {
+    let opened: Date = sajja_hub::simulate::OPENED_ON.parse().expect("opened on");
+    opened.add_months(12).month()
+}
+
+/// Basis points as the dashboard shows a percent: `2065` → `20.65`.
+fn percent(basis_points: i64) -> String {
+    format!("{}.{:02}", basis_points / 100, basis_points % 100)
+}
+
 /// A `Money` display (`646,420.00`) as the query's JSON writes it.
 fn plain(display: &str) -> String {
     display.replace(',', "")
@@ -167,8 +179,28 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
         "{}",
         browser.current_url()
     );
+    // The figures age with the calendar (the demo's year is fixed), so the
+    // expected ones come from the Query service, as of today.
+    let groups = demo.hub_cli(&[
+        "query",
+        "groups",
+        "--config",
+        &demo.config("23"),
+        "230101",
+        "--json",
+    ]);
+    let groups: serde_json::Value = serde_json::from_str(&groups).expect("groups json");
+    let lines = groups["groups"].as_array().expect("groups");
+    let at_risk = lines.iter().filter(|g| g["status"] == "at_risk").count();
+    let par30 = lines
+        .iter()
+        .find(|g| g["group"] == "230101-003")
+        .and_then(|g| g["par30_basis_points"].as_i64())
+        .map(percent)
+        .expect("230101-003's PAR30");
+    assert!(at_risk >= 1, "{groups}");
     assert!(
-        counts.contains("1เสี่ยง") || counts.contains("1 เสี่ยง"),
+        counts.contains(&format!("{at_risk}เสี่ยง")) || counts.contains(&format!("{at_risk} เสี่ยง")),
         "{counts}"
     );
     assert!(browser.count(".chart svg") >= 8, "the trends are drawn");
@@ -177,7 +209,7 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
     browser.click("#nav-attention");
     let concern = browser.text("#concern-230101-003");
     assert!(
-        concern.contains("20.65%") && concern.contains("ค้างชำระเกิน 30 วัน"),
+        concern.contains(&format!("{par30}%")) && concern.contains("ค้างชำระเกิน 30 วัน"),
         "the at-risk group and its reason in words: {concern}"
     );
     browser.screenshot("hub-attention-desktop");
@@ -185,7 +217,7 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
     browser.go(&format!("{}/group/230101-003", demo.province));
     assert_eq!(browser.text("#status"), "เสี่ยง");
     assert!(browser.count(".chart svg") >= 8);
-    assert!(browser.text("#reasons").contains("20.65%"));
+    assert!(browser.text("#reasons").contains(&format!("{par30}%")));
     browser.screenshot("hub-group-desktop");
 
     // Another tambon: a refusal page that names only the coordinator's own scope.
@@ -222,7 +254,7 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
         .iter()
         .find(|r| &r[0] == "230101-003")
         .expect("230101-003");
-    assert_eq!(&risky[par], "20.65");
+    assert_eq!(&risky[par], par30);
     assert_eq!(&risky[3], "at_risk");
 
     // The forum report of last month, printed to PDF through the browser.
@@ -278,15 +310,17 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
     phone.text("#counts");
     phone.screenshot("hub-overview-phone");
 
-    // The tambon hub's operator signs off 230101-001's month before last (the
-    // last one closes on the 1st, dated into this month's activity).
-    let month = today.month().minus(2);
+    // The tambon hub's operator signs off 230101-001's last closed month.
+    let month = last_closed_month();
     browser.go(&format!("{}/login", demo.tambon));
     browser.type_into("#user", "operator");
     browser.type_into("#password", PASSWORD);
     browser.click("#login");
     browser.text("#counts");
-    browser.go(&format!("{}/scope/230101/signoffs", demo.tambon));
+    browser.go(&format!(
+        "{}/scope/230101/signoffs?month={month}",
+        demo.tambon
+    ));
     browser.screenshot("hub-signoffs-desktop");
     browser.click(&format!("#sign-230101-001-{month}"));
     assert!(
@@ -357,7 +391,7 @@ fn the_dashboard_refuses_and_changes_nothing() {
     );
     let operator_page = get(base, "/scope/230101/signoffs", &operator);
     let csrf = form_token(&operator_page);
-    let month = Date::thai_date_at(unix_now()).month().minus(2);
+    let month = last_closed_month();
     let sign = format!("subject=230101-002&month={month}&back=230101");
 
     let none = get(base, "/scope/230101", "");
@@ -448,6 +482,20 @@ fn the_dashboard_refuses_and_changes_nothing() {
     for (what, answer, status) in cases {
         assert_eq!(answer.status, status, "{what}: {}", answer.text());
     }
+    // A month the group has not closed: refused in Thai, saying what to wait for.
+    let open_month = last_closed_month().first_day().add_months(1).month();
+    let unclosed = post(
+        base,
+        "/signoff",
+        &operator,
+        &format!("subject=230101-001&month={open_month}&back=230101&csrf={csrf}"),
+    );
+    assert_eq!(unclosed.status, 409, "{}", unclosed.text());
+    assert!(
+        unclosed.text().contains("ยังไม่ได้ปิดบัญชีเดือน"),
+        "{}",
+        unclosed.text()
+    );
     assert_eq!(signoffs(), before, "nothing was signed off");
     // The agency reads its own scope.
     assert_eq!(get(base, "/scope/230101", &agency).status, 200);

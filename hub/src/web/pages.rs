@@ -1152,6 +1152,7 @@ struct SignOffsPage {
     rows: Vec<SignOffRow>,
     may_sign: bool,
     message: String,
+    last_month: String,
 }
 
 /// Who this hub signs off under `scope`: a tambon hub its groups, a province
@@ -1183,6 +1184,10 @@ fn signable_subjects(
 pub struct SignOffsQuery {
     #[serde(default)]
     done: String,
+    /// The last month of the grid (YYYY-MM); the month before this one by
+    /// default, the latest that can be closed.
+    #[serde(default)]
+    month: String,
 }
 
 pub async fn sign_offs(
@@ -1198,7 +1203,11 @@ pub async fn sign_offs(
             or_respond!(query::sign_offs(cx, &asked.scope).map_err(query_failed)).sign_offs;
         let subjects = or_respond!(signable_subjects(app, cx, &asked.scope).map_err(query_failed));
         // The twelve months before this one: a month is signed once closed.
-        let months: Vec<Month> = (1..=12).rev().map(|b| cx.today.month().minus(b)).collect();
+        let last = query
+            .month
+            .parse::<Month>()
+            .unwrap_or_else(|_| cx.today.month().minus(1));
+        let months: Vec<Month> = (0..12).rev().map(|b| last.minus(b)).collect();
         let mut state: BTreeMap<(&str, Month), bool> = BTreeMap::new();
         for s in &signed {
             if s.signed_by == app.config.hub_id
@@ -1233,6 +1242,7 @@ pub async fn sign_offs(
                 .collect(),
             rows,
             may_sign: asked.account.role.may_sign_off(),
+            last_month: last.to_string(),
             message: if query.done.is_empty() {
                 String::new()
             } else {
@@ -1286,15 +1296,58 @@ pub async fn sign_off(
                     Err(_) => app.config.hub_id.clone(),
                 };
                 Redirect::to(&format!(
-                    "/scope/{back}/signoffs?done={}-{month}",
+                    "/scope/{back}/signoffs?done={}-{month}&month={month}",
                     form.subject
                 ))
                 .into_response()
             }
-            Err(error) => refused(StatusCode::CONFLICT, &error.to_string()),
+            Err(error) => refused(
+                StatusCode::CONFLICT,
+                &sign_off_refusal(lang_of(&headers), &error),
+            ),
         }
     })
     .await
+}
+
+/// Why a month cannot be signed off, and what to do, in the reader's words.
+fn sign_off_refusal(lang: Lang, error: &admin::AdminError) -> String {
+    use crate::signoff::SignOffError as E;
+    let admin::AdminError::SignOff(error) = error else {
+        return error.to_string();
+    };
+    if lang == Lang::En {
+        return error.to_string();
+    }
+    match error {
+        E::NotClosed { group, month } => format!(
+            "กลุ่ม {group} ยังไม่ได้ปิดบัญชีเดือน {}: รอให้เหรัญญิกปิดเดือนและซิงค์ แล้วจึงรับรอง",
+            lang.month(*month)
+        ),
+        E::CloseMismatch { group, month, seq } => format!(
+            "กลุ่ม {group} ปิดบัญชีเดือน {} (รายการที่ {seq}) ไม่ตรงกับที่ศูนย์คำนวณ: ตรวจสอบกับเหรัญญิกก่อนรับรอง",
+            lang.month(*month)
+        ),
+        E::ChangedSinceClose { group, month, seq } => format!(
+            "บัญชีเดือน {} ของกลุ่ม {group} เปลี่ยนหลังปิดบัญชี (รายการที่ {seq}): ให้กลุ่มปิดเดือนใหม่ก่อนรับรอง",
+            lang.month(*month)
+        ),
+        E::Forked(group) => {
+            format!("กลุ่ม {group} มีประวัติบัญชีขัดแย้ง: ผู้ดูแลต้องตัดสินก่อนรับรองเดือนใด ๆ")
+        }
+        E::GroupNotSignedOff {
+            tambon,
+            group,
+            month,
+        } => format!(
+            "ศูนย์ตำบล {tambon} ยังไม่ได้รับรองเดือน {} ของกลุ่ม {group}: รอการรับรองระดับตำบลก่อน",
+            lang.month(*month)
+        ),
+        E::NoGroups { tambon, month } => {
+            format!("ตำบล {tambon} ไม่มีกลุ่มที่มีบัญชีในเดือน {}", lang.month(*month))
+        }
+        other => other.to_string(),
+    }
 }
 
 // ---- the public-forum report ----
