@@ -2,71 +2,16 @@
 //! measured from in positions, alerts and metrics, how a hello records it,
 //! and the column's arrival in an older database.
 
-use sajja_common::event::{Body, Rules};
-use sajja_common::{Checkpoint, Date, Event, GroupId, Hash, SignedCheckpoint, SigningKey, chain};
+use sajja_common::{Date, GroupId};
 use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
 use sajja_hub::metrics::Metrics;
 use sajja_hub::positions::{self, Alert, Health};
 use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
 
-const GROUP: &str = "230101-007";
+mod support;
+
+use support::{GROUP, Log};
 const DAY: i64 = 86_400;
-
-/// A group's opening events as its node writes them, and its key.
-struct Log {
-    group: GroupId,
-    key: SigningKey,
-    events: Vec<Vec<u8>>,
-    hashes: Vec<Hash>,
-}
-
-impl Log {
-    fn opened() -> Log {
-        let group = GroupId::parse(GROUP).unwrap();
-        let mut log = Log {
-            key: SigningKey::from_seed(&[7; 32]).unwrap(),
-            group: group.clone(),
-            events: Vec::new(),
-            hashes: Vec::new(),
-        };
-        let date = Date::from_ymd(2025, 1, 1).unwrap();
-        for body in [
-            Body::GroupOpened {
-                name: "กลุ่มสัจจะ".into(),
-                tambon: group.tambon().into(),
-                province: group.province().into(),
-            },
-            Body::RulesChanged(Rules::default()),
-        ] {
-            let bytes = Event {
-                group: group.clone(),
-                seq: log.events.len() as u64 + 1,
-                date,
-                recorded_at: 0,
-                body,
-            }
-            .encode();
-            let previous = log
-                .hashes
-                .last()
-                .copied()
-                .unwrap_or_else(|| chain::genesis(&group));
-            log.hashes.push(chain::next(&previous, &bytes));
-            log.events.push(bytes);
-        }
-        log
-    }
-
-    fn checkpoint_at(&self, seq: u64) -> SignedCheckpoint {
-        Checkpoint {
-            group: self.group.clone(),
-            seq,
-            head: self.hashes[seq as usize - 1],
-            fork_epoch: 0,
-        }
-        .sign(&self.key)
-    }
-}
 
 struct Hub {
     dir: tempfile::TempDir,
@@ -148,7 +93,7 @@ impl Hub {
 /// nothing is stale everywhere, however recent its last batch.
 #[test]
 fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
-    let log = Log::opened();
+    let log = Log::opened(1);
     let hub = Hub::holding(&log);
     let now = unix_now();
 
@@ -199,7 +144,7 @@ fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
 /// moves backwards and moves by a minute or more.
 #[test]
 fn a_verified_hello_records_the_contact_and_nothing_else_does() {
-    let log = Log::opened();
+    let log = Log::opened(1);
     let mut hub = Hub::holding(&log);
     hub.set_times(Some(1_000), None);
     let group = log.group.clone();
@@ -253,7 +198,7 @@ fn a_verified_hello_records_the_contact_and_nothing_else_does() {
 /// opens it, filled from `last_sync_at`; opening it again changes nothing.
 #[test]
 fn an_older_database_gains_the_contact_column_from_its_last_sync() {
-    let log = Log::opened();
+    let log = Log::opened(1);
     let hub = Hub::holding(&log);
     let path = hub.path();
     let Hub { dir, ingest } = hub;

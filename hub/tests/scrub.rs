@@ -2,71 +2,17 @@
 //! found, named by group and seq, reported, held, and repaired only by the
 //! group's own bytes; a damaged page fails the integrity check.
 
-use sajja_common::event::{Body, Rules};
-use sajja_common::{Checkpoint, Date, Event, GroupId, Hash, SignedCheckpoint, SigningKey, chain};
+use sajja_common::{Date, GroupId};
 use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::metrics::Metrics;
 use sajja_hub::positions::{self, Alert, Health};
 use sajja_hub::store::{GroupStatus, Store};
 
-const GROUP: &str = "230101-007";
+mod support;
 
-/// A group's opening events as its node writes them, and its key.
-struct Log {
-    group: GroupId,
-    key: SigningKey,
-    events: Vec<Vec<u8>>,
-    hashes: Vec<Hash>,
-}
+use support::{GROUP, Log};
 
 impl Log {
-    fn opened() -> Log {
-        let group = GroupId::parse(GROUP).unwrap();
-        let mut log = Log {
-            key: SigningKey::from_seed(&[7; 32]).unwrap(),
-            group: group.clone(),
-            events: Vec::new(),
-            hashes: Vec::new(),
-        };
-        let date = Date::from_ymd(2025, 1, 1).unwrap();
-        for body in [
-            Body::GroupOpened {
-                name: "กลุ่มสัจจะ".into(),
-                tambon: group.tambon().into(),
-                province: group.province().into(),
-            },
-            Body::RulesChanged(Rules::default()),
-            Body::RulesChanged(Rules::default()),
-        ] {
-            let bytes = Event {
-                group: group.clone(),
-                seq: log.events.len() as u64 + 1,
-                date,
-                recorded_at: 0,
-                body,
-            }
-            .encode();
-            let previous = log
-                .hashes
-                .last()
-                .copied()
-                .unwrap_or_else(|| chain::genesis(&group));
-            log.hashes.push(chain::next(&previous, &bytes));
-            log.events.push(bytes);
-        }
-        log
-    }
-
-    fn checkpoint_at(&self, seq: u64) -> SignedCheckpoint {
-        Checkpoint {
-            group: self.group.clone(),
-            seq,
-            head: self.hashes[seq as usize - 1],
-            fork_epoch: 0,
-        }
-        .sign(&self.key)
-    }
-
     /// Events `from..=to` (1-based).
     fn range(&self, from: u64, to: u64) -> Vec<Vec<u8>> {
         self.events[from as usize - 1..to as usize].to_vec()
@@ -169,7 +115,7 @@ fn group() -> GroupId {
 /// and its bytes, which hash to the stored chain, repair the log exactly.
 #[test]
 fn a_flipped_byte_is_found_reported_held_and_repaired_by_the_groups_own_bytes() {
-    let log = Log::opened();
+    let log = Log::opened(2);
     let mut hub = Hub::holding(&log);
     let good = hub.stored();
     assert_eq!(hub.ingest.store().scrub_log(&group()).unwrap().damage, None);
@@ -232,7 +178,7 @@ fn a_flipped_byte_is_found_reported_held_and_repaired_by_the_groups_own_bytes() 
 /// it, is not a fork: the push finds the damage and repairs it.
 #[test]
 fn a_push_over_an_unnoticed_damaged_row_repairs_it_instead_of_calling_a_fork() {
-    let log = Log::opened();
+    let log = Log::opened(2);
     let mut hub = Hub::holding(&log);
     let good = hub.stored();
     hub.flip_event_byte(2);
@@ -253,7 +199,7 @@ fn a_push_over_an_unnoticed_damaged_row_repairs_it_instead_of_calling_a_fork() {
 /// Bytes that do not hash to the stored chain never overwrite it.
 #[test]
 fn a_push_that_does_not_hash_to_the_stored_chain_repairs_nothing() {
-    let log = Log::opened();
+    let log = Log::opened(2);
     let mut hub = Hub::holding(&log);
     hub.flip_event_byte(2);
     hub.ingest
@@ -279,7 +225,7 @@ fn a_push_that_does_not_hash_to_the_stored_chain_repairs_nothing() {
 /// A page overwritten on disk fails SQLite's quick check.
 #[test]
 fn a_damaged_page_fails_the_integrity_check() {
-    let log = Log::opened();
+    let log = Log::opened(2);
     let hub = Hub::holding(&log);
     assert_eq!(hub.ingest.store().integrity_check(false).unwrap(), None);
     assert_eq!(hub.ingest.store().integrity_check(true).unwrap(), None);

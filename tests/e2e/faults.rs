@@ -3,7 +3,6 @@
 //! is reported, that nothing acknowledged is lost or changed, and that the
 //! system converges once a good copy is offered.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,47 +11,10 @@ use crate::support::*;
 
 const GROUP: &str = "230101-007";
 
-/// `metrics_listen` on an ephemeral port, first in the file.
-fn enable_metrics(hub: &Hub) {
-    let config = std::fs::read_to_string(hub.config()).expect("read hub.toml");
-    std::fs::write(
-        hub.config(),
-        format!("metrics_listen = \"127.0.0.1:0\"\n{config}"),
-    )
-    .expect("write hub.toml");
-}
-
-/// The operations endpoint's address as the running hub wrote it (the file
-/// is removed before each start, so it is never the last run's).
-fn metrics_addr(hub: &Hub) -> String {
-    let file = hub.dir.join("data/metrics.addr");
-    wait_for("the metrics address", Duration::from_secs(20), || {
-        std::fs::read_to_string(&file).ok()
-    })
-}
-
 fn restart(hub: &mut Hub) -> String {
     let _ = std::fs::remove_file(hub.dir.join("data/metrics.addr"));
     hub.start();
     metrics_addr(hub)
-}
-
-/// One plain HTTP/1.1 GET: (status code, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("end of head");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status code");
-    (status, body.to_string())
 }
 
 fn query_json(hub: &Hub, args: &[&str]) -> Value {

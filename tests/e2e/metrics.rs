@@ -7,47 +7,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// Puts `metrics_listen` on an ephemeral port: first in the file, so that it
-/// is a top-level key whatever tables follow.
-fn enable_metrics(hub: &Hub) {
-    let config = std::fs::read_to_string(hub.config()).expect("read hub.toml");
-    std::fs::write(
-        hub.config(),
-        format!("metrics_listen = \"127.0.0.1:0\"\n{config}"),
-    )
-    .expect("write hub.toml");
-}
-
-/// The endpoint's address, as the running hub wrote it.
-fn metrics_addr(hub: &Hub) -> String {
-    let file = hub.dir.join("data/metrics.addr");
-    wait_for("the metrics address", Duration::from_secs(20), || {
-        std::fs::read_to_string(&file).ok()
-    })
-}
-
-/// One plain HTTP/1.1 GET: (status code, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read the response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of head in {response:?}"));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    (status, body.to_string())
-}
-
 /// The value of the sample named exactly `series` (name and labels).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
