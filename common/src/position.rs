@@ -540,6 +540,14 @@ fn member_part(by_source: &[(Source, Money)]) -> Money {
         .map_or(Money::ZERO, |(_, amount)| *amount)
 }
 
+/// Basis points as a percent number, exactly: `2065` → `20.65`, `-5` →
+/// `-0.05`. The one rendering of a ratio for people and spreadsheets.
+pub fn basis_points_text(basis_points: i64) -> String {
+    let sign = if basis_points < 0 { "-" } else { "" };
+    let abs = basis_points.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
 fn ratio(numerator: i64, denominator: i64) -> Option<i64> {
     (denominator > 0).then(|| (i128::from(numerator) * 10_000 / i128::from(denominator)) as i64)
 }

@@ -117,14 +117,7 @@ impl Risk {
 
 impl std::fmt::Display for Risk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pct = |bp: i64| {
-            format!(
-                "{}{}.{:02}%",
-                if bp < 0 { "-" } else { "" },
-                bp.abs() / 100,
-                bp.abs() % 100
-            )
-        };
+        let pct = |bp: i64| format!("{}%", sajja_common::position::basis_points_text(bp));
         match *self {
             Risk::Par30 { basis_points } => write!(f, "PAR30 {}", pct(basis_points)),
             Risk::Collection { basis_points } => {

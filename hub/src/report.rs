@@ -111,13 +111,9 @@ pub fn group_table(lines: &[GroupLine], as_of: Date, freshness: Freshness) -> St
 }
 
 fn percent(basis_points: Option<i64>) -> String {
-    match basis_points {
-        Some(bp) => {
-            let sign = if bp < 0 { "-" } else { "" };
-            format!("{sign}{}.{:02}%", bp.abs() / 100, bp.abs() % 100)
-        }
-        None => "-".into(),
-    }
+    basis_points.map_or("-".into(), |bp| {
+        format!("{}%", sajja_common::position::basis_points_text(bp))
+    })
 }
 
 pub fn pool_table(pools: &[sajja_common::position::PoolPosition], as_of: Date) -> String {

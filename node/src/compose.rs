@@ -44,12 +44,7 @@ pub fn local_date_time(unix_seconds: i64) -> String {
 
 /// [`local_date_time`] with the era chosen by the caller.
 pub fn date_time_at(unix_seconds: i64, buddhist_era: bool) -> String {
-    const THAI_OFFSET_SECONDS: i64 = 7 * 3600;
-    // Bounded so that a wild stored value cannot overflow the offset.
-    const YEAR_9999: i64 = 253_402_300_799;
-    let unix_seconds = unix_seconds.clamp(0, YEAR_9999);
-    let date = Date::thai_date_at(unix_seconds);
-    let minutes = (unix_seconds + THAI_OFFSET_SECONDS).rem_euclid(86_400) / 60;
+    let (date, minutes) = sajja_edge::web::lang::thai_clock(unix_seconds);
     let day = if buddhist_era {
         date.buddhist_iso()
     } else {

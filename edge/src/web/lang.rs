@@ -13,6 +13,18 @@ const ENGLISH_MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// A moment as a clock in Thailand reads it (UTC+7 all year, no daylight
+/// saving): the date and the minutes since midnight. The one conversion
+/// behind every time a treasurer or coordinator reads.
+pub fn thai_clock(unix_seconds: i64) -> (Date, i64) {
+    const THAI_OFFSET_SECONDS: i64 = 7 * 3600;
+    // Bounded so that a wild stored value cannot overflow the offset.
+    const YEAR_9999: i64 = 253_402_300_799;
+    let unix_seconds = unix_seconds.clamp(0, YEAR_9999);
+    let minutes = (unix_seconds + THAI_OFFSET_SECONDS).rem_euclid(86_400) / 60;
+    (Date::thai_date_at(unix_seconds), minutes)
+}
+
 impl Lang {
     pub fn code(self) -> &'static str {
         match self {
@@ -41,13 +53,12 @@ impl Lang {
         }
     }
 
-    /// A unix time as Thai wall-clock time (UTC+7, no daylight saving):
-    /// `7 ธ.ค. 2569 17:42`.
+    /// A unix time as Thai wall-clock time: `7 ธ.ค. 2569 17:42`.
     pub fn time(self, unix: i64) -> String {
-        let minutes = (unix + 7 * 3_600).rem_euclid(86_400) / 60;
+        let (date, minutes) = thai_clock(unix);
         format!(
             "{} {:02}:{:02}",
-            self.date(Date::thai_date_at(unix)),
+            self.date(date),
             minutes / 60,
             minutes % 60
         )

@@ -21,24 +21,13 @@ const BOM: &str = "\u{feff}";
 
 /// Basis points as a percent number: `2065` → `20.65`. Exact, no float.
 pub fn percent_number(basis_points: Option<i64>) -> String {
-    match basis_points {
-        Some(bp) => {
-            let sign = if bp < 0 { "-" } else { "" };
-            format!("{sign}{}.{:02}", bp.abs() / 100, bp.abs() % 100)
-        }
-        None => String::new(),
-    }
+    basis_points.map_or_else(String::new, sajja_common::position::basis_points_text)
 }
 
 /// A unix time as ISO local Thai time, `2026-12-07 17:42`.
 fn iso_time(unix: i64) -> String {
-    let minutes = (unix + 7 * 3_600).rem_euclid(86_400) / 60;
-    format!(
-        "{} {:02}:{:02}",
-        Date::thai_date_at(unix),
-        minutes / 60,
-        minutes % 60
-    )
+    let (date, minutes) = sajja_edge::web::lang::thai_clock(unix);
+    format!("{date} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 fn csv_text(rows: Vec<Vec<String>>) -> Result<String, csv::Error> {

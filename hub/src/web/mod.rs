@@ -117,13 +117,9 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 
 /// `1234` basis points as `12.34%`.
 pub fn percent(basis_points: Option<i64>) -> String {
-    match basis_points {
-        Some(bp) => {
-            let sign = if bp < 0 { "-" } else { "" };
-            format!("{sign}{}.{:02}%", bp.abs() / 100, bp.abs() % 100)
-        }
-        None => "–".into(),
-    }
+    basis_points.map_or("–".into(), |bp| {
+        format!("{}%", sajja_common::position::basis_points_text(bp))
+    })
 }
 
 /// Who is asking, or the response that sends them to log in.
