@@ -55,7 +55,7 @@ pub fn date_time_at(unix_seconds: i64, buddhist_era: bool) -> String {
 
 /// A whole number as written, Thai digits too; `None` for anything else
 /// (signs, separators, spaces inside).
-fn whole_number(text: &str) -> Option<u32> {
+pub fn whole_number(text: &str) -> Option<u32> {
     let digits = arabic_digits(text.trim());
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

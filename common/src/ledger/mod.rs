@@ -11,6 +11,7 @@ mod accounts;
 mod benefits;
 mod delta;
 mod refusal;
+mod refusal_th;
 mod trial_balance;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use accounts::{Account, Accounts, ExpenseAccount, IncomeAccount, PoolBalances};
 pub use delta::Delta;
 pub use refusal::{Refusal, Rule};
+pub use refusal_th::benefit_kind_thai;
 pub use trial_balance::{TrialBalanceLine, trial_balance_digest};
 
 use crate::chain::Hash;

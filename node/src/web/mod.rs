@@ -12,7 +12,22 @@
 //! - [`sheet`]: the meeting-day collection sheet.
 //! - [`pages`]: one handler per page, its template beside it in `templates/`.
 
+/// The page a failed step returns, as it is.
+macro_rules! or_respond {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
+pub mod approvals;
+pub mod benefits;
 pub mod cli;
+pub mod close;
+pub mod corrections;
+pub mod loans;
 pub mod pages;
 pub mod sheet;
 pub mod users;
@@ -147,6 +162,16 @@ pub fn internal(error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
+/// A store error as the reader should see it: a ledger refusal in their
+/// language and without the log's coordinates, anything else as it is.
+pub fn say(lang: Lang, error: &StoreError) -> String {
+    match (crate::store::refusal_rule(error), lang) {
+        (Some(rule), Lang::Th) => rule.thai(),
+        (Some(rule), Lang::En) => rule.to_string(),
+        (None, _) => error.to_string(),
+    }
+}
+
 /// A refusal page: one line saying why, in the reader's language.
 pub fn refused(status: StatusCode, message: &str) -> Response {
     sajja_edge::web::refusal_page(status, message, "/static/app.css").into_response()
@@ -168,6 +193,16 @@ pub fn router(app: Shared) -> Router {
         .route("/receipt", get(pages::receipt))
         .route("/members", get(pages::members).post(pages::add_member))
         .route("/members/{member}", get(pages::passbook))
+        .route("/benefits", get(benefits::benefits).post(benefits::post_benefit))
+        .route("/loans", get(loans::loans).post(loans::post_loan))
+        .route("/approvals", get(approvals::approvals))
+        .route("/approvals/{id}", post(approvals::decide))
+        .route(
+            "/corrections",
+            get(corrections::corrections).post(corrections::propose_reversal),
+        )
+        .route("/close", get(close::close).post(close::close_month))
+        .route("/backup", get(close::backup))
         .route("/balance", get(pages::balance))
         .route("/balance.csv", get(pages::balance_csv))
         .route("/static/app.css", get(stylesheet))

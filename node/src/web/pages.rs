@@ -41,7 +41,7 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn new(lang: Lang, session: &Session, store: &Store, nav: &'static str) -> Frame {
+    pub(super) fn new(lang: Lang, session: &Session, store: &Store, nav: &'static str) -> Frame {
         let name = store
             .books()
             .opened
@@ -62,24 +62,24 @@ impl Frame {
     }
 }
 
-async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+pub(super) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(internal)
 }
 
-fn render(template: &impl Template, status: StatusCode) -> Response {
+pub(super) fn render(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(error) => internal(error),
     }
 }
 
-fn business_today() -> Date {
+pub(super) fn business_today() -> Date {
     compose::today()
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -90,7 +90,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 /// be allowed to record. Returns the refusal to send otherwise.
 // The refusal is the page to send: returned as is, on a path taken once a request.
 #[allow(clippy::result_large_err)]
-fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
+pub(super) fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
     let w = Words::of(lang_of(headers));
     let session = session(app, headers)?;
     if !same_token(csrf, &session.csrf) {
@@ -102,22 +102,13 @@ fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Session, Respo
     Ok(session)
 }
 
-macro_rules! or_respond {
-    ($e:expr) => {
-        match $e {
-            Ok(value) => value,
-            Err(response) => return response,
-        }
-    };
-}
-
-fn store_error(error: StoreError) -> Response {
+pub(super) fn store_error(error: StoreError) -> Response {
     internal(error)
 }
 
 /// The ledger for one request, or the error page.
 #[allow(clippy::result_large_err)]
-fn ledger(app: &App) -> Result<std::sync::MutexGuard<'_, Store>, Response> {
+pub(super) fn ledger(app: &App) -> Result<std::sync::MutexGuard<'_, Store>, Response> {
     app.store().map_err(store_error)
 }
 
@@ -407,7 +398,7 @@ fn meeting_page(f: Frame, sheet: Sheet, status: StatusCode) -> Response {
     render(&page, status)
 }
 
-fn parse_sheet_date(text: &str) -> Result<Date, String> {
+pub(super) fn parse_sheet_date(text: &str) -> Result<Date, String> {
     if text.trim().is_empty() {
         Ok(business_today())
     } else {
@@ -508,7 +499,7 @@ pub async fn record_meeting(
             let mut refusal = None;
             for entry in entries {
                 if let Err(error) = batch.push(date, entry.body) {
-                    refusal = Some((entry.row, error.to_string()));
+                    refusal = Some((entry.row, super::say(lang, &error)));
                     break;
                 }
             }
@@ -554,7 +545,7 @@ pub struct Line {
     pub amount: Money,
 }
 
-fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, RegisterEntry>) -> Line {
+pub(super) fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, RegisterEntry>) -> Line {
     let w = Words::of(lang);
     let who = |m: &MemberNo| {
         let name = register.get(m).map_or("", |r| r.name.as_str());
@@ -605,6 +596,50 @@ fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, RegisterEnt
             Money::from_satang(principal.satang() + interest.satang()),
         ),
         Body::MemberJoined { member, .. } => (who(member), w.kind_joined.to_string(), Money::ZERO),
+        Body::BenefitPaid {
+            member,
+            kind,
+            amount,
+            committee_override,
+            ..
+        } => (
+            who(member),
+            format!(
+                "{} {}{}",
+                w.benefits,
+                super::benefits::kind_label(lang, *kind),
+                if *committee_override { w.by_override } else { "" }
+            ),
+            *amount,
+        ),
+        Body::SavingsWithdrawn { member, amount, .. } => {
+            (who(member), w.kind_withdrawal.to_string(), *amount)
+        }
+        Body::LoanDisbursed {
+            loan,
+            member,
+            principal,
+            ..
+        } => (
+            who(member),
+            format!("{} {}", w.disburse, loan.0),
+            *principal,
+        ),
+        Body::MemberLeft {
+            member,
+            savings_refund,
+            ..
+        } => (who(member), w.kind_left.to_string(), *savings_refund),
+        Body::Reversal { reversed_seq, reason } => (
+            String::new(),
+            format!("{} {reversed_seq}: {reason}", w.reversal_of),
+            Money::ZERO,
+        ),
+        Body::PeriodClosed { month, .. } => (
+            String::new(),
+            format!("{} {}", w.close_month, lang.month(*month)),
+            Money::ZERO,
+        ),
         other => (
             String::new(),
             format!("{} ({})", w.kind_other, other.kind()),
@@ -693,7 +728,7 @@ fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn touches_member(event: &Event, member: MemberNo, books: &sajja_common::ledger::Books) -> bool {
+pub(super) fn touches_member(event: &Event, member: MemberNo, books: &sajja_common::ledger::Books) -> bool {
     match &event.body {
         Body::ContributionReceived { member: m, .. } => *m == Some(member),
         Body::SavingsDeposited { member: m, .. }

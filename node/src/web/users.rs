@@ -34,6 +34,8 @@ pub enum UserError {
     BadPassword,
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("{0} proposals are already waiting for approval: decide those first")]
+    QueueFull(usize),
     #[error("stored role '{0}' is unknown: the users file is damaged")]
     BadRole(String),
 }
@@ -48,7 +50,8 @@ pub struct Session {
 }
 
 pub struct Users {
-    conn: Connection,
+    /// Shared with [`super::approvals`], whose queue lives in the same file.
+    pub(super) conn: Connection,
 }
 
 pub fn users_path(data_dir: &Path) -> PathBuf {
@@ -80,6 +83,7 @@ impl Users {
 ",
         )?;
         conn.execute_batch(sessions::SCHEMA)?;
+        conn.execute_batch(super::approvals::SCHEMA)?;
         restrict_mode(&path);
         Ok(Users { conn })
     }
