@@ -87,14 +87,15 @@ pub struct ExchangeAccount {
 impl ExchangeAccount {
     /// The balance at the end of `date`.
     pub fn balance_as_of(&self, date: Date) -> Credits {
-        let later: i64 = self
+        let later: i128 = self
             .dated
             .iter()
             .rev()
             .take_while(|(d, _)| *d > date)
-            .map(|(_, change)| change)
+            .map(|(_, change)| i128::from(*change))
             .sum();
-        Credits::from_centi(self.balance.centi() - later)
+        let balance = i128::from(self.balance.centi()) - later;
+        Credits::from_centi(i64::try_from(balance).unwrap_or(i64::MIN))
     }
 
     /// The limit in force at the end of `date` (the opening limit before).
@@ -238,15 +239,24 @@ impl ExchangeBooks {
         match &event.body {
             ExchangeBody::Transfer {
                 from, to, amount, ..
-            } => vec![(*from, -amount.centi()), (*to, amount.centi())],
+            } => vec![
+                (*from, amount.centi().saturating_neg()),
+                (*to, amount.centi()),
+            ],
             ExchangeBody::VouchersIssued {
                 account,
                 first_serial,
                 last_serial,
                 denomination,
             } => {
-                let vouchers = i64::from(last_serial.saturating_sub(*first_serial)) + 1;
-                vec![(*account, -(vouchers.saturating_mul(denomination.centi())))]
+                // A backwards range issues nothing (`Vouchers::issue` agrees).
+                let vouchers = if last_serial < first_serial {
+                    0
+                } else {
+                    i64::from(last_serial - first_serial) + 1
+                };
+                let value = vouchers.saturating_mul(denomination.centi());
+                vec![(*account, value.saturating_neg())]
             }
             ExchangeBody::VouchersReturned {
                 first_serial,
@@ -384,7 +394,7 @@ impl ExchangeBooks {
                 let later = a.dated.partition_point(|(d, _)| *d <= date);
                 let mut steps = a.dated[later..].iter().peekable();
                 loop {
-                    if balance < -new_limit.centi() {
+                    if balance < new_limit.centi().saturating_neg() {
                         return Err(ExchangeRule::LimitBelowDebit {
                             account: *account,
                             new_limit: *new_limit,
@@ -397,7 +407,7 @@ impl ExchangeBooks {
                     };
                     on = *next;
                     while let Some((_, change)) = steps.next_if(|(d, _)| *d == on) {
-                        balance += change;
+                        balance = balance.saturating_add(*change);
                     }
                 }
                 Ok(())
@@ -472,7 +482,7 @@ impl ExchangeBooks {
                         balance: a.balance,
                     });
                 }
-                let debit = Credits::from_centi(-a.balance.centi());
+                let debit = Credits::from_centi(a.balance.centi().saturating_neg());
                 if *written_off != debit {
                     return Err(ExchangeRule::WriteOffMismatch {
                         account: *account,
@@ -551,8 +561,9 @@ impl ExchangeBooks {
     /// limit only; a back-dated change walks the changes dated after it.
     fn check_limit(&self, account: AccountNo, date: Date, change: i64) -> Result<(), ExchangeRule> {
         let a = self.account(account)?;
-        // An increase cannot take a balance beyond a limit; a credit may
-        // still overflow.
+        // An increase cannot take a balance beyond a limit. (Nor can it
+        // overflow in valid books: every positive balance is some account's
+        // debit, at most 999,999 limits of 10^12; checked all the same.)
         if change >= 0 {
             return a
                 .balance
@@ -572,7 +583,7 @@ impl ExchangeBooks {
                 .get(limits.saturating_sub(1))
                 .map_or(a.limit, |(_, l)| *l);
             let would_be = balance.checked_add(change).ok_or(ExchangeRule::Overflow)?;
-            if would_be < -limit.centi() {
+            if would_be < limit.centi().saturating_neg() {
                 return Err(ExchangeRule::LimitBreached {
                     account,
                     limit,
@@ -587,7 +598,7 @@ impl ExchangeBooks {
             };
             on = next;
             while let Some((_, c)) = steps.next_if(|(d, _)| *d == on) {
-                balance += c;
+                balance = balance.saturating_add(*c);
             }
             while a.limits.get(limits).is_some_and(|(d, _)| *d == on) {
                 limits += 1;
@@ -702,7 +713,7 @@ impl ExchangeBooks {
         }
         for (account, change) in changes {
             if let Some(a) = self.accounts.get_mut(&account) {
-                a.balance = Credits::from_centi(a.balance.centi() + change);
+                a.balance = Credits::from_centi(a.balance.centi().saturating_add(change));
                 insert_dated(&mut a.dated, date, change);
                 a.last_activity = a.last_activity.max(date);
             }

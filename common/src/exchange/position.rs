@@ -145,8 +145,8 @@ impl ExchangePosition {
                 AccountStatus::Open => {
                     open += 1;
                     if balance < 0 {
-                        debit += i128::from(-balance);
-                        debtors.push((*number, -balance));
+                        debit -= i128::from(balance);
+                        debtors.push((*number, balance.saturating_neg()));
                     }
                 }
                 AccountStatus::Closed { .. } => closed += 1,

@@ -104,8 +104,13 @@ impl Vouchers {
         }
     }
 
-    /// Records an issue already checked.
+    /// Records an issue already checked. (Arithmetic saturates and a
+    /// backwards range is ignored, so not even an unchecked hostile event
+    /// can panic the fold.)
     pub fn issue(&mut self, first: u32, last: u32, denomination: Credits, date: Date) {
+        if last < first {
+            return;
+        }
         let run = VoucherRun {
             last,
             denomination,
@@ -113,13 +118,16 @@ impl Vouchers {
         };
         self.issued.insert(first, run.clone());
         self.outstanding.insert(first, run);
-        let value = i64::from(last - first + 1) * denomination.centi();
+        let value = i64::from(last - first + 1).saturating_mul(denomination.centi());
         self.record(date, value);
     }
 
     /// Records a return already checked: the runs it covers are cut out of
     /// the outstanding set. Returns the value returned.
     pub fn give_back(&mut self, first: u32, last: u32, date: Date) -> i64 {
+        if last < first {
+            return 0;
+        }
         let touched: Vec<u32> = self
             .outstanding
             .range(..=last)
@@ -127,7 +135,7 @@ impl Vouchers {
             .take_while(|(_, run)| run.last >= first)
             .map(|(start, _)| *start)
             .collect();
-        let mut value = 0;
+        let mut value: i64 = 0;
         for start in touched {
             let Some(run) = self.outstanding.remove(&start) else {
                 continue;
@@ -145,26 +153,27 @@ impl Vouchers {
                 self.outstanding.insert(last + 1, run.clone());
             }
             let covered = i64::from(run.last.min(last) - start.max(first) + 1);
-            value += covered * run.denomination.centi();
+            value = value.saturating_add(covered.saturating_mul(run.denomination.centi()));
         }
-        self.record(date, -value);
+        self.record(date, value.saturating_neg());
         value
     }
 
     fn record(&mut self, date: Date, change: i64) {
-        self.value_outstanding = Credits::from_centi(self.value_outstanding.centi() + change);
+        self.value_outstanding =
+            Credits::from_centi(self.value_outstanding.centi().saturating_add(change));
         insert_dated(&mut self.dated, date, change);
     }
 
     /// The value outstanding at the end of `date`.
     pub fn outstanding_as_of(&self, date: Date) -> Credits {
-        Credits::from_centi(
-            self.dated
-                .iter()
-                .take_while(|(d, _)| *d <= date)
-                .map(|(_, change)| change)
-                .sum(),
-        )
+        let sum: i128 = self
+            .dated
+            .iter()
+            .take_while(|(d, _)| *d <= date)
+            .map(|(_, change)| i128::from(*change))
+            .sum();
+        Credits::from_centi(i64::try_from(sum).unwrap_or(i64::MAX))
     }
 }
 
