@@ -1043,6 +1043,15 @@ impl Event {
         }
         let raw = pb::Event::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
         let group = GroupId::parse(&raw.group_id).map_err(|e| invalid("group_id", e))?;
+        // An exchange's log has its own event type; a group event carrying
+        // its id is someone's mistake or forgery, and was refused before
+        // exchange ids existed, so it stays refused.
+        if group.is_exchange_log() {
+            return Err(invalid(
+                "group_id",
+                "an exchange log's id; its events are ExchangeEvents",
+            ));
+        }
         if raw.seq == 0 {
             return Err(invalid("seq", "sequence numbers start at 1"));
         }

@@ -5,7 +5,13 @@ use std::fmt;
 
 use thiserror::Error;
 
-/// A group: its tambon's 6-digit geocode and a 3-digit group number, `230101-007`.
+/// The id of a single-writer log: a group (its tambon's 6-digit geocode and a
+/// 3-digit group number, `230101-007`), a hub's administrative log
+/// (`230101-000`, [`GroupId::hub_log`]) or a community exchange's log (the
+/// tambon geocode, `-X` and two digits, `230101-X01`,
+/// [`GroupId::exchange_log`]). All three are hashed, checkpointed, stored and
+/// relayed by the same machinery, keyed by this id; what a log *is* is read
+/// from its id, so each decoder refuses the ids of the other kinds.
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -37,6 +43,8 @@ pub enum IdError {
         "'{0}' is not a group id: expected a 6-digit tambon geocode, a dash and a 3-digit number, e.g. 230101-007"
     )]
     Group(String),
+    #[error("exchange number {0} is out of range: an exchange log is numbered 1 to 99")]
+    ExchangeNumber(u32),
     #[error(
         "'{0}' is not a pool id: expected a 2- or 6-digit geocode, optionally followed by '-' and up to 8 letters or digits, e.g. 230101 or 23-RES"
     )]
@@ -62,7 +70,15 @@ impl GroupId {
     pub fn parse(text: &str) -> Result<GroupId, IdError> {
         let bad = || IdError::Group(text.to_string());
         let (tambon, number) = text.split_once('-').ok_or_else(bad)?;
-        if tambon.len() != 6 || number.len() != 3 || !all_digits(tambon) || !all_digits(number) {
+        if tambon.len() != 6 || number.len() != 3 || !all_digits(tambon) {
+            return Err(bad());
+        }
+        // An exchange log's number is `X` and two digits, 01 to 99.
+        let number_ok = match number.strip_prefix('X') {
+            Some(digits) => all_digits(digits) && digits != "00",
+            None => all_digits(number),
+        };
+        if !number_ok {
             return Err(bad());
         }
         Ok(GroupId(text.to_string()))
@@ -87,6 +103,27 @@ impl GroupId {
     /// Whether this id names a hub's administrative log rather than a group.
     pub fn is_hub_log(&self) -> bool {
         self.0.ends_with("-000")
+    }
+
+    /// The id of a community exchange's log: the tambon's geocode, `-X` and
+    /// the exchange's number in the tambon, 1 to 99 (`230101-X01`). A group
+    /// number is digits only, so no group or hub log has such an id.
+    pub fn exchange_log(tambon: &str, number: u32) -> Result<GroupId, IdError> {
+        check_geocode(tambon, "tambon", 6)?;
+        if !(1..=99).contains(&number) {
+            return Err(IdError::ExchangeNumber(number));
+        }
+        GroupId::parse(&format!("{tambon}-X{number:02}"))
+    }
+
+    /// Whether this id names a community exchange's log rather than a group.
+    pub fn is_exchange_log(&self) -> bool {
+        self.0.as_bytes().get(7) == Some(&b'X')
+    }
+
+    /// Whether this id names a group (neither a hub's nor an exchange's log).
+    pub fn is_group(&self) -> bool {
+        !self.is_hub_log() && !self.is_exchange_log()
     }
 
     /// The geocode of the hub whose administrative log this is.
@@ -201,6 +238,34 @@ mod tests {
             (Some("230101"), Some("23"))
         );
         assert!(!GroupId::parse("230101-007").unwrap().is_hub_log());
+    }
+
+    #[test]
+    fn exchange_logs_are_x_and_two_digits() {
+        let exchange = GroupId::exchange_log("230101", 1).unwrap();
+        assert_eq!(exchange.as_str(), "230101-X01");
+        assert_eq!(GroupId::parse("230101-X01").unwrap(), exchange);
+        assert!(exchange.is_exchange_log() && !exchange.is_hub_log() && !exchange.is_group());
+        assert_eq!((exchange.tambon(), exchange.province()), ("230101", "23"));
+        assert_eq!(exchange.hub_of_log(), None);
+        assert!(GroupId::parse("230101-007").unwrap().is_group());
+        assert!(!GroupId::parse("230101-000").unwrap().is_exchange_log());
+        assert_eq!(
+            GroupId::exchange_log("230101", 0),
+            Err(IdError::ExchangeNumber(0))
+        );
+        assert!(GroupId::exchange_log("230101", 100).is_err());
+        assert!(GroupId::exchange_log("2301", 1).is_err());
+        for bad in [
+            "230101-X00",
+            "230101-X1",
+            "230101-X001",
+            "230101-x01",
+            "230101-XA1",
+            "230101-0X1",
+        ] {
+            assert!(GroupId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

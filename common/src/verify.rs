@@ -14,6 +14,7 @@ use crate::admin::AdminEvent;
 use crate::chain::{self, Hash};
 use crate::checkpoint::{PublicKey, SignedCheckpoint, rotation_signing_bytes};
 use crate::event::{Body, DecodeError, Event};
+use crate::exchange::ExchangeEvent;
 use crate::ids::GroupId;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -211,6 +212,11 @@ impl ChainVerifier {
     /// The same for a hub's administrative log.
     pub fn push_admin(&mut self, bytes: &[u8]) -> Result<AdminEvent, VerifyError> {
         self.advance(bytes, AdminEvent::decode, |e| (&e.log, e.seq))
+    }
+
+    /// The same for a community exchange's log.
+    pub fn push_exchange(&mut self, bytes: &[u8]) -> Result<ExchangeEvent, VerifyError> {
+        self.advance(bytes, ExchangeEvent::decode, |e| (&e.log, e.seq))
     }
 
     fn advance<T>(

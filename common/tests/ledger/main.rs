@@ -9,8 +9,10 @@
 //! - `integrity`: the hash chain, checkpoints and the verifier's precise errors.
 //! - `money`: amounts as a treasurer types them.
 //! - `hostile`: arbitrary and damaged bytes never panic anything.
+//! - `exchange`: the community exchange's log, wire, position and properties.
 
 mod dates;
+mod exchange;
 mod hostile;
 mod integrity;
 mod kinds;
