@@ -409,3 +409,239 @@ fn web_surface_refuses_and_writes_nothing() {
     assert_eq!(after_logout.header("location"), Some("/login?expired=1"));
     assert_eq!(event_count(&app.node), before + 1);
 }
+
+/// The welfare fund of `app`'s group after its three members each paid 30.00
+/// and the local government matched 900.00: 990.00, recorded over HTTP.
+fn fund_the_welfare_fund(app: &App) {
+    let (treasurer, csrf) = login(app, "somsri");
+    let sheet = format!("csrf={csrf}&date=&p1=on&c1=30&p2=on&c2=30&p3=on&c3=30&ml=900");
+    let answer = post_form(app, "/meeting", &treasurer, &sheet);
+    assert_eq!(answer.status, 303, "the sheet: {}", answer.text());
+}
+
+fn log_in(browser: &Browser, app: &App, user: &str) {
+    browser.go(&format!("{}/login", app.base));
+    browser.type_into("#user", user);
+    browser.type_into("#password", PASSWORD);
+    browser.click("#login");
+    // The today page's figures: the session cookie is set once they show.
+    browser.find("#collection");
+}
+
+/// A benefit beyond the rules is refused on the screen with its reason in
+/// Thai; the treasurer sends it for a committee override, nothing is written
+/// until a second committee member approves, and then it is in the log.
+#[test]
+fn a_committee_override_waits_for_a_second_member() {
+    if !require_browser("a_committee_override_waits_for_a_second_member") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let app = start_app(dir.path(), 3);
+    fund_the_welfare_fund(&app);
+    let before = event_count(&app.node);
+    let treasurer = Browser::start(360, 800);
+    log_in(&treasurer, &app, "somsri");
+
+    // Two nights in hospital at the rules' 100.00 a night is 200.00; 500.00 is asked.
+    treasurer.go(&format!("{}/benefits", app.base));
+    treasurer.click("select[name=member] option[value='2']");
+    treasurer.click("select[name=kind] option[value='sickness']");
+    treasurer.type_into("input[name=amount]", "500");
+    treasurer.type_into("input[name=nights]", "๒");
+    treasurer.click("button[value=check]");
+    let verdict = treasurer.text("#verdict");
+    assert!(
+        verdict.contains("ระเบียบไม่ให้จ่าย") && verdict.contains("2 คืน คืนละ 100.00 บาท"),
+        "the refusal says why in Thai: {verdict}"
+    );
+    assert_eq!(
+        treasurer.count("#pay"),
+        0,
+        "no pay button for a refused benefit"
+    );
+    treasurer.screenshot("node-benefit-refused-phone");
+    treasurer.type_into(
+        "#override input[name=reason]",
+        "น้ำท่วมบ้าน นอนโรงพยาบาลนานกว่าปกติ",
+    );
+    treasurer.click("#propose");
+    assert!(treasurer.text("#notice").contains("ยังไม่บันทึก"));
+    assert_eq!(
+        event_count(&app.node),
+        before,
+        "nothing written before approval"
+    );
+    assert!(
+        treasurer.text("#pending").contains("ต้องให้กรรมการคนอื่นอนุมัติ")
+            || treasurer.text("#pending").contains("เฉพาะกรรมการ"),
+        "the treasurer cannot approve: {}",
+        treasurer.text("#pending")
+    );
+
+    let committee = Browser::start(360, 800);
+    log_in(&committee, &app, "prasit");
+    committee.go(&format!("{}/approvals", app.base));
+    assert!(committee.text("#pending").contains("500.00"));
+    committee.screenshot("node-approval-phone");
+    committee.click("#pending button[value=approve]");
+    assert!(committee.text("#recorded").contains("บันทึกแล้ว"));
+    assert_eq!(event_count(&app.node), before + 1, "written once approved");
+    let log = app.node.cli(&["log"]);
+    assert!(
+        log.contains("override"),
+        "the override is in the log: {log}"
+    );
+    assert!(
+        app.node.cli(&["balance"]).contains("490.00"),
+        "990.00 less 500.00"
+    );
+
+    // The loans page and the month close render for the same treasurer.
+    treasurer.go(&format!("{}/loans", app.base));
+    treasurer.click("#lend select[name=member] option[value='1']");
+    treasurer.type_into("#lend input[name=principal]", "300");
+    treasurer.type_into("#lend input[name=term]", "3");
+    treasurer.type_into("#lend input[name=guarantors]", "2, 3");
+    treasurer.click("#lend button[type=submit]");
+    assert!(treasurer.text("#recorded").contains("บันทึกแล้ว"));
+    treasurer.go(&format!("{}/loans", app.base));
+    assert!(treasurer.text("#loans").contains("300.00"));
+    treasurer.screenshot("node-loans-phone");
+    treasurer.go(&format!("{}/close", app.base));
+    assert!(treasurer.text("#trial-balance").contains("490.00"));
+    treasurer.screenshot("node-close-phone");
+}
+
+/// The maker–checker's surface: each refusal leaves the ledger and the queue
+/// as they were.
+#[test]
+fn approvals_are_refused_to_anyone_but_a_second_committee_member() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = start_app(dir.path(), 3);
+    fund_the_welfare_fund(&app);
+    add_user(&app.node, "boonmee", "committee");
+    let (committee, committee_csrf) = login(&app, "prasit");
+    let (treasurer, csrf) = login(&app, "somsri");
+    let (viewer, viewer_csrf) = login(&app, "wichai");
+    let (second, second_csrf) = login(&app, "boonmee");
+    let before = event_count(&app.node);
+
+    // A committee member proposes reversing the last entry (the matching
+    // contribution).
+    let proposed = post_form(
+        &app,
+        "/corrections",
+        &committee,
+        &format!("csrf={committee_csrf}&seq={before}&reason=recorded+twice"),
+    );
+    assert_eq!(proposed.status, 303, "{}", proposed.text());
+    let approve = |cookie: &str, token: &str| {
+        post_form(
+            &app,
+            "/approvals/1",
+            cookie,
+            &format!("csrf={token}&decision=approve"),
+        )
+    };
+    let cases: Vec<(&str, Answer, u16)> = vec![
+        (
+            "the proposer approving",
+            approve(&committee, &committee_csrf),
+            403,
+        ),
+        ("the treasurer approving", approve(&treasurer, &csrf), 403),
+        ("a viewer approving", approve(&viewer, &viewer_csrf), 403),
+        ("no session", approve("", ""), 303),
+        ("a wrong form token", approve(&second, &csrf), 403),
+        (
+            "a viewer proposing",
+            post_form(
+                &app,
+                "/corrections",
+                &viewer,
+                &format!("csrf={viewer_csrf}&seq={before}&reason=x"),
+            ),
+            403,
+        ),
+        (
+            "a reversal without a reason",
+            post_form(
+                &app,
+                "/corrections",
+                &treasurer,
+                &format!("csrf={csrf}&seq={before}&reason="),
+            ),
+            422,
+        ),
+        (
+            "a viewer paying a benefit",
+            post_form(
+                &app,
+                "/benefits",
+                &viewer,
+                &format!("csrf={viewer_csrf}&action=pay&member=1&kind=childbirth&amount=500"),
+            ),
+            403,
+        ),
+        (
+            "a benefit beyond the rules paid without approval",
+            post_form(
+                &app,
+                "/benefits",
+                &treasurer,
+                &format!("csrf={csrf}&action=pay&member=1&kind=sickness&amount=500&nights=1"),
+            ),
+            422,
+        ),
+        (
+            "a committee member closing a month",
+            post_form(
+                &app,
+                "/close",
+                &committee,
+                &format!("csrf={committee_csrf}&month=2026-11"),
+            ),
+            403,
+        ),
+        (
+            "a committee member downloading a backup",
+            http(
+                "GET",
+                &format!("{}/backup", app.base),
+                &[("Cookie", &committee)],
+                b"",
+            ),
+            403,
+        ),
+    ];
+    for (case, answer, status) in &cases {
+        assert_eq!(answer.status, *status, "{case}: {}", answer.text());
+        assert_eq!(event_count(&app.node), before, "{case} wrote nothing");
+    }
+
+    // The second committee member approves; approving again is refused.
+    let approved = approve(&second, &second_csrf);
+    assert_eq!(approved.status, 303, "{}", approved.text());
+    assert_eq!(event_count(&app.node), before + 1);
+    let again = approve(&second, &second_csrf);
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(
+        event_count(&app.node),
+        before + 1,
+        "approved once, written once"
+    );
+
+    // The treasurer's verified backup is the ledger, and opens as one.
+    let backup = http(
+        "GET",
+        &format!("{}/backup", app.base),
+        &[("Cookie", &treasurer)],
+        b"",
+    );
+    assert_eq!(backup.status, 200, "{}", backup.text());
+    assert!(
+        backup.body.starts_with(b"SQLite format 3\0"),
+        "a SQLite file"
+    );
+}

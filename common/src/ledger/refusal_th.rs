@@ -155,9 +155,7 @@ impl Rule {
             Rule::BadInterestRate(bp) => {
                 format!("ดอกเบี้ยรายเดือน {bp} ในหมื่นส่วน เกินร้อยละ 100")
             }
-            Rule::BadGuarantor(m) => format!(
-                "ผู้ค้ำประกันเลขที่ {m} เป็นผู้กู้เอง ซ้ำกัน หรือไม่ใช่สมาชิกที่ยังอยู่"
-            ),
+            Rule::BadGuarantor(m) => format!("ผู้ค้ำประกันเลขที่ {m} เป็นผู้กู้เอง ซ้ำกัน หรือไม่ใช่สมาชิกที่ยังอยู่"),
             Rule::RepaymentBeyondOwed { loan, owed, asked } => {
                 format!("ชำระเงินต้น {asked} บาท เกินยอดค้าง {owed} บาท ของสัญญาเลขที่ {loan}")
             }
@@ -165,9 +163,7 @@ impl Rule {
                 loan,
                 outstanding,
                 asked,
-            } => format!(
-                "ตัดหนี้สูญ {asked} บาท ต้องเท่ากับยอดค้าง {outstanding} บาท ของสัญญาเลขที่ {loan}"
-            ),
+            } => format!("ตัดหนี้สูญ {asked} บาท ต้องเท่ากับยอดค้าง {outstanding} บาท ของสัญญาเลขที่ {loan}"),
             Rule::PoolRepaymentBeyondOwed { pool, owed, asked } => {
                 format!("ชำระ {asked} บาท เกินยอดที่ค้างกองทุนเครือข่าย {pool} คือ {owed} บาท")
             }
@@ -200,12 +196,12 @@ impl Rule {
                 original.thai_display()
             ),
             Rule::ReasonRequired(what) => format!("{what} ต้องมีเหตุผล"),
-            Rule::MemberHasActivity(m) => format!(
-                "สมาชิกเลขที่ {m} มีเงินออม เงินสัจจะ หรือเงินกู้แล้ว: กลับรายการเหล่านั้นก่อน"
-            ),
-            Rule::LoanHasActivity(loan) => format!(
-                "สัญญาเลขที่ {loan} มีการชำระหรือตัดหนี้แล้ว: กลับรายการเหล่านั้นก่อน"
-            ),
+            Rule::MemberHasActivity(m) => {
+                format!("สมาชิกเลขที่ {m} มีเงินออม เงินสัจจะ หรือเงินกู้แล้ว: กลับรายการเหล่านั้นก่อน")
+            }
+            Rule::LoanHasActivity(loan) => {
+                format!("สัญญาเลขที่ {loan} มีการชำระหรือตัดหนี้แล้ว: กลับรายการเหล่านั้นก่อน")
+            }
             Rule::NegativeOn {
                 balance,
                 would_be,
@@ -297,7 +293,10 @@ mod tests {
             date: Date::from_ymd(2025, 2, 1).unwrap(),
         };
         let text = rule.thai();
-        assert!(text.starts_with("เงินออมของสมาชิกเลขที่ 1 จะติดลบเป็น -100.00 บาท"), "{text}");
+        assert!(
+            text.starts_with("เงินออมของสมาชิกเลขที่ 1 จะติดลบเป็น -100.00 บาท"),
+            "{text}"
+        );
         assert!(text.contains("2568"), "{text}");
     }
 

@@ -127,7 +127,8 @@ fn row_to_proposal(row: &rusqlite::Row<'_>) -> rusqlite::Result<Proposal> {
     })
 }
 
-const COLUMNS: &str = "id, kind, fields, reason, proposed_by, proposed_at, outcome, decided_by, seq";
+const COLUMNS: &str =
+    "id, kind, fields, reason, proposed_by, proposed_at, outcome, decided_by, seq";
 
 impl Users {
     /// Queues a proposal; returns its id.
@@ -138,9 +139,11 @@ impl Users {
         reason: &str,
         by: &str,
     ) -> Result<i64, UserError> {
-        let pending: i64 =
-            self.conn
-                .query_row("SELECT count(*) FROM proposals WHERE outcome IS NULL", [], |r| r.get(0))?;
+        let pending: i64 = self.conn.query_row(
+            "SELECT count(*) FROM proposals WHERE outcome IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
         if pending as usize >= PENDING_MAX {
             return Err(UserError::QueueFull(PENDING_MAX));
         }
@@ -361,7 +364,13 @@ pub async fn approvals(
 /// Queues a proposal from a page's form, for that page's handler: checks the
 /// form is sound first, so a proposal that could never be written is refused
 /// now, beside its field, rather than at approval.
-pub fn queue(app: &App, session: &Session, kind: Kind, fields: &[(String, String)], reason: &str) -> Response {
+pub fn queue(
+    app: &App,
+    session: &Session,
+    kind: Kind,
+    fields: &[(String, String)],
+    reason: &str,
+) -> Response {
     let kept: Vec<(String, String)> = fields
         .iter()
         .filter(|(k, _)| k != "csrf" && k != "action")
@@ -369,10 +378,16 @@ pub fn queue(app: &App, session: &Session, kind: Kind, fields: &[(String, String
         .collect();
     match app.users().propose(kind, &kept, reason, &session.user) {
         Ok(id) => {
-            tracing::info!(proposal = id, kind = kind.name(), "proposal queued for a second approval");
+            tracing::info!(
+                proposal = id,
+                kind = kind.name(),
+                "proposal queued for a second approval"
+            );
             Redirect::to("/approvals?sent=1").into_response()
         }
-        Err(error @ UserError::QueueFull(_)) => refused(StatusCode::TOO_MANY_REQUESTS, &error.to_string()),
+        Err(error @ UserError::QueueFull(_)) => {
+            refused(StatusCode::TOO_MANY_REQUESTS, &error.to_string())
+        }
         Err(error) => super::internal(error),
     }
 }
@@ -511,7 +526,10 @@ mod tests {
             may_decide(w, &session("malee", Role::Viewer), &p),
             Err(w.committee_only)
         );
-        assert_eq!(may_decide(w, &session("boonmee", Role::Committee), &p), Ok(()));
+        assert_eq!(
+            may_decide(w, &session("boonmee", Role::Committee), &p),
+            Ok(())
+        );
     }
 
     #[test]
@@ -519,13 +537,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let users = Users::open(dir.path()).unwrap();
         let fields = vec![("member".to_string(), "3".to_string())];
-        let id = users.propose(Kind::Benefit, &fields, "flood", "somsri").unwrap();
+        let id = users
+            .propose(Kind::Benefit, &fields, "flood", "somsri")
+            .unwrap();
         let approved = Outcome::Approved {
             by: "boonmee".into(),
             seq: 9,
         };
         assert!(users.decide(id, "boonmee", &approved).unwrap());
-        assert!(!users.decide(id, "prayut", &Outcome::Rejected { by: "prayut".into() }).unwrap());
+        assert!(
+            !users
+                .decide(
+                    id,
+                    "prayut",
+                    &Outcome::Rejected {
+                        by: "prayut".into()
+                    }
+                )
+                .unwrap()
+        );
         let stored = users.proposal(id).unwrap().unwrap();
         assert_eq!(stored.outcome, approved);
         assert_eq!(stored.fields, fields);

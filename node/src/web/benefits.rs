@@ -71,7 +71,10 @@ impl BenefitForm {
 
 /// The entry a benefit form asks for: `override_reason` set for a committee
 /// override. An error names the field in the message.
-fn entry(fields: &[(String, String)], override_reason: Option<&str>) -> Result<(Date, Body), String> {
+fn entry(
+    fields: &[(String, String)],
+    override_reason: Option<&str>,
+) -> Result<(Date, Body), String> {
     let form = BenefitForm::of(fields);
     let member = compose::parse_member(&form.member)?;
     let kind = compose::parse_benefit_kind(&form.kind)?;
@@ -90,7 +93,9 @@ fn entry(fields: &[(String, String)], override_reason: Option<&str>) -> Result<(
     };
     let reason = override_reason.unwrap_or("");
     if reason.chars().count() > REASON_CHARS_MAX {
-        return Err(format!("the reason is longer than {REASON_CHARS_MAX} characters"));
+        return Err(format!(
+            "the reason is longer than {REASON_CHARS_MAX} characters"
+        ));
     }
     Ok((
         date,
@@ -134,12 +139,12 @@ fn explain(lang: Lang, rule: &Rule, date: Date, body: &Body) -> Option<String> {
             let waited = date.days_since(*joined).max(0);
             let from = lang.date(joined.add_days(*waiting_days));
             Some(match lang {
-                Lang::Th => format!(
-                    "เป็นสมาชิกมาแล้ว {waited} จาก {waiting_days} วัน: รับได้ตั้งแต่วันที่ {from}"
-                ),
-                Lang::En => format!(
-                    "a member for {waited} of {waiting_days} days: eligible from {from}"
-                ),
+                Lang::Th => {
+                    format!("เป็นสมาชิกมาแล้ว {waited} จาก {waiting_days} วัน: รับได้ตั้งแต่วันที่ {from}")
+                }
+                Lang::En => {
+                    format!("a member for {waited} of {waiting_days} days: eligible from {from}")
+                }
             })
         }
         Rule::YearlyAmountCap { cap, would_be } => {
@@ -244,7 +249,12 @@ fn benefits_page(
         .members
         .iter()
         .filter(|(_, m)| m.is_active())
-        .map(|(n, _)| (n.0, register.get(n).map_or(String::new(), |r| r.name.clone())))
+        .map(|(n, _)| {
+            (
+                n.0,
+                register.get(n).map_or(String::new(), |r| r.name.clone()),
+            )
+        })
         .collect();
     let page = BenefitsPage {
         f: Frame::new(lang, session, store, "benefits"),
@@ -273,7 +283,14 @@ pub async fn benefits(State(app): State<Shared>, headers: HeaderMap) -> Response
             date: lang.date(business_today()),
             ..BenefitForm::default()
         };
-        benefits_page(lang, &session, &store, form, Verdict::default(), StatusCode::OK)
+        benefits_page(
+            lang,
+            &session,
+            &store,
+            form,
+            Verdict::default(),
+            StatusCode::OK,
+        )
     })
     .await
 }
@@ -311,10 +328,11 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
     let form = BenefitForm::of(fields);
     match action {
         "pay" => {
-            let written = entry(fields, None).map_err(|e| (e, None)).and_then(|(date, body)| {
+            // Refused: the page re-runs the check to say why.
+            let written = entry(fields, None).and_then(|(date, body)| {
                 store
                     .write(|batch| batch.push(date, body.clone()))
-                    .map_err(|error| (say(lang, &error), Some(error)))
+                    .map_err(|error| say(lang, &error))
             });
             match written {
                 Ok((seq, _)) => {
@@ -323,7 +341,14 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
                 }
                 Err(_) => {
                     let verdict = verdict(lang, &mut store, fields);
-                    benefits_page(lang, &session, &store, form, verdict, StatusCode::UNPROCESSABLE_ENTITY)
+                    benefits_page(
+                        lang,
+                        &session,
+                        &store,
+                        form,
+                        verdict,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
                 }
             }
         }
@@ -334,7 +359,14 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
                     reason: w.reason_needed.to_string(),
                     ..verdict(lang, &mut store, fields)
                 };
-                return benefits_page(lang, &session, &store, form, verdict, StatusCode::UNPROCESSABLE_ENTITY);
+                return benefits_page(
+                    lang,
+                    &session,
+                    &store,
+                    form,
+                    verdict,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
             }
             let checked = entry(fields, Some(&reason)).and_then(|(date, body)| {
                 dry_run(&mut store, date, body).map_err(|error| say(lang, &error))
@@ -345,7 +377,14 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
                     reason: error,
                     ..Verdict::default()
                 };
-                return benefits_page(lang, &session, &store, form, verdict, StatusCode::UNPROCESSABLE_ENTITY);
+                return benefits_page(
+                    lang,
+                    &session,
+                    &store,
+                    form,
+                    verdict,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
             }
             drop(store);
             approvals::queue(app, &session, Kind::Benefit, fields, &reason)

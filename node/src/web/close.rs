@@ -65,9 +65,23 @@ fn closable(store: &Store) -> Vec<Month> {
     months
 }
 
-fn close_page(lang: Lang, session: &Session, store: &Store, error: String, status: StatusCode) -> Response {
+fn close_page(
+    lang: Lang,
+    session: &Session,
+    store: &Store,
+    error: String,
+    status: StatusCode,
+) -> Response {
     let books = store.books();
-    let lines = books.trial_balance();
+    let w = Words::of(lang);
+    let lines: Vec<TrialBalanceLine> = books
+        .trial_balance()
+        .into_iter()
+        .map(|l| TrialBalanceLine {
+            account: super::pages::account_label(w, &l.account),
+            ..l
+        })
+        .collect();
     let total = |pick: fn(&TrialBalanceLine) -> Money| {
         Money::from_satang(lines.iter().map(|l| pick(l).satang()).sum())
     };
@@ -129,7 +143,13 @@ pub async fn close_month(
             Ok(month) if closable(&store).contains(&month) => month,
             _ => {
                 let error = format!("{}: {}", w.close_this, field(&fields, "month"));
-                return close_page(lang, &session, &store, error, StatusCode::UNPROCESSABLE_ENTITY);
+                return close_page(
+                    lang,
+                    &session,
+                    &store,
+                    error,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
             }
         };
         let written = store.write(|batch| {
@@ -147,7 +167,13 @@ pub async fn close_month(
                 tracing::info!(group = %store.group(), seq, %month, "month closed");
                 Redirect::to(&format!("/receipt?from={seq}&to={seq}")).into_response()
             }
-            Err(error) => close_page(lang, &session, &store, say(lang, &error), StatusCode::UNPROCESSABLE_ENTITY),
+            Err(error) => close_page(
+                lang,
+                &session,
+                &store,
+                say(lang, &error),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
         }
     })
     .await
@@ -169,7 +195,10 @@ pub async fn backup(State(app): State<Shared>, headers: HeaderMap) -> Response {
                 let disposition = format!("attachment; filename=\"{name}\"");
                 let mut response = HttpBody::from(bytes).into_response();
                 let h = response.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.sqlite3"));
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/vnd.sqlite3"),
+                );
                 h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 if let Ok(value) = HeaderValue::from_str(&disposition) {
                     h.insert(header::CONTENT_DISPOSITION, value);
@@ -188,8 +217,8 @@ fn backup_bytes(app: &App, store: &Store) -> Result<(String, Vec<u8>), String> {
     let dir = app.data_dir.join("web-backup");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dest = dir.join("ledger.backup.sqlite");
-    let pending = sajja_edge::backup::PendingBackup::start(store.path(), &dest)
-        .map_err(|e| e.to_string())?;
+    let pending =
+        sajja_edge::backup::PendingBackup::start(store.path(), &dest).map_err(|e| e.to_string())?;
     let report = store::verify(pending.path()).map_err(|e| e.to_string())?;
     let dest = pending.finish().map_err(|e| e.to_string())?;
     let bytes = std::fs::read(&dest).map_err(|e| format!("{}: {e}", dest.display()));

@@ -12,7 +12,9 @@ use sajja_common::event::Body;
 use serde::Deserialize;
 
 use super::approvals::{self, Kind};
-use super::pages::{Frame, Line, blocking, business_today, describe, field, ledger, render, store_error};
+use super::pages::{
+    Frame, Line, blocking, business_today, describe, field, ledger, render, store_error,
+};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
 use super::{App, FORM_FIELDS_MAX, Shared, lang_of, refused, same_token, say, session};
@@ -26,12 +28,19 @@ pub const REASON_CHARS_MAX: usize = 200;
 pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date, Body), String> {
     let seq = crate::compose::whole_number(field(fields, "seq"))
         .filter(|seq| *seq >= 1)
-        .ok_or_else(|| format!("'{}' is not an entry's sequence number", field(fields, "seq")))?;
+        .ok_or_else(|| {
+            format!(
+                "'{}' is not an entry's sequence number",
+                field(fields, "seq")
+            )
+        })?;
     if reason.trim().is_empty() {
         return Err("a reversal needs a reason".into());
     }
     if reason.chars().count() > REASON_CHARS_MAX {
-        return Err(format!("the reason is longer than {REASON_CHARS_MAX} characters"));
+        return Err(format!(
+            "the reason is longer than {REASON_CHARS_MAX} characters"
+        ));
     }
     Ok((
         business_today(),
@@ -183,7 +192,10 @@ fn propose(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Respo
     let reason = field(fields, "reason").trim().to_string();
     let checked = reversal_entry(fields, &reason).and_then(|(date, body)| {
         let mut batch = store.begin().map_err(|e| say(lang, &e))?;
-        batch.push(date, body).map(|_| ()).map_err(|e| say(lang, &e))
+        batch
+            .push(date, body)
+            .map(|_| ())
+            .map_err(|e| say(lang, &e))
     });
     if let Err(error) = checked {
         let error = if reason.is_empty() {
@@ -192,7 +204,14 @@ fn propose(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Respo
             error
         };
         let find = field(fields, "seq").to_string();
-        return corrections_page(lang, &session, &store, find, error, StatusCode::UNPROCESSABLE_ENTITY);
+        return corrections_page(
+            lang,
+            &session,
+            &store,
+            find,
+            error,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     drop(store);
     approvals::queue(app, &session, Kind::Reversal, fields, &reason)

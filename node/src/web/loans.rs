@@ -12,7 +12,9 @@ use sajja_common::event::{Body, Channel};
 use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 
-use super::pages::{Frame, blocking, business_today, field, ledger, parse_sheet_date, recorder, render};
+use super::pages::{
+    Frame, blocking, business_today, field, ledger, parse_sheet_date, recorder, render,
+};
 use super::users::Session;
 use super::words::Lang;
 use super::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
@@ -118,7 +120,11 @@ fn loans_page(
     let register = store.register().unwrap_or_default();
     let mut loans = loan_lines(store, today);
     for line in &mut loans {
-        if let Some(loan) = store.books().loans.get(&sajja_common::ids::LoanNo(line.loan)) {
+        if let Some(loan) = store
+            .books()
+            .loans
+            .get(&sajja_common::ids::LoanNo(line.loan))
+        {
             line.disbursed = lang.date(loan.disbursed_on);
         }
     }
@@ -127,7 +133,12 @@ fn loans_page(
         .members
         .iter()
         .filter(|(_, m)| m.is_active())
-        .map(|(n, _)| (n.0, register.get(n).map_or(String::new(), |r| r.name.clone())))
+        .map(|(n, _)| {
+            (
+                n.0,
+                register.get(n).map_or(String::new(), |r| r.name.clone()),
+            )
+        })
         .collect();
     let page = LoansPage {
         f: Frame::new(lang, session, store, "loans"),
@@ -200,24 +211,32 @@ fn guarantors(text: &str) -> Result<Vec<MemberNo>, String> {
 
 /// A new loan: its number is the next free one, taken from the batch's books
 /// so two writers cannot both take it.
-fn disbursement(form: &LoanForm) -> Result<(Date, impl Fn(&sajja_common::ledger::Books) -> Body), String> {
+fn disbursement(
+    form: &LoanForm,
+) -> Result<(Date, impl Fn(&sajja_common::ledger::Books) -> Body), String> {
     let member = compose::parse_member(&form.member)?;
     let principal = compose::parse_money(&form.principal)?;
-    let rate = compose::parse_percent_basis_points(if form.rate.is_empty() { "0" } else { &form.rate })?;
+    let rate = compose::parse_percent_basis_points(if form.rate.is_empty() {
+        "0"
+    } else {
+        &form.rate
+    })?;
     let term = compose::whole_number(&form.term)
         .ok_or_else(|| format!("'{}' is not a number of months", form.term))?;
     let guarantors = guarantors(&form.guarantors)?;
     let channel = channel_of(&form.channel)?;
     let date = parse_sheet_date(&form.date)?;
-    Ok((date, move |books: &sajja_common::ledger::Books| Body::LoanDisbursed {
-        loan: compose::next_loan(books),
-        member,
-        principal,
-        monthly_interest_basis_points: rate,
-        term_months: term,
-        guarantors: guarantors.clone(),
-        channel,
-        plan: sajja_common::event::LoanPlan::EqualInstalments,
+    Ok((date, move |books: &sajja_common::ledger::Books| {
+        Body::LoanDisbursed {
+            loan: compose::next_loan(books),
+            member,
+            principal,
+            monthly_interest_basis_points: rate,
+            term_months: term,
+            guarantors: guarantors.clone(),
+            channel,
+            plan: sajja_common::event::LoanPlan::EqualInstalments,
+        }
     }))
 }
 

@@ -193,7 +193,10 @@ pub fn router(app: Shared) -> Router {
         .route("/receipt", get(pages::receipt))
         .route("/members", get(pages::members).post(pages::add_member))
         .route("/members/{member}", get(pages::passbook))
-        .route("/benefits", get(benefits::benefits).post(benefits::post_benefit))
+        .route(
+            "/benefits",
+            get(benefits::benefits).post(benefits::post_benefit),
+        )
         .route("/loans", get(loans::loans).post(loans::post_loan))
         .route("/approvals", get(approvals::approvals))
         .route("/approvals/{id}", post(approvals::decide))

@@ -545,7 +545,11 @@ pub struct Line {
     pub amount: Money,
 }
 
-pub(super) fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, RegisterEntry>) -> Line {
+pub(super) fn describe(
+    lang: Lang,
+    event: &Event,
+    register: &BTreeMap<MemberNo, RegisterEntry>,
+) -> Line {
     let w = Words::of(lang);
     let who = |m: &MemberNo| {
         let name = register.get(m).map_or("", |r| r.name.as_str());
@@ -608,7 +612,11 @@ pub(super) fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, 
                 "{} {}{}",
                 w.benefits,
                 super::benefits::kind_label(lang, *kind),
-                if *committee_override { w.by_override } else { "" }
+                if *committee_override {
+                    w.by_override
+                } else {
+                    ""
+                }
             ),
             *amount,
         ),
@@ -630,7 +638,10 @@ pub(super) fn describe(lang: Lang, event: &Event, register: &BTreeMap<MemberNo, 
             savings_refund,
             ..
         } => (who(member), w.kind_left.to_string(), *savings_refund),
-        Body::Reversal { reversed_seq, reason } => (
+        Body::Reversal {
+            reversed_seq,
+            reason,
+        } => (
             String::new(),
             format!("{} {reversed_seq}: {reason}", w.reversal_of),
             Money::ZERO,
@@ -728,7 +739,11 @@ fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-pub(super) fn touches_member(event: &Event, member: MemberNo, books: &sajja_common::ledger::Books) -> bool {
+pub(super) fn touches_member(
+    event: &Event,
+    member: MemberNo,
+    books: &sajja_common::ledger::Books,
+) -> bool {
     match &event.body {
         Body::ContributionReceived { member: m, .. } => *m == Some(member),
         Body::SavingsDeposited { member: m, .. }
@@ -986,6 +1001,23 @@ struct BalancePage {
     error: String,
 }
 
+/// A trial-balance account (`cash`, `pool_deposits:23`, `income:Fee`) in
+/// the reader's words; the part after the colon is kept as it is.
+pub(super) fn account_label(w: &Words, account: &str) -> String {
+    let (name, detail) = account.split_once(':').unwrap_or((account, ""));
+    let label = match name {
+        "loans_receivable" => w.loans_out.to_string(),
+        "pool_loans_payable" => w.pool_loans.to_string(),
+        "dividends" => w.dividends.to_string(),
+        other => summary_label(w, other),
+    };
+    if detail.is_empty() {
+        label
+    } else {
+        format!("{label} {detail}")
+    }
+}
+
 fn summary_label(w: &Words, item: &str) -> String {
     match item {
         "cash" => w.cash,
@@ -1029,7 +1061,7 @@ pub async fn balance(
             lines: books
                 .trial_balance()
                 .into_iter()
-                .map(|l| (l.account, l.debit, l.credit))
+                .map(|l| (account_label(w, &l.account), l.debit, l.credit))
                 .collect(),
             summary: crate::report::fund_summary(&books)
                 .into_iter()
