@@ -21,10 +21,11 @@ use sajja_common::date::Date;
 use sajja_common::event::Body;
 use serde::Deserialize;
 
+use super::pages::form_session;
 use super::pages::{self, Frame, blocking, field, ledger, render};
 use super::users::{Session, UserError, Users};
 use super::words::{Lang, Role, Words};
-use super::{App, FORM_FIELDS_MAX, Shared, lang_of, refused, same_token, say, session};
+use super::{App, Shared, lang_of, refused, say, session};
 use crate::store::Store;
 
 pub const SCHEMA: &str = "
@@ -402,13 +403,7 @@ pub async fn decide(
     blocking(move || {
         let lang = lang_of(&headers);
         let w = Words::of(lang);
-        if fields.len() > FORM_FIELDS_MAX {
-            return refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
-        }
-        let session = or_respond!(session(&app, &headers));
-        if !same_token(field(&fields, "csrf"), &session.csrf) {
-            return refused(StatusCode::FORBIDDEN, w.form_expired);
-        }
+        let session = or_respond!(form_session(&app, &headers, &fields));
         // One decision at a time: the ledger lock is held from the check to
         // the commit, so two committee members cannot both approve.
         let mut store = or_respond!(ledger(&app));

@@ -16,10 +16,11 @@ use sajja_common::ledger::{Rule, benefit_kind_thai};
 use sajja_common::money::Money;
 
 use super::approvals::{self, Kind};
+use super::pages::form_session;
 use super::pages::{Frame, blocking, business_today, field, ledger, parse_sheet_date, render};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
-use super::{App, FORM_FIELDS_MAX, Shared, lang_of, refused, same_token, say, session};
+use super::{App, Shared, lang_of, refused, say, session};
 use crate::compose;
 use crate::store::{Store, StoreError, refusal_rule};
 
@@ -243,19 +244,7 @@ fn benefits_page(
     verdict: Verdict,
     status: StatusCode,
 ) -> Response {
-    let register = store.register().unwrap_or_default();
-    let members = store
-        .books()
-        .members
-        .iter()
-        .filter(|(_, m)| m.is_active())
-        .map(|(n, _)| {
-            (
-                n.0,
-                register.get(n).map_or(String::new(), |r| r.name.clone()),
-            )
-        })
-        .collect();
+    let members = super::pages::active_members(store);
     let page = BenefitsPage {
         f: Frame::new(lang, session, store, "benefits"),
         form,
@@ -308,13 +297,7 @@ pub async fn post_benefit(
 fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response {
     let lang = lang_of(headers);
     let w = Words::of(lang);
-    if fields.len() > FORM_FIELDS_MAX {
-        return refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
-    }
-    let session = or_respond!(session(app, headers));
-    if !same_token(field(fields, "csrf"), &session.csrf) {
-        return refused(StatusCode::FORBIDDEN, w.form_expired);
-    }
+    let session = or_respond!(form_session(app, headers, fields));
     let action = field(fields, "action");
     let allowed = match action {
         "pay" => session.role.may_record(),

@@ -12,12 +12,13 @@ use sajja_common::event::Body;
 use serde::Deserialize;
 
 use super::approvals::{self, Kind};
+use super::pages::form_session;
 use super::pages::{
     Frame, Line, blocking, business_today, describe, field, ledger, render, store_error,
 };
 use super::users::Session;
 use super::words::{Lang, Role, Words};
-use super::{App, FORM_FIELDS_MAX, Shared, lang_of, refused, same_token, say, session};
+use super::{App, Shared, lang_of, refused, say, session};
 use crate::store::Store;
 
 /// The most entries the page lists at once: the latest, or those found.
@@ -178,13 +179,7 @@ pub async fn propose_reversal(
 fn propose(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response {
     let lang = lang_of(headers);
     let w = Words::of(lang);
-    if fields.len() > FORM_FIELDS_MAX {
-        return refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields");
-    }
-    let session = or_respond!(session(app, headers));
-    if !same_token(field(fields, "csrf"), &session.csrf) {
-        return refused(StatusCode::FORBIDDEN, w.form_expired);
-    }
+    let session = or_respond!(form_session(app, headers, fields));
     if !matches!(session.role, Role::Treasurer | Role::Committee) {
         return refused(StatusCode::FORBIDDEN, w.not_allowed);
     }

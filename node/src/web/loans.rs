@@ -117,7 +117,6 @@ fn loans_page(
     status: StatusCode,
 ) -> Response {
     let today = business_today();
-    let register = store.register().unwrap_or_default();
     let mut loans = loan_lines(store, today);
     for line in &mut loans {
         if let Some(loan) = store
@@ -128,18 +127,7 @@ fn loans_page(
             line.disbursed = lang.date(loan.disbursed_on);
         }
     }
-    let members = store
-        .books()
-        .members
-        .iter()
-        .filter(|(_, m)| m.is_active())
-        .map(|(n, _)| {
-            (
-                n.0,
-                register.get(n).map_or(String::new(), |r| r.name.clone()),
-            )
-        })
-        .collect();
+    let members = super::pages::active_members(store);
     let page = LoansPage {
         f: Frame::new(lang, session, store, "loans"),
         loans,

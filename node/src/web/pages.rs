@@ -102,6 +102,42 @@ pub(super) fn recorder(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Ses
     Ok(session)
 }
 
+/// The session of a posted form whose token matches, whatever its role: the
+/// page decides what the role may do. Returns the refusal to send otherwise.
+#[allow(clippy::result_large_err)]
+pub(super) fn form_session(
+    app: &App,
+    headers: &HeaderMap,
+    fields: &[(String, String)],
+) -> Result<Session, Response> {
+    let w = Words::of(lang_of(headers));
+    if fields.len() > FORM_FIELDS_MAX {
+        return Err(refused(StatusCode::PAYLOAD_TOO_LARGE, "too many fields"));
+    }
+    let session = session(app, headers)?;
+    if !same_token(field(fields, "csrf"), &session.csrf) {
+        return Err(refused(StatusCode::FORBIDDEN, w.form_expired));
+    }
+    Ok(session)
+}
+
+/// Active members with their register names, for a page's member picker.
+pub(super) fn active_members(store: &Store) -> Vec<(u32, String)> {
+    let register = store.register().unwrap_or_default();
+    store
+        .books()
+        .members
+        .iter()
+        .filter(|(_, m)| m.is_active())
+        .map(|(n, _)| {
+            (
+                n.0,
+                register.get(n).map_or(String::new(), |r| r.name.clone()),
+            )
+        })
+        .collect()
+}
+
 pub(super) fn store_error(error: StoreError) -> Response {
     internal(error)
 }
