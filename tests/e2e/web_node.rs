@@ -520,10 +520,36 @@ fn approvals_are_refused_to_anyone_but_a_second_committee_member() {
     let dir = tempfile::tempdir().expect("dir");
     let app = start_app(dir.path(), 3);
     fund_the_welfare_fund(&app);
-    add_user(&app.node, "boonmee", "committee");
     let (committee, committee_csrf) = login(&app, "prasit");
     let (treasurer, csrf) = login(&app, "somsri");
     let (viewer, viewer_csrf) = login(&app, "wichai");
+    // The treasurer adds the second committee member from the app.
+    let person = |cookie: &str, token: &str, again: &str| {
+        post_form(
+            &app,
+            "/people",
+            cookie,
+            &format!("csrf={token}&name=boonmee&role=committee&password={PASSWORD}&again={again}"),
+        )
+    };
+    assert_eq!(
+        person(&committee, &committee_csrf, PASSWORD).status,
+        403,
+        "only the treasurer adds people"
+    );
+    let differ = person(&treasurer, &csrf, "another-password");
+    assert_eq!(differ.status, 422);
+    assert!(
+        differ.text().contains("รหัสผ่านสองช่องไม่ตรงกัน"),
+        "{}",
+        differ.text()
+    );
+    assert_eq!(person(&treasurer, &csrf, PASSWORD).status, 303);
+    assert_eq!(
+        person(&treasurer, &csrf, PASSWORD).status,
+        422,
+        "a name is taken once"
+    );
     let (second, second_csrf) = login(&app, "boonmee");
     let before = event_count(&app.node);
 

@@ -10,6 +10,8 @@
 //! - [`users`]: accounts and sessions (`users.sqlite`, Argon2id).
 //! - [`words`]: Thai and English labels; Buddhist-era dates.
 //! - [`sheet`]: the meeting-day collection sheet.
+//! - [`benefits`], [`loans`], [`corrections`], [`close`], [`people`]: the
+//!   pages beyond the meeting; [`approvals`]: the maker–checker queue.
 //! - [`pages`]: one handler per page, its template beside it in `templates/`.
 
 /// The page a failed step returns, as it is.
@@ -29,6 +31,7 @@ pub mod close;
 pub mod corrections;
 pub mod loans;
 pub mod pages;
+pub mod people;
 pub mod sheet;
 pub mod users;
 pub mod words;
@@ -206,6 +209,7 @@ pub fn router(app: Shared) -> Router {
         )
         .route("/close", get(close::close).post(close::close_month))
         .route("/backup", get(close::backup))
+        .route("/people", get(people::people).post(people::add_person))
         .route("/balance", get(pages::balance))
         .route("/balance.csv", get(pages::balance_csv))
         .route("/static/app.css", get(stylesheet))
