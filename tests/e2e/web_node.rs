@@ -657,6 +657,35 @@ fn approvals_are_refused_to_anyone_but_a_second_committee_member() {
         before + 1,
         "approved once, written once"
     );
+    let page = http(
+        "GET",
+        &format!("{}/approvals", app.base),
+        &[("Cookie", &second)],
+        b"",
+    );
+    assert!(
+        page.text()
+            .contains(&format!("อนุมัติและบันทึกแล้ว ลำดับที่ {}", before + 1)),
+        "{}",
+        page.text()
+    );
+    // An approval whose write never happened (power lost between the two)
+    // is shown as such, not as paid.
+    let users = rusqlite::Connection::open(app.node.dir.join("users.sqlite")).expect("users");
+    users
+        .execute(
+            "INSERT INTO proposals (kind, fields, reason, proposed_by, proposed_at, decided_by, decided_at, outcome, seq)
+             VALUES ('reversal', '[[\"seq\",\"6\"]]', 'typo', 'prasit', 0, 'boonmee', 1, 'approved', 999)",
+            [],
+        )
+        .expect("an approval without its entry");
+    let page = http(
+        "GET",
+        &format!("{}/approvals", app.base),
+        &[("Cookie", &second)],
+        b"",
+    );
+    assert!(page.text().contains("ไม่พบรายการในบัญชี"), "{}", page.text());
 
     // The treasurer's verified backup is the ledger, and opens as one.
     let backup = http(

@@ -280,6 +280,16 @@ fn describe(lang: Lang, store: &Store, proposal: &Proposal) -> String {
     }
 }
 
+/// Whether the ledger's entry at `seq` is what `proposal` writes: an
+/// approval whose write was cut off (the machine lost power between the two)
+/// has none, and the page says so rather than claiming it was paid.
+fn written_as(store: &Store, proposal: &Proposal, seq: u64) -> bool {
+    let Ok((_, body)) = entry_of(proposal) else {
+        return false;
+    };
+    matches!(store.event(seq), Ok(Some(event)) if event.body == body)
+}
+
 fn item(lang: Lang, session: &Session, store: &Store, proposal: &Proposal) -> Item {
     let w = Words::of(lang);
     let check = may_decide(w, session, proposal);
@@ -293,7 +303,10 @@ fn item(lang: Lang, session: &Session, store: &Store, proposal: &Proposal) -> It
         why_not: check.err().unwrap_or(""),
         outcome: match &proposal.outcome {
             Outcome::Pending => w.waiting_second.to_string(),
-            Outcome::Approved { by, seq } => format!("{} {seq} ({by})", w.approved_written),
+            Outcome::Approved { by, seq } if written_as(store, proposal, *seq) => {
+                format!("{} {seq} ({by})", w.approved_written)
+            }
+            Outcome::Approved { by, .. } => format!("{} ({by})", w.approved_not_written),
             Outcome::Rejected { by } => format!("{} ({by})", w.rejected),
         },
     }
