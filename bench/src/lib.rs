@@ -19,6 +19,7 @@ pub mod relay;
 pub mod rig;
 pub mod scrub;
 pub mod small_batches;
+pub mod web_node;
 pub mod wire;
 
 use std::path::PathBuf;
@@ -101,6 +102,7 @@ pub const NAMES: &[&str] = &[
     "hub-rss",
     "small-batches",
     "scrub",
+    "web-node",
 ];
 
 /// Runs one benchmark by name and prints its figures.
@@ -116,6 +118,7 @@ pub fn run(name: &str, options: &Options) -> anyhow::Result<()> {
         "hub-rss" => hub_rss::run(options)?.print(),
         "small-batches" => small_batches::run(options)?.print(),
         "scrub" => scrub::run(options)?.print(),
+        "web-node" => web_node::run(options)?.print(),
         other => anyhow::bail!("no benchmark named {other}; expected all or one of {NAMES:?}"),
     }
     Ok(())

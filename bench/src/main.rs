@@ -16,7 +16,7 @@ enum ScaleArg {
 #[command(about = "Sajja's benchmarks (issue 7); see BENCHMARKS.md")]
 struct Cli {
     /// A benchmark (ingest, wire, catchup, footprint, import, queries, relay,
-    /// hub-rss, small-batches, scrub) or `all`.
+    /// hub-rss, small-batches, scrub, web-node) or `all`.
     name: String,
     #[arg(long, value_enum, default_value = "full")]
     scale: ScaleArg,

@@ -136,3 +136,13 @@ fn small_batches_reach_the_same_head_every_way() {
     assert_eq!(report.phases.events, report.events);
     assert!(report.phases.books_bytes > 0 && report.phases.basis_bytes > 0);
 }
+
+/// The treasurer's screen serves the today page and the whole meeting sheet,
+/// and one submit writes an entry for every row.
+#[test]
+fn web_node_smoke() {
+    let report = sajja_bench::web_node::run(&options()).expect("web benchmark");
+    assert_eq!(report.sheet_rows, 40);
+    assert_eq!(report.entries_written, 40, "one contribution a row");
+    assert!(report.first_page_bytes > 0);
+}
