@@ -30,6 +30,7 @@ const PASSWORD: &str = "bench-password-2569";
 pub struct WebReport {
     pub members: u32,
     pub sheet_rows: usize,
+    pub sheet_bytes: usize,
     pub idle_rss_kb: u64,
     pub today_ms: Vec<f64>,
     pub sheet_ms: Vec<f64>,
@@ -55,8 +56,10 @@ impl WebReport {
     pub fn print(&self) {
         println!("== 12. treasurer's screen (sajja-node run with [web]) ==");
         println!(
-            "  group of {} members; meeting sheet of {} rows",
-            self.members, self.sheet_rows
+            "  group of {} members; meeting sheet of {} rows, {:.0} KB of HTML",
+            self.members,
+            self.sheet_rows,
+            self.sheet_bytes as f64 / 1024.0
         );
         println!(
             "  idle RSS with the app on {:.1} MB (target <= 20: {}, ratio {:.2})",
@@ -369,6 +372,7 @@ pub fn run(options: &Options) -> anyhow::Result<WebReport> {
     Ok(WebReport {
         members,
         sheet_rows: dues.len(),
+        sheet_bytes: page.len(),
         idle_rss_kb,
         today_ms,
         sheet_ms,
