@@ -144,5 +144,7 @@ fn web_node_smoke() {
     let report = sajja_bench::web_node::run(&options()).expect("web benchmark");
     assert_eq!(report.sheet_rows, 40);
     assert_eq!(report.entries_written, 40, "one contribution a row");
-    assert!(report.first_page_bytes > 0);
+    assert!(
+        report.first_page_gzip_bytes > 0 && report.first_page_gzip_bytes < report.first_page_bytes
+    );
 }

@@ -200,6 +200,8 @@ pub fn router(app: Shared) -> Router {
         .route("/signoff", post(pages::sign_off))
         .route("/static/dash.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))
+        // gzip when the browser asks: a province's group table is long.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(app)
 }
 
