@@ -190,20 +190,26 @@ fn decimal_comma_meant(whole: &str, fraction: Option<&str>) -> Option<String> {
     Some(format!("{baht}.{satang:0<2}"))
 }
 
+/// An amount in hundredths (satang, or hundredths of an exchange credit)
+/// with thousands separators and two decimals: `1,250.75`.
+pub fn hundredths_text(hundredths: i64) -> String {
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let abs = hundredths.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", abs % 100)
+}
+
 impl fmt::Display for Money {
     /// Baht with thousands separators and two decimals: `1,250.75`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let whole = (abs / 100).to_string();
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        f.pad(&format!("{sign}{grouped}.{:02}", abs % 100))
+        f.pad(&hundredths_text(self.0))
     }
 }
 

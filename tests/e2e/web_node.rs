@@ -245,11 +245,10 @@ fn treasurer_runs_a_meeting_on_a_phone() {
 
     drop(browser);
     let browser = Browser::start(1280, 900);
-    browser.go(&format!("{}/login", app.base));
-    browser.type_into("#user", "somsri");
-    browser.type_into("#password", PASSWORD);
-    browser.click("#login");
+    log_in(&browser, &app, "somsri");
     browser.screenshot("node-today-desktop");
+    browser.go(&format!("{}/approvals", app.base));
+    browser.screenshot("node-approvals-desktop");
     browser.go(&format!("{}/meeting", app.base));
     browser.screenshot("node-meeting-desktop");
     browser.go(&format!("{}/lang?to=en", app.base));

@@ -91,17 +91,7 @@ impl fmt::Display for Credits {
     /// Credits with thousands separators and two decimals, no unit (the
     /// exchange names its own unit): `1,250.50`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let whole = (abs / 100).to_string();
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        f.pad(&format!("{sign}{grouped}.{:02}", abs % 100))
+        f.pad(&crate::money::hundredths_text(self.0))
     }
 }
 

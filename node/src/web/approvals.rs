@@ -42,6 +42,23 @@ CREATE TABLE IF NOT EXISTS proposals (
     seq INTEGER
 );";
 
+/// The longest reason a proposal keeps (it travels in the event: an
+/// override's reason, a reversal's own).
+pub const REASON_CHARS_MAX: usize = 200;
+
+/// Checks a proposal's reason: present and within the bound.
+pub fn check_reason(reason: &str) -> Result<(), String> {
+    if reason.trim().is_empty() {
+        return Err("a reason is needed".into());
+    }
+    if reason.chars().count() > REASON_CHARS_MAX {
+        return Err(format!(
+            "the reason is longer than {REASON_CHARS_MAX} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// How many decided proposals the page lists under the pending ones.
 const DECIDED_SHOWN: usize = 20;
 /// Pending proposals a node keeps at most: a committee works through a
@@ -199,6 +216,15 @@ impl Users {
         Ok(changed == 1)
     }
 
+    /// Corrects the seq an approval was written as.
+    fn approved_as(&self, id: i64, seq: u64) -> Result<(), UserError> {
+        self.conn.execute(
+            "UPDATE proposals SET seq = ?2 WHERE id = ?1 AND outcome = 'approved'",
+            params![id, seq as i64],
+        )?;
+        Ok(())
+    }
+
     /// Puts an approval back to pending: the ledger refused or failed to
     /// write what was approved, so nothing was paid.
     fn undecide(&self, id: i64) -> Result<(), UserError> {
@@ -236,15 +262,22 @@ pub struct Item {
     pub outcome: String,
 }
 
-fn describe(lang: Lang, store: &Store, proposal: &Proposal) -> String {
+type Register =
+    std::collections::BTreeMap<sajja_common::ids::MemberNo, crate::store::RegisterEntry>;
+
+fn describe(
+    lang: Lang,
+    store: &Store,
+    register: &Register,
+    entry: &Result<(Date, Body), String>,
+) -> String {
     let w = Words::of(lang);
-    let register = store.register().unwrap_or_default();
-    match entry_of(proposal) {
+    match entry {
         Ok((date, body)) => {
             let what = match &body {
                 Body::Reversal { reversed_seq, .. } => {
                     let original = store.event(*reversed_seq).ok().flatten().map(|event| {
-                        let line = pages::describe(lang, &event, &register);
+                        let line = pages::describe(lang, &event, register);
                         format!("{} {} {}", line.what, line.member, line.amount)
                     });
                     format!(
@@ -274,28 +307,35 @@ fn describe(lang: Lang, store: &Store, proposal: &Proposal) -> String {
                 }
                 other => other.kind().to_string(),
             };
-            format!("{what} · {}", lang.date(date))
+            format!("{what} · {}", lang.date(*date))
         }
-        Err(error) => error,
+        Err(error) => error.clone(),
     }
 }
 
 /// Whether the ledger's entry at `seq` is what `proposal` writes: an
 /// approval whose write was cut off (the machine lost power between the two)
 /// has none, and the page says so rather than claiming it was paid.
-fn written_as(store: &Store, proposal: &Proposal, seq: u64) -> bool {
-    let Ok((_, body)) = entry_of(proposal) else {
+fn written_as(store: &Store, entry: &Result<(Date, Body), String>, seq: u64) -> bool {
+    let Ok((_, body)) = entry else {
         return false;
     };
-    matches!(store.event(seq), Ok(Some(event)) if event.body == body)
+    matches!(store.event(seq), Ok(Some(event)) if event.body == *body)
 }
 
-fn item(lang: Lang, session: &Session, store: &Store, proposal: &Proposal) -> Item {
+fn item(
+    lang: Lang,
+    session: &Session,
+    store: &Store,
+    register: &Register,
+    proposal: &Proposal,
+) -> Item {
     let w = Words::of(lang);
     let check = may_decide(w, session, proposal);
+    let entry = entry_of(proposal);
     Item {
         id: proposal.id,
-        what: describe(lang, store, proposal),
+        what: describe(lang, store, register, &entry),
         reason: proposal.reason.clone(),
         proposed_by: proposal.proposed_by.clone(),
         proposed_at: lang.time(proposal.proposed_at),
@@ -303,7 +343,7 @@ fn item(lang: Lang, session: &Session, store: &Store, proposal: &Proposal) -> It
         why_not: check.err().unwrap_or(""),
         outcome: match &proposal.outcome {
             Outcome::Pending => w.waiting_second.to_string(),
-            Outcome::Approved { by, seq } if written_as(store, proposal, *seq) => {
+            Outcome::Approved { by, seq } if written_as(store, &entry, *seq) => {
                 format!("{} {seq} ({by})", w.approved_written)
             }
             Outcome::Approved { by, .. } => format!("{} ({by})", w.approved_not_written),
@@ -341,14 +381,18 @@ fn approvals_page(
         Ok(lists) => lists,
         Err(error) => return super::internal(error),
     };
+    let register = match store.register() {
+        Ok(register) => register,
+        Err(error) => return super::pages::store_error(error),
+    };
     let page = ApprovalsPage {
         pending: pending
             .iter()
-            .map(|p| item(lang, session, &store, p))
+            .map(|p| item(lang, session, &store, &register, p))
             .collect(),
         decided: decided
             .iter()
-            .map(|p| item(lang, session, &store, p))
+            .map(|p| item(lang, session, &store, &register, p))
             .collect(),
         f: Frame::new(lang, session, &store, "approvals"),
         notice,
@@ -464,15 +508,7 @@ pub async fn decide(
             Ok((seq, _)) => {
                 if seq != expected {
                     // Another writer came between; record the real seq.
-                    let _ = app.users().undecide(id);
-                    let _ = app.users().decide(
-                        id,
-                        &session.user,
-                        &Outcome::Approved {
-                            by: session.user.clone(),
-                            seq,
-                        },
-                    );
+                    let _ = app.users().approved_as(id, seq);
                 }
                 tracing::info!(group = %store.group(), proposal = id, seq, "proposal approved and written");
                 Redirect::to(&format!("/receipt?from={seq}&to={seq}")).into_response()

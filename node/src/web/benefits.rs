@@ -24,9 +24,6 @@ use super::{App, Shared, lang_of, refused, say, session};
 use crate::compose;
 use crate::store::{Store, StoreError, refusal_rule};
 
-/// The longest override reason kept (it travels in the event).
-pub const REASON_CHARS_MAX: usize = 200;
-
 pub const KINDS: [BenefitKind; 7] = [
     BenefitKind::Sickness,
     BenefitKind::Childbirth,
@@ -92,12 +89,10 @@ fn entry(
     } else {
         compose::parse_channel(&form.channel)?
     };
-    let reason = override_reason.unwrap_or("");
-    if reason.chars().count() > REASON_CHARS_MAX {
-        return Err(format!(
-            "the reason is longer than {REASON_CHARS_MAX} characters"
-        ));
+    if let Some(reason) = override_reason {
+        approvals::check_reason(reason)?;
     }
+    let reason = override_reason.unwrap_or("");
     Ok((
         date,
         Body::BenefitPaid {

@@ -23,7 +23,6 @@ use crate::store::Store;
 
 /// The most entries the page lists at once: the latest, or those found.
 pub const ENTRIES_SHOWN: usize = 50;
-pub const REASON_CHARS_MAX: usize = 200;
 
 /// What a reversal form asks for (see [`approvals::entry_of`]).
 pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date, Body), String> {
@@ -35,14 +34,7 @@ pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date
                 field(fields, "seq")
             )
         })?;
-    if reason.trim().is_empty() {
-        return Err("a reversal needs a reason".into());
-    }
-    if reason.chars().count() > REASON_CHARS_MAX {
-        return Err(format!(
-            "the reason is longer than {REASON_CHARS_MAX} characters"
-        ));
-    }
+    approvals::check_reason(reason)?;
     Ok((
         business_today(),
         Body::Reversal {

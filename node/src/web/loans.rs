@@ -78,7 +78,7 @@ struct LoansPage {
     today: String,
 }
 
-fn loan_lines(store: &Store, date: Date) -> Vec<LoanLine> {
+fn loan_lines(lang: Lang, store: &Store, date: Date) -> Vec<LoanLine> {
     let register = store.register().unwrap_or_default();
     let name = |m: &MemberNo| register.get(m).map_or(String::new(), |r| r.name.clone());
     let mut lines: Vec<LoanLine> = store
@@ -94,7 +94,7 @@ fn loan_lines(store: &Store, date: Date) -> Vec<LoanLine> {
                 outstanding: loan.outstanding(),
                 overdue: arrears.overdue,
                 days_overdue: arrears.days_past_due,
-                disbursed: String::new(),
+                disbursed: lang.date(loan.disbursed_on),
                 open: loan.outstanding().is_positive(),
             }
         })
@@ -117,16 +117,7 @@ fn loans_page(
     status: StatusCode,
 ) -> Response {
     let today = business_today();
-    let mut loans = loan_lines(store, today);
-    for line in &mut loans {
-        if let Some(loan) = store
-            .books()
-            .loans
-            .get(&sajja_common::ids::LoanNo(line.loan))
-        {
-            line.disbursed = lang.date(loan.disbursed_on);
-        }
-    }
+    let loans = loan_lines(lang, store, today);
     let members = super::pages::active_members(store);
     let page = LoansPage {
         f: Frame::new(lang, session, store, "loans"),
