@@ -144,7 +144,7 @@ fn sample(
         let store = node_store(&data.join("ledger.sqlite"), &log)?;
         store.set_hub_link(
             &hub.enrolment(&spec.group, &spec.key().public())?,
-            sajja_hub::ingest::unix_now(),
+            sajja_edge::clock::unix_now(),
         )?;
         drop(store);
         let started = Instant::now();

@@ -134,7 +134,7 @@ impl GroupLog {
     /// (plus their one day of tolerance): a hub would refuse it.
     pub fn ensure_past(logs: &[GroupLog]) -> anyhow::Result<()> {
         let latest =
-            sajja_hub::ingest::today().add_days(sajja_common::ledger::FUTURE_TOLERANCE_DAYS);
+            sajja_edge::clock::today().add_days(sajja_common::ledger::FUTURE_TOLERANCE_DAYS);
         for log in logs {
             if let Some(last) = log.books.last_date {
                 anyhow::ensure!(

@@ -104,7 +104,7 @@ pub fn issue_client_tls(
         cert: std::fs::read_to_string(hub_dir.join("tls/ca.pem"))?,
         key: std::fs::read_to_string(hub_dir.join("tls/ca.key"))?,
     };
-    let now = sajja_hub::ingest::unix_now();
+    let now = sajja_edge::clock::unix_now();
     let issued = sajja_hub::identity::issue(&ca, principal, 30, now)?;
     store.add_credential(&sajja_hub::identity::credential_of(principal, &issued, now))?;
     Ok(ClientTls {
@@ -172,7 +172,7 @@ impl Hub {
             hub_id: "23".into(),
             hub_url: self.url(),
             serial: "bench".into(),
-            not_after: sajja_hub::ingest::unix_now() + 30 * 86_400,
+            not_after: sajja_edge::clock::unix_now() + 30 * 86_400,
             ca: String::from_utf8(tls.ca_pem)?,
             cert: String::from_utf8(tls.cert_pem)?,
             key: String::from_utf8(tls.key_pem)?,

@@ -4,7 +4,9 @@
 //! each other; so the shared I/O helpers live here, once.
 
 pub mod backup;
+pub mod clock;
 pub mod enrolment;
 pub mod logging;
+pub mod shutdown;
 pub mod toml_check;
 pub mod web;

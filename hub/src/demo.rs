@@ -19,9 +19,9 @@ use tokio::sync::watch;
 
 use anyhow::{Context, bail};
 use sajja_common::{GroupId, PublicKey};
+use sajja_edge::clock::{today, unix_now};
 use sajja_hub::admin::read_key;
 use sajja_hub::config::HubConfig;
-use sajja_hub::ingest::{today, unix_now};
 use sajja_hub::simulate;
 use sajja_hub::store::Store;
 use sajja_hub::web::accounts::{Accounts, WebRole};

@@ -21,10 +21,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::config::HubConfig;
-use crate::ingest::unix_now;
 use crate::metrics::Metrics;
 use crate::scrub::ScrubState;
 use crate::store::Store;
+use sajja_edge::clock::unix_now;
 
 /// The most bytes of request line and headers read; a longer head gets 431.
 pub const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;

@@ -218,16 +218,7 @@ pub struct Ingest {
     books_order: VecDeque<i64>,
 }
 
-/// Today in Thailand: the default business date of reports and hub facts.
-pub fn today() -> sajja_common::Date {
-    sajja_common::Date::thai_date_at(unix_now())
-}
-
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use sajja_edge::clock::{today, unix_now};
 
 impl Ingest {
     pub fn new(store: Store) -> Ingest {

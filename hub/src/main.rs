@@ -10,9 +10,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use sajja_common::admin::AdminBody;
 use sajja_common::{Date, GroupId, PoolId, PublicKey};
+use sajja_edge::clock::unix_now;
 use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::HubConfig;
-use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::operations;
 use sajja_hub::store::Store;
@@ -1212,7 +1213,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         config.database_path(),
         config.scrub.clone(),
         scrub_state.clone(),
-        shutdown_signal(),
+        sajja_edge::shutdown::signal(),
     ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -1231,7 +1232,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         metrics.clone(),
         scrub_state.clone(),
         writes,
-        shutdown_signal(),
+        sajja_edge::shutdown::signal(),
     )
     .await?;
     let relay = match &config.parent {
@@ -1249,7 +1250,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
                 ingest.clone(),
                 wake,
                 metrics.clone(),
-                shutdown_signal(),
+                sajja_edge::shutdown::signal(),
             )))
         }
         None => None,
@@ -1264,12 +1265,19 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
             Some(tokio::spawn(sajja_hub::web::serve(
                 web_listener,
                 app,
-                shutdown_signal(),
+                sajja_edge::shutdown::signal(),
             )))
         }
         None => None,
     };
-    server::serve_metered(&config, ingest, metrics, listener, shutdown_signal()).await?;
+    server::serve_metered(
+        &config,
+        ingest,
+        metrics,
+        listener,
+        sajja_edge::shutdown::signal(),
+    )
+    .await?;
     if let Some(relay) = relay {
         relay.abort();
     }
@@ -1282,21 +1290,6 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     scrubber.abort();
     tracing::info!(hub = %config.hub_id, "stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn pool(command: PoolCommand) -> anyhow::Result<()> {

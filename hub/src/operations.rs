@@ -10,9 +10,10 @@ use thiserror::Error;
 use crate::admin::{self, AdminError, HubIdentity};
 use crate::config::{HubConfig, Level};
 use crate::identity::{self, Principal, check_geocode, scope_within};
-use crate::ingest::{Ingest, unix_now};
+use crate::ingest::Ingest;
 use crate::store::{Credential, Store, StoreError};
 use crate::tls::{Pem, TlsError};
+use sajja_edge::clock::unix_now;
 
 #[derive(Debug, Error)]
 pub enum OperationError {

@@ -30,12 +30,12 @@ use tonic::{Request, Response, Status};
 
 use crate::config::HubConfig;
 use crate::identity::{Caller, Gate, Principal};
-use crate::ingest::unix_now;
 use crate::limits::Guard;
 use crate::positions::{self, Alert, Attention, Freshness, GroupFilter, GroupLine, ScopePosition};
 use crate::report::{self, Output};
 use crate::signoff::{self, SignOff};
 use crate::store::{Store, StoreError};
+use sajja_edge::clock::unix_now;
 
 /// The most groups one answer lists. A province holds a few thousand; more
 /// than this is a scope to narrow, not a report to print.

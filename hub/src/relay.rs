@@ -29,9 +29,10 @@ use thiserror::Error;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::ingest::{Ingest, unix_now};
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::store::{GroupRow, GroupStatus, StoreError};
+use sajja_edge::clock::unix_now;
 
 /// How often the relay looks for new events when nothing wakes it.
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::ingest::unix_now;
 use crate::store::{Damage, Store, StoreError};
+use sajja_edge::clock::unix_now;
 
 /// `[scrub]` in hub.toml.
 #[derive(Clone, Debug, Deserialize)]

@@ -22,11 +22,12 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::{HubConfig, Limits};
 use crate::identity::{Caller, Gate, Principal};
-use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position, unix_now};
+use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
 use crate::limits::{self, Guard};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::store::{ForkRecord, GroupRow, Store};
+use sajja_edge::clock::unix_now;
 
 /// How many responses a push stream may have queued for a slow client.
 const PUSH_RESPONSE_QUEUE: usize = 8;

@@ -3,7 +3,8 @@
 //! and the column's arrival in an older database.
 
 use sajja_common::{Date, GroupId};
-use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_edge::clock::unix_now;
+use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::metrics::Metrics;
 use sajja_hub::positions::{self, Alert, Health};
 use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};

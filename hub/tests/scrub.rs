@@ -80,7 +80,7 @@ impl Hub {
     /// metrics gauge.
     fn reported_damaged(&self) -> bool {
         let store = self.ingest.store();
-        let now = sajja_hub::ingest::unix_now();
+        let now = sajja_edge::clock::unix_now();
         let today = Date::thai_date_at(now);
         let lines = positions::group_lines(store, "230101", today).unwrap();
         let freshness = positions::Freshness {

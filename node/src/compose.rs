@@ -2,8 +2,6 @@
 //! small vocabularies (channels, sources, benefit kinds …) and turning an
 //! intention into an event body using the books as they stand.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use sajja_common::date::Date;
 use sajja_common::event::{
     BenefitKind, Body, Channel, ContributionPeriod, ExpenseKind, IncomeKind, LeaveReason, LoanPlan,
@@ -12,14 +10,6 @@ use sajja_common::event::{
 use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::{Books, Rule};
 use sajja_common::money::{Money, arabic_digits};
-
-/// Today's date in Thailand.
-pub fn today() -> Date {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Date::thai_date_at(i64::try_from(seconds).unwrap_or(i64::MAX))
-}
 
 /// Whether the treasurer asked for Thai display (`SAJJA_LANG=th`): times and
 /// dates are then shown in the Buddhist era.

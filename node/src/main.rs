@@ -4,6 +4,7 @@
 //! operating failure; 2 the ledger is damaged (`verify` names the first bad
 //! seq); 64 bad usage (unknown flag, unparsable amount or date).
 
+use sajja_edge::clock::unix_now;
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
@@ -80,7 +81,7 @@ struct Posting {
 
 impl Posting {
     fn date(&self) -> Date {
-        self.date.unwrap_or_else(compose::today)
+        self.date.unwrap_or_else(sajja_edge::clock::today)
     }
     fn channel(&self) -> sajja_common::event::Channel {
         compose::channel(self.bank)
@@ -821,7 +822,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             dated,
         } => append(
             &mut open(&data_dir)?,
-            dated.date.unwrap_or_else(compose::today),
+            dated.date.unwrap_or_else(sajja_edge::clock::today),
             if draw {
                 Body::CashDrawn { amount }
             } else {
@@ -857,7 +858,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::Pool(command) => pool(&data_dir, command),
         Command::Reverse { seq, reason, dated } => append(
             &mut open(&data_dir)?,
-            dated.date.unwrap_or_else(compose::today),
+            dated.date.unwrap_or_else(sajja_edge::clock::today),
             Body::Reversal {
                 reversed_seq: seq,
                 reason,
@@ -867,7 +868,7 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             let mut store = open(&data_dir)?;
             append_composed(
                 &mut store,
-                dated.date.unwrap_or_else(compose::today),
+                dated.date.unwrap_or_else(sajja_edge::clock::today),
                 |books| {
                     Ok(Body::PeriodClosed {
                         month,
@@ -952,7 +953,8 @@ fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
         Command::RotateKey { dated } => {
             let mut store = open(&data_dir)?;
             let old = store.public_key();
-            let (seq, new) = store.rotate_key(dated.date.unwrap_or_else(compose::today))?;
+            let (seq, new) =
+                store.rotate_key(dated.date.unwrap_or_else(sajja_edge::clock::today))?;
             println!("seq {seq}: the group's signing key is now {new}");
             println!(
                 "it replaces {old}, which signed the rotation; hubs follow it on the next sync"
@@ -1043,7 +1045,7 @@ fn init(
         province: province.unwrap_or_else(|| group.province().to_string()),
         group,
         name,
-        opened_on: opened_on.unwrap_or_else(compose::today),
+        opened_on: opened_on.unwrap_or_else(sajja_edge::clock::today),
         rules,
     };
     let key = SigningKey::generate()?;
@@ -1074,7 +1076,7 @@ fn warn_if_expiring(store: &Store, config: Option<&NodeConfig>) -> anyhow::Resul
             .map(|c| c.not_after),
     };
     if let Some(not_after) = not_after
-        && not_after.saturating_sub(now_unix()) < CERT_WARN_DAYS * 86_400
+        && not_after.saturating_sub(unix_now()) < CERT_WARN_DAYS * 86_400
     {
         let expires = expiry_date(not_after);
         tracing::warn!(group = %store.group(), %expires, "the hub's client certificate expires soon or has expired: ask the hub operator for a new bundle and install it with `sajja-node init --bundle FILE`");
@@ -1087,12 +1089,6 @@ fn warn_if_expiring(store: &Store, config: Option<&NodeConfig>) -> anyhow::Resul
 fn expiry_date(not_after: i64) -> Date {
     const YEAR_9999: i64 = 253_402_300_799;
     Date::thai_date_at(not_after.clamp(0, YEAR_9999))
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A bundle file that cannot be read or is not a bundle is bad usage, like a
@@ -1116,7 +1112,7 @@ fn install_bundle(data_dir: &Path, path: &Path, config: Option<&NodeConfig>) -> 
         );
     }
     let store = open(data_dir)?;
-    store.set_hub_link(&bundle, now_unix())?;
+    store.set_hub_link(&bundle, unix_now())?;
     println!(
         "group {} now syncs with {} (hub {})",
         store.group(),
@@ -1156,7 +1152,7 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
             if name.trim().is_empty() {
                 return Err(usage("--name must not be empty"));
             }
-            let joined_on = joined_on.unwrap_or_else(compose::today);
+            let joined_on = joined_on.unwrap_or_else(sajja_edge::clock::today);
             // The number is taken from the books the batch is validated
             // against, so a retry after another process's append takes the next.
             let ((seq, number), _) = store.write(|batch| {
@@ -1225,7 +1221,7 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
             with_names,
         } => {
             let register = with_names.then(|| store.register()).transpose()?;
-            let date = date.unwrap_or_else(compose::today);
+            let date = date.unwrap_or_else(sajja_edge::clock::today);
             report::contribution_sheet(
                 store.books(),
                 date,
@@ -1322,7 +1318,7 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
         ),
         LoanCommand::WriteOff { loan, dated } => append_composed(
             &mut store,
-            dated.date.unwrap_or_else(compose::today),
+            dated.date.unwrap_or_else(sajja_edge::clock::today),
             |books| compose::loan_write_off(books, loan),
         ),
         LoanCommand::List { date } => {
@@ -1336,7 +1332,7 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
                 }
                 None => store.books(),
             };
-            let date = date.unwrap_or_else(compose::today);
+            let date = date.unwrap_or_else(sajja_edge::clock::today);
             println!(
                 "{:>4}  {:>6}  {:<10}  {:>14}  {:>14}  {:>6}  {:>5}  {:>14}  {:>5}",
                 "loan",
@@ -1432,7 +1428,7 @@ fn rules(data_dir: &Path, set: Option<PathBuf>, dated: Dated) -> anyhow::Result<
             rules_file::parse(&text, &store.books().rules).map_err(|e| usage(e.to_string()))?;
         append(
             &mut store,
-            dated.date.unwrap_or_else(compose::today),
+            dated.date.unwrap_or_else(sajja_edge::clock::today),
             Body::RulesChanged(rules),
         )?;
     }
@@ -1458,7 +1454,7 @@ fn balance(data_dir: &Path, as_of: Option<Date>, csv: bool) -> anyhow::Result<()
         // The current books hold nothing dated after today (future dates are
         // refused), so they are the books as of today.
         let as_of = as_of.unwrap_or_else(|| {
-            let today = compose::today();
+            let today = sajja_edge::clock::today();
             books.last_date.map_or(today, |last| last.max(today))
         });
         report::balance_csv(books, as_of, out)?;
@@ -1746,7 +1742,7 @@ async fn serve_and_sync(
         None => None,
     };
     let shutdown = async move {
-        shutdown_signal().await;
+        sajja_edge::shutdown::signal().await;
         let _ = stop.send(true);
     };
     match link {
@@ -1758,20 +1754,6 @@ async fn serve_and_sync(
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -1851,7 +1833,7 @@ fn restore(
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = database(data_dir);
     let mut store = Store::create_empty(&path, group, key)?;
-    let restored = match store.set_hub_link(bundle, now_unix()) {
+    let restored = match store.set_hub_link(bundle, unix_now()) {
         Ok(()) => runtime()?.block_on(sajja_node::sync::restore(
             &mut store,
             &HubLink::from_bundle(bundle),
@@ -1960,7 +1942,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
         Some((serial, not_after)) => {
             let expires = compose::shown_date(expiry_date(not_after));
             let serial = store::printable(&serial);
-            let left = not_after.saturating_sub(now_unix());
+            let left = not_after.saturating_sub(unix_now());
             if left <= 0 {
                 println!(
                     "certificate     serial {serial}, EXPIRED on {expires}: the hub refuses this node; ask the hub operator for a new bundle and {INSTALL}"

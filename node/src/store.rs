@@ -11,11 +11,11 @@
 //! is written; the in-memory head and books move only after the commit, so a
 //! refused or failed append leaves both the file and the process as they were.
 
+use sajja_edge::clock::unix_now;
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sajja_common::chain::{self, Hash};
@@ -422,12 +422,6 @@ pub struct Store {
     books: Books,
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
@@ -803,7 +797,7 @@ impl Store {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO meta (id, group_id, created_at) VALUES (1, ?1, ?2)",
-                params![group.as_str(), now_unix()],
+                params![group.as_str(), unix_now()],
             )?;
             tx.execute(
                 "INSERT INTO secrets (id, signing_seed) VALUES (1, ?1)",
@@ -1477,10 +1471,10 @@ impl Batch<'_> {
             group: self.store.group.clone(),
             seq: self.seq + 1,
             date,
-            recorded_at: now_unix(),
+            recorded_at: unix_now(),
             body,
         };
-        sajja_common::ledger::check_not_future(&event, crate::compose::today())?;
+        sajja_common::ledger::check_not_future(&event, sajja_edge::clock::today())?;
         let bytes = event.encode();
         debug_assert_eq!(Event::decode(&bytes).as_ref(), Ok(&event));
         let mut key = self.key;
@@ -1606,7 +1600,7 @@ impl Batch<'_> {
                     pending.len() as i64,
                     first as i64,
                     seq as i64,
-                    now_unix(),
+                    unix_now(),
                     source.again
                 ],
             )?;

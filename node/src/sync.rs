@@ -7,6 +7,7 @@
 //! cut re-sends at most the one batch that was in flight.
 
 use sajja_common::{GroupId, Hash, SignedCheckpoint};
+use sajja_edge::clock::unix_now;
 use sajja_edge::enrolment::Enrolment;
 use sajja_proto::MAX_BATCH_BYTES;
 use sajja_proto::client::{self, ANSWER_TIMEOUT, ClientError, ClientTls, PushSession};
@@ -142,12 +143,6 @@ fn refused(r: v1::Refused) -> SyncError {
     }
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Brings the hub up to date with this node, or this node up to date with the
 /// hub when the hub holds more (a node restored from an old backup). Returns
 /// once the hub has acknowledged everything the node holds.
@@ -201,7 +196,7 @@ pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, 
     }
     let (head, _) = store.head();
     report.hub_seq = report.hub_seq.max(head);
-    store.set_acked(head, now_unix())?;
+    store.set_acked(head, unix_now())?;
     Ok(report)
 }
 
@@ -252,7 +247,7 @@ async fn push_from(
                         ),
                     });
                 }
-                store.set_acked(ack.to_seq, now_unix())?;
+                store.set_acked(ack.to_seq, unix_now())?;
                 tracing::debug!(group = %group, from = ack.from_seq, to = ack.to_seq, "batch acknowledged");
                 report.pushed_events += count;
                 report.batches += 1;
@@ -364,7 +359,7 @@ pub async fn restore(
             })?;
     }
     let (head, hash) = store.head();
-    store.set_acked(head, now_unix())?;
+    store.set_acked(head, unix_now())?;
     Ok((head, hash))
 }
 
@@ -425,6 +420,6 @@ pub fn apply_receipt(store: &Store, file: &[u8]) -> Result<u64, SyncError> {
     }
     adopt_epoch(store, position.fork_epoch)?;
     let acked = position.seq.max(store.acked()?.acked_seq);
-    store.set_acked(acked, now_unix())?;
+    store.set_acked(acked, unix_now())?;
     Ok(acked)
 }

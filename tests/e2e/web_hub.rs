@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sajja_common::Date;
-use sajja_hub::ingest::unix_now;
+use sajja_edge::clock::unix_now;
 use sajja_tests::webdriver::{Answer, Browser, http, require_browser};
 
 use crate::support::*;

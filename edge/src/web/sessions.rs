@@ -2,8 +2,6 @@
 //! holds a random token whose SHA-256 alone is stored, so a copy of the file
 //! lets no one in; each session has its own CSRF token for every form.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::random_token;
@@ -22,11 +20,7 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sessions (
      expires_at INTEGER NOT NULL
  );";
 
-pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use crate::clock::unix_now;
 
 fn token_hash(token: &str) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
@@ -43,7 +37,7 @@ pub struct Live {
 
 /// Starts a session for `name`; returns the cookie token.
 pub fn start(conn: &Connection, name: &str) -> rusqlite::Result<String> {
-    let now = now_unix();
+    let now = unix_now();
     conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
     conn.execute(
         "DELETE FROM sessions WHERE token_hash IN (
@@ -67,7 +61,7 @@ pub fn start(conn: &Connection, name: &str) -> rusqlite::Result<String> {
 pub fn find(conn: &Connection, token: &str) -> rusqlite::Result<Option<Live>> {
     conn.query_row(
         "SELECT name, csrf FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
-        params![token_hash(token), now_unix()],
+        params![token_hash(token), unix_now()],
         |r| {
             Ok(Live {
                 name: r.get(0)?,

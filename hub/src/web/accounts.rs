@@ -9,8 +9,9 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use sajja_edge::clock::unix_now;
 use sajja_edge::web::password::{self, PasswordError};
-use sajja_edge::web::sessions::{self, now_unix};
+use sajja_edge::web::sessions;
 
 use crate::identity::{Principal, check_geocode, check_name};
 
@@ -206,7 +207,7 @@ impl Accounts {
                 role.name(),
                 scope,
                 digest(&normal_code(&code)),
-                now_unix() + CODE_SECONDS
+                unix_now() + CODE_SECONDS
             ],
         )?;
         sessions::expire_all_of(&self.conn, name)?;
@@ -220,7 +221,7 @@ impl Accounts {
         let changed = self.conn.execute(
             "UPDATE users SET password_hash = ?1, code_hash = NULL, code_expires_at = NULL
              WHERE name = ?2 AND code_hash = ?3 AND code_expires_at > ?4",
-            params![hash, name, digest(&normal_code(code)), now_unix()],
+            params![hash, name, digest(&normal_code(code)), unix_now()],
         )?;
         Ok(changed == 1)
     }

@@ -11,10 +11,10 @@ use sajja_common::{Date, Event, Month};
 use super::pages::{View, lines_of, or_respond, query_failed, scoped_page, trend};
 use super::words::Words;
 use super::{Shared, refused};
-use crate::ingest::unix_now;
 use crate::positions::{GroupLine, ScopePosition};
 use crate::query::Context;
 use crate::report;
+use sajja_edge::clock::unix_now;
 
 /// Excel reads a CSV as UTF-8 (and so shows Thai) only after this mark.
 const BOM: &str = "\u{feff}";

@@ -20,10 +20,10 @@ use super::charts::{self, Unit};
 use super::words::Words;
 use super::{App, Shared, access, internal, lang_of, percent, refused, session};
 use crate::admin::{self, SignedOff};
-use crate::ingest::unix_now;
 use crate::positions::{Alert, GroupFilter, GroupLine, Health, ScopePosition};
 use crate::query::{self, Audience, Context, QueryError, Scope};
 use crate::signoff::SignOff;
+use sajja_edge::clock::unix_now;
 
 /// The most months a trend reaches back.
 pub const TREND_MONTHS_MAX: u32 = 36;

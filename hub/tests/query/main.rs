@@ -18,11 +18,12 @@ use sajja_common::{
     Body, Books, Checkpoint, Date, Event, GroupId, Hash, LoanNo, MemberNo, Money, Month, PoolId,
     SigningKey, chain,
 };
+use sajja_edge::clock::unix_now;
 use sajja_edge::enrolment::Enrolment;
 use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::HubConfig;
 use sajja_hub::identity::{Gate, Principal};
-use sajja_hub::ingest::{BatchOutcome, Ingest, unix_now};
+use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::listener;
 use sajja_hub::operations::{self, EnrolRequest, RevokeTarget};
 use sajja_hub::positions::GroupFilter;

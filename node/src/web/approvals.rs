@@ -168,7 +168,7 @@ impl Users {
         let fields = serde_json::to_string(fields).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
             "INSERT INTO proposals (kind, fields, reason, proposed_by, proposed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kind.name(), fields, reason, by, sajja_edge::web::sessions::now_unix()],
+            params![kind.name(), fields, reason, by, sajja_edge::clock::unix_now()],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -211,7 +211,7 @@ impl Users {
         };
         let changed = self.conn.execute(
             "UPDATE proposals SET outcome = ?2, decided_by = ?3, decided_at = ?4, seq = ?5 WHERE id = ?1 AND outcome IS NULL",
-            params![id, word, by, sajja_edge::web::sessions::now_unix(), seq],
+            params![id, word, by, sajja_edge::clock::unix_now(), seq],
         )?;
         Ok(changed == 1)
     }

@@ -2,6 +2,7 @@
 //! page's name. Handlers run the ledger work on the blocking pool: SQLite and
 //! Argon2 never hold up the async executor the sync daemon shares.
 
+use sajja_edge::clock::unix_now;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -76,7 +77,7 @@ pub(super) fn render(template: &impl Template, status: StatusCode) -> Response {
 }
 
 pub(super) fn business_today() -> Date {
-    compose::today()
+    sajja_edge::clock::today()
 }
 
 pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -762,17 +763,11 @@ pub async fn receipt(
             total,
             from: query.from,
             to,
-            printed_at: lang.time(now_unix()),
+            printed_at: lang.time(unix_now()),
         };
         render(&page, StatusCode::OK)
     })
     .await
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 pub(super) fn touches_member(

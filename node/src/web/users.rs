@@ -9,11 +9,12 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use sajja_edge::clock::unix_now;
 use sajja_edge::web::password::{self, PasswordError};
 pub use sajja_edge::web::password::{PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_MIN};
 pub use sajja_edge::web::random_token;
+use sajja_edge::web::sessions;
 pub use sajja_edge::web::sessions::SESSION_SECONDS;
-use sajja_edge::web::sessions::{self, now_unix};
 
 use super::words::Role;
 
@@ -96,7 +97,7 @@ impl Users {
         })?;
         let inserted = self.conn.execute(
             "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, role.name(), hash, now_unix()],
+            params![name, role.name(), hash, unix_now()],
         )?;
         if inserted == 0 {
             return Err(UserError::Exists(name.to_string()));

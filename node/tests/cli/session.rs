@@ -382,5 +382,5 @@ fn bad_usage_exits_64_and_writes_nothing() {
 
 /// Today in Thailand, as the node dates its books.
 fn node_today() -> String {
-    sajja_node::compose::today().to_string()
+    sajja_edge::clock::today().to_string()
 }
