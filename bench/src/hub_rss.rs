@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use rusqlite::{Connection, OpenFlags};
 use sajja_hub::config::HubConfig;
-use sajja_hub::identity::Principal;
 use sajja_hub::store::Store as HubStore;
+use sajja_hub::values::principal::Principal;
 use sajja_node::sync::HubLink;
 use sajja_proto::client::ClientTls;
 

@@ -98,7 +98,7 @@ pub fn hub_store(
 pub fn issue_client_tls(
     hub_dir: &Path,
     store: &HubStore,
-    principal: &sajja_hub::identity::Principal,
+    principal: &sajja_hub::values::principal::Principal,
 ) -> anyhow::Result<ClientTls> {
     let ca = sajja_hub::tls::Pem {
         cert: std::fs::read_to_string(hub_dir.join("tls/ca.pem"))?,
@@ -187,7 +187,7 @@ impl Hub {
         issue_client_tls(
             &self.dir,
             ingest.store(),
-            &sajja_hub::identity::Principal::Group(group.clone()),
+            &sajja_hub::values::principal::Principal::Group(group.clone()),
         )
     }
 

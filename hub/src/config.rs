@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::check;
 pub use crate::check::ConfigError;
-pub use crate::positions::Attention;
+pub use crate::values::lines::Attention;
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -347,8 +347,8 @@ impl HubConfig {
     }
 
     /// How this hub judges a group's health at unix time `now`.
-    pub fn freshness(&self, now: i64) -> crate::positions::Freshness {
-        crate::positions::Freshness {
+    pub fn freshness(&self, now: i64) -> crate::values::lines::Freshness {
+        crate::values::lines::Freshness {
             now,
             stale_after_days: self.stale_after_days,
             attention: self.attention,

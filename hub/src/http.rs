@@ -44,7 +44,7 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 struct Endpoint {
     metrics: Arc<Metrics>,
     store: Mutex<Store>,
-    freshness: crate::positions::Freshness,
+    freshness: crate::values::lines::Freshness,
     scrub: Arc<ScrubState>,
     writes: Arc<crate::ingest::WriteHealth>,
 }
@@ -253,7 +253,7 @@ async fn drain(stream: &mut TcpStream) -> std::io::Result<()> {
 /// warning, if it does not answer (the health check reports that).
 fn scrape(endpoint: &Endpoint) -> String {
     let now = unix_now();
-    let freshness = crate::positions::Freshness {
+    let freshness = crate::values::lines::Freshness {
         now,
         ..endpoint.freshness
     };
@@ -283,12 +283,12 @@ fn scrape(endpoint: &Endpoint) -> String {
 /// groups` reads them.
 fn at_risk(
     store: &Store,
-    freshness: crate::positions::Freshness,
+    freshness: crate::values::lines::Freshness,
 ) -> Result<std::collections::BTreeSet<sajja_common::GroupId>, crate::store::StoreError> {
     let today = sajja_common::Date::thai_date_at(freshness.now);
     Ok(crate::positions::group_lines(store, "", today)?
         .into_iter()
-        .filter(|l| l.health(freshness) == crate::positions::Health::AtRisk)
+        .filter(|l| l.health(freshness) == crate::values::lines::Health::AtRisk)
         .map(|l| l.group)
         .collect())
 }
@@ -308,7 +308,7 @@ fn healthy(endpoint: &Endpoint) -> Result<(), Vec<String>> {
     if let Some((since, why)) = endpoint.writes.failing() {
         reasons.push(format!(
             "writes failing since {}: {why}; free disk space (or raise the file-size limit), then pushes resume",
-            crate::report::timestamp(since)
+            crate::values::time::timestamp(since)
         ));
     }
     if let Some(problem) = endpoint.scrub.integrity_problem() {

@@ -20,107 +20,7 @@ use tonic::{Request, Status};
 
 use crate::store::{Credential, Store, StoreError};
 use crate::tls::{Pem, TlsError};
-
-const URI_PREFIX: &str = "sajja://";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
-    Group(GroupId),
-    /// A child hub, by geocode.
-    Hub(String),
-    Coordinator {
-        name: String,
-        /// A province (2 digits) or tambon (6 digits) geocode.
-        scope: String,
-    },
-    Operator(String),
-}
-
-impl Principal {
-    pub fn role(&self) -> Role {
-        match self {
-            Principal::Group(_) => Role::Group,
-            Principal::Hub(_) => Role::Hub,
-            Principal::Coordinator { .. } => Role::Coordinator,
-            Principal::Operator(_) => Role::Operator,
-        }
-    }
-
-    /// What the bundle and the credentials table call the holder.
-    pub fn subject(&self) -> &str {
-        match self {
-            Principal::Group(group) => group.as_str(),
-            Principal::Hub(hub) => hub,
-            Principal::Coordinator { name, .. } | Principal::Operator(name) => name,
-        }
-    }
-
-    pub fn scope(&self) -> Option<&str> {
-        match self {
-            Principal::Coordinator { scope, .. } => Some(scope),
-            _ => None,
-        }
-    }
-
-    pub fn uri(&self) -> String {
-        match self {
-            Principal::Coordinator { name, scope } => {
-                format!("{URI_PREFIX}coordinator/{scope}/{name}")
-            }
-            other => format!("{URI_PREFIX}{}/{}", other.role().name(), other.subject()),
-        }
-    }
-
-    pub fn from_uri(uri: &str) -> Option<Principal> {
-        let rest = uri.strip_prefix(URI_PREFIX)?;
-        let (role, rest) = rest.split_once('/')?;
-        match role {
-            "group" => GroupId::parse(rest).ok().map(Principal::Group),
-            "hub" => check_geocode(rest).then(|| Principal::Hub(rest.to_string())),
-            "coordinator" => {
-                let (scope, name) = rest.split_once('/')?;
-                (check_geocode(scope) && check_name(name)).then(|| Principal::Coordinator {
-                    name: name.to_string(),
-                    scope: scope.to_string(),
-                })
-            }
-            "operator" => check_name(rest).then(|| Principal::Operator(rest.to_string())),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Principal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Principal::Coordinator { name, scope } => {
-                write!(f, "coordinator {name} (scope {scope})")
-            }
-            other => write!(f, "{} {}", other.role().name(), other.subject()),
-        }
-    }
-}
-
-/// A province (2 digits) or tambon (6 digits) geocode.
-pub fn check_geocode(text: &str) -> bool {
-    matches!(text.len(), 2 | 6) && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Coordinator and operator names: short, lower-case ASCII, safe in a URI
-/// and a file name (a person's real name belongs nowhere in a certificate).
-pub fn check_name(text: &str) -> bool {
-    (1..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-}
-
-/// Does `scope` (a geocode, or a group id) lie within `within` (a geocode)?
-/// Geocodes nest by prefix: province 23 holds tambon 230101 holds group
-/// 230101-007.
-pub fn scope_within(scope: &str, within: &str) -> bool {
-    scope.starts_with(within)
-}
+use crate::values::principal::{Principal, URI_PREFIX, scope_within};
 
 /// An authenticated caller: the principal and the certificate's serial.
 #[derive(Clone, Debug)]
@@ -258,7 +158,7 @@ impl Gate {
         if let Some(at) = credential.revoked_at {
             return Err(refuse(format!(
                 "certificate {serial} ({principal}) was revoked at {}",
-                crate::report::timestamp(at)
+                crate::values::time::timestamp(at)
             )));
         }
         Ok(Caller { principal, serial })

@@ -17,9 +17,8 @@ use sajja_common::verify::{ChainVerifier, VerifyError};
 use sajja_common::{Books, Event, GroupId, Hash, SignedCheckpoint};
 use thiserror::Error;
 
-use crate::store::{
-    ForkRecord, GroupRow, GroupStatus, KeyChange, NewEvent, Snapshot, Store, StoreError,
-};
+use crate::store::{ForkRecord, GroupRow, KeyChange, NewEvent, Snapshot, Store, StoreError};
+use crate::values::status::GroupStatus;
 
 /// How many groups' books stay folded in memory. A miss re-folds the group's
 /// stored log, which is cheap next to the network time of a push.
@@ -588,7 +587,7 @@ impl Ingest {
     }
 
     /// The damage recorded for a log marked damaged.
-    fn damage_of(&self, row: &GroupRow) -> Result<crate::store::Damage, IngestError> {
+    fn damage_of(&self, row: &GroupRow) -> Result<crate::values::status::Damage, IngestError> {
         self.store.damage(&row.group)?.ok_or_else(|| {
             StoreError::Damaged(format!(
                 "group {} is marked damaged without a record",

@@ -22,6 +22,7 @@ pub mod signoff;
 pub mod simulate;
 pub mod store;
 pub mod tls;
+pub mod values;
 pub mod web;
 
 pub use sajja_edge::{backup, logging};

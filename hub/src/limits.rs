@@ -167,7 +167,7 @@ mod tests {
         };
         let guard = Guard::new(&limits);
         let caller = Caller {
-            principal: crate::identity::Principal::Operator("ann".into()),
+            principal: crate::values::principal::Principal::Operator("ann".into()),
             serial: "01".into(),
         };
         let other = Caller {

@@ -17,7 +17,7 @@ use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::operations;
 use sajja_hub::store::Store;
-use sajja_hub::{backup::PendingBackup, check, positions, query, relay, report, server, tls};
+use sajja_hub::{backup::PendingBackup, check, query, relay, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -570,7 +570,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{:<34} {:<40} {:<20} status", "serial", "holder", "expires");
             for credential in operations::credentials(&store)? {
                 let status = match credential.revoked_at {
-                    Some(at) => format!("revoked {}", sajja_hub::report::timestamp(at)),
+                    Some(at) => format!("revoked {}", sajja_hub::values::time::timestamp(at)),
                     None if credential.not_after < unix_now() => "expired".to_string(),
                     None => "live".to_string(),
                 };
@@ -578,7 +578,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "{:<34} {:<40} {:<20} {status}",
                     credential.serial,
                     credential.principal.to_string(),
-                    sajja_hub::report::timestamp(credential.not_after)
+                    sajja_hub::values::time::timestamp(credential.not_after)
                 );
             }
             Ok(())
@@ -668,7 +668,7 @@ fn query(command: QueryCommand) -> anyhow::Result<()> {
             below_reserve,
             format,
         } => {
-            let filter = positions::GroupFilter {
+            let filter = sajja_hub::values::lines::GroupFilter {
                 stale,
                 forked,
                 arrears,
@@ -1078,14 +1078,14 @@ fn enrol(what: EnrolCommand) -> anyhow::Result<()> {
     println!(
         "enrolled {principal}: certificate {} valid until {}",
         bundle.serial,
-        sajja_hub::report::timestamp(bundle.not_after)
+        sajja_hub::values::time::timestamp(bundle.not_after)
     );
     println!(
         "wrote {} (mode 0600, it holds a private key) for {}",
         out.display(),
         bundle.hub_url
     );
-    use sajja_hub::identity::Principal;
+    use sajja_hub::values::principal::Principal;
     match &principal {
         Principal::Coordinator { name, scope } => dashboard_code(
             config,

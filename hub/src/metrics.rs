@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use sajja_common::GroupId;
 
-use crate::store::{GroupStatus, GroupSummary};
+use crate::store::GroupSummary;
+use crate::values::status::GroupStatus;
 
 /// Upper bounds of the batch latency buckets, in nanoseconds (1 ms .. 10 s).
 pub const INGEST_BATCH_BUCKETS_NANOS: [u64; 13] = [

@@ -9,10 +9,11 @@ use thiserror::Error;
 
 use crate::admin::{self, AdminError, HubIdentity};
 use crate::config::{HubConfig, Level};
-use crate::identity::{self, Principal, check_geocode, scope_within};
+use crate::identity;
 use crate::ingest::Ingest;
 use crate::store::{Credential, Store, StoreError};
 use crate::tls::{Pem, TlsError};
+use crate::values::principal::{Principal, check_geocode, scope_within};
 use sajja_edge::clock::unix_now;
 
 #[derive(Debug, Error)]
@@ -153,7 +154,7 @@ pub fn enrol(
             public_key = PublicKey::from_hex(&child.key);
         }
         Principal::Coordinator { name, scope } => {
-            if !identity::check_name(name) {
+            if !crate::values::principal::check_name(name) {
                 return Err(OperationError::BadName(name.clone()));
             }
             if !check_geocode(scope) {
@@ -167,7 +168,7 @@ pub fn enrol(
             }
         }
         Principal::Operator(name) => {
-            if !identity::check_name(name) {
+            if !crate::values::principal::check_name(name) {
                 return Err(OperationError::BadName(name.clone()));
             }
         }

@@ -29,12 +29,17 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
 use crate::config::HubConfig;
-use crate::identity::{Caller, Gate, Principal};
+use crate::identity::{Caller, Gate};
 use crate::limits::Guard;
-use crate::positions::{self, Alert, Attention, Freshness, GroupFilter, GroupLine, ScopePosition};
+use crate::positions;
 use crate::report::{self, Output};
-use crate::signoff::{self, SignOff};
+use crate::signoff;
 use crate::store::{Store, StoreError};
+use crate::values::alert::Alert;
+use crate::values::lines::{Attention, Freshness, GroupFilter, GroupLine};
+use crate::values::principal::Principal;
+use crate::values::scope_position::ScopePosition;
+use crate::values::signoff::SignOff;
 use sajja_edge::clock::unix_now;
 
 /// The most groups one answer lists. A province holds a few thousand; more
@@ -347,7 +352,8 @@ pub fn position(
             .collect::<Vec<_>>();
         (lines, pools)
     };
-    let position = positions::scope_position(&lines, scope.as_str(), cx.freshness);
+    let position =
+        crate::values::scope_position::scope_position(&lines, scope.as_str(), cx.freshness);
     Ok(PositionAnswer {
         as_of,
         freshness: cx.freshness,
@@ -377,7 +383,7 @@ pub fn groups(
         } else {
             BTreeSet::new()
         };
-        lines = positions::filter_lines(lines, filter, cx.freshness, &below);
+        lines = crate::values::lines::filter_lines(lines, filter, cx.freshness, &below);
     }
     Ok(GroupsAnswer {
         scope: scope.to_string(),
@@ -684,7 +690,7 @@ impl QueryRpc for QueryService {
                     let Some(row) = cx.store.group(&group)? else {
                         return Ok(None);
                     };
-                    if row.status == crate::store::GroupStatus::Damaged {
+                    if row.status == crate::values::status::GroupStatus::Damaged {
                         return Err(QueryError::Damaged(crate::server::damaged_message(
                             &group,
                             cx.store.damage(&group)?.as_ref(),

@@ -31,7 +31,8 @@ use tokio::time::Instant;
 
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::store::{GroupRow, GroupStatus, StoreError};
+use crate::store::{GroupRow, StoreError};
+use crate::values::status::GroupStatus;
 use sajja_edge::clock::unix_now;
 
 /// How often the relay looks for new events when nothing wakes it.

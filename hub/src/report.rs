@@ -10,8 +10,11 @@ use sajja_common::position::PoolPosition;
 use sajja_common::{Date, Money};
 use serde_json::{Value, json};
 
-use crate::positions::{Alert, Freshness, GroupLine, ScopePosition};
-use crate::signoff::SignOff;
+use crate::values::alert::Alert;
+use crate::values::lines::{Freshness, GroupLine};
+use crate::values::scope_position::ScopePosition;
+use crate::values::signoff::SignOff;
+use crate::values::time::timestamp;
 
 /// How a query prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,21 +185,6 @@ pub fn benefit_name(kind: BenefitKind) -> &'static str {
         BenefitKind::Disaster => "disaster",
         BenefitKind::Other => "other",
     }
-}
-
-/// A unix time as `2026-11-27 04:35 UTC`.
-pub fn timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let seconds = unix.rem_euclid(86_400);
-    let date = u32::try_from(days)
-        .ok()
-        .and_then(|d| Date::from_days(d).ok())
-        .unwrap_or(Date::EPOCH);
-    format!(
-        "{date} {:02}:{:02} UTC",
-        seconds / 3600,
-        seconds % 3600 / 60
-    )
 }
 
 fn pretty(value: &Value) -> String {

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::store::{Damage, Store, StoreError};
+use crate::store::{Store, StoreError};
+use crate::values::status::Damage;
 use sajja_edge::clock::unix_now;
 
 /// `[scrub]` in hub.toml.

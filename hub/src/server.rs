@@ -21,12 +21,13 @@ use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::{HubConfig, Limits};
-use crate::identity::{Caller, Gate, Principal};
+use crate::identity::{Caller, Gate};
 use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
 use crate::limits::{self, Guard};
 use crate::listener;
 use crate::metrics::Metrics;
 use crate::store::{ForkRecord, GroupRow, Store};
+use crate::values::principal::Principal;
 use sajja_edge::clock::unix_now;
 
 /// How many responses a push stream may have queued for a slow client.
@@ -550,7 +551,7 @@ impl SyncRpc for SyncService {
 /// A damaged log's bytes are never served: a restore from them would fail
 /// further on, with a less useful message, or worse.
 async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Status> {
-    if row.status != crate::store::GroupStatus::Damaged {
+    if row.status != crate::values::status::GroupStatus::Damaged {
         return Ok(());
     }
     let group = row.group.clone();
@@ -562,11 +563,11 @@ async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Sta
 }
 
 /// The one-line refusal of a read of a damaged log.
-pub fn damaged_status(group: &GroupId, damage: Option<&crate::store::Damage>) -> Status {
+pub fn damaged_status(group: &GroupId, damage: Option<&crate::values::status::Damage>) -> Status {
     Status::data_loss(damaged_message(group, damage))
 }
 
-pub fn damaged_message(group: &GroupId, damage: Option<&crate::store::Damage>) -> String {
+pub fn damaged_message(group: &GroupId, damage: Option<&crate::values::status::Damage>) -> String {
     let what = damage.map_or_else(|| format!("group {group} is damaged"), |d| d.to_string());
     format!(
         "{what}: this hub does not serve the log until a good copy repairs it; restore from another hub or a backup"

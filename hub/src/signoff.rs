@@ -30,13 +30,13 @@
 use std::collections::BTreeMap;
 
 use sajja_common::admin::AdminBooks;
-use sajja_common::ledger::{reversal_target, trial_balance_digest};
+use sajja_common::ledger::reversal_target;
 use sajja_common::{Books, Event, GroupId, Hash, Month};
 use thiserror::Error;
 
-use crate::store::{GroupStatus, Store, StoreError};
-
-const TAMBON_MONTH_DOMAIN: &[u8] = b"sajja/v1/tambon-month\0";
+use crate::store::{Store, StoreError};
+use crate::values::signoff::{SignOff, has_books_in, month_digest, tambon_digest};
+use crate::values::status::GroupStatus;
 
 #[derive(Debug, Error)]
 pub enum SignOffError {
@@ -103,27 +103,6 @@ pub fn group_events(store: &Store, group: &GroupId) -> Result<Vec<Event>, StoreE
         Ok(())
     })?;
     Ok(events)
-}
-
-/// Whether the log holds anything dated on or before the month's last day.
-pub fn has_books_in(events: &[Event], month: Month) -> bool {
-    events.iter().any(|e| e.date <= month.last_day())
-}
-
-/// The month digest of a group (see the module documentation).
-pub fn month_digest(group: &GroupId, events: &[Event], month: Month) -> Hash {
-    let books = Books::fold_as_of(group.clone(), events, month.last_day());
-    trial_balance_digest(&books.trial_balance())
-}
-
-/// The tambon month digest over `(group, month digest)` pairs.
-pub fn tambon_digest(parts: &BTreeMap<GroupId, Hash>) -> Hash {
-    let mut bytes = Vec::with_capacity(parts.len() * 43);
-    for (group, digest) in parts {
-        bytes.extend_from_slice(group.as_str().as_bytes());
-        bytes.extend_from_slice(digest.as_bytes());
-    }
-    Hash::of(TAMBON_MONTH_DOMAIN, &[&bytes])
 }
 
 /// Checks that a tambon hub may sign off `group`'s `month`, and returns the
@@ -236,30 +215,6 @@ pub fn tambon_sign_off(store: &Store, tambon: &str, month: Month) -> Result<Hash
         }
     }
     Ok(tambon_digest(&parts))
-}
-
-/// One recorded sign-off, with the digest recomputed from the logs held now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignOff {
-    /// The hub whose administrative log records it.
-    pub signed_by: String,
-    /// The group (`230101-007`) or tambon (`230101`) signed off.
-    pub subject: String,
-    pub month: Month,
-    /// The sign-off's seq in the signing hub's log.
-    pub seq: u64,
-    pub signed: Hash,
-    pub current: Hash,
-}
-
-impl SignOff {
-    pub fn is_group(&self) -> bool {
-        GroupId::parse(&self.subject).is_ok()
-    }
-
-    pub fn broken(&self) -> bool {
-        self.signed != self.current
-    }
 }
 
 /// Decoded logs, read once per report.

@@ -14,7 +14,8 @@ use sajja_common::{Books, Date, Event, GroupId, Hash, PublicKey, SignedCheckpoin
 use sajja_proto::v1;
 use thiserror::Error;
 
-use crate::identity::Principal;
+use crate::values::principal::Principal;
+use crate::values::status::{Damage, GroupStatus};
 
 /// 1: logs, checkpoints, forks. 2: adds `group_books` and `group_positions`,
 /// each group's folded books and position inputs, written with every batch.
@@ -45,33 +46,6 @@ pub enum StoreError {
     SchemaTooNew(i64),
     #[error("stored data is damaged: {0}")]
     Damaged(String),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GroupStatus {
-    Ok,
-    Forked,
-    /// The scrub found stored bytes that no longer hash to the log's chain
-    /// (see [`Store::scrub_log`]): pushes are held until a good copy repairs it.
-    Damaged,
-}
-
-impl GroupStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            GroupStatus::Ok => "ok",
-            GroupStatus::Forked => "forked",
-            GroupStatus::Damaged => "damaged",
-        }
-    }
-
-    fn parse(text: &str) -> GroupStatus {
-        match text {
-            "forked" => GroupStatus::Forked,
-            "damaged" => GroupStatus::Damaged,
-            _ => GroupStatus::Ok,
-        }
-    }
 }
 
 /// What the hub has committed for one group.
@@ -1442,26 +1416,6 @@ impl Store {
             .into_iter()
             .find(|(until, _)| *until > seq)
             .map_or(row.key, |(_, key)| key))
-    }
-}
-
-/// A log the scrub found damaged: the first seq whose stored bytes, hash or
-/// place no longer agree with the log's chain and signed checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Damage {
-    pub group: GroupId,
-    pub seq: u64,
-    pub reason: String,
-    pub detected_at: i64,
-}
-
-impl std::fmt::Display for Damage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "group {} is damaged from seq {}: {}",
-            self.group, self.seq, self.reason
-        )
     }
 }
 

@@ -6,8 +6,10 @@ use sajja_common::{Date, GroupId};
 use sajja_edge::clock::unix_now;
 use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::metrics::Metrics;
-use sajja_hub::positions::{self, Alert, Health};
+use sajja_hub::positions;
 use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
+use sajja_hub::values::alert::Alert;
+use sajja_hub::values::lines::Health;
 
 mod support;
 
@@ -59,16 +61,16 @@ impl Hub {
         let lines = positions::group_lines(store, "230101", today).unwrap();
         assert_eq!(lines.len(), 1);
         let line = &lines[0];
-        let freshness = positions::Freshness {
+        let freshness = sajja_hub::values::lines::Freshness {
             now,
             stale_after_days: 7,
-            attention: positions::Attention::default(),
+            attention: sajja_hub::values::lines::Attention::default(),
         };
         assert_eq!(
-            positions::is_stale(line, now, 7),
+            sajja_hub::values::lines::is_stale(line, now, 7),
             line.health(freshness) == Health::Stale
         );
-        let scope = positions::scope_position(&lines, "230101", freshness);
+        let scope = sajja_hub::values::scope_position::scope_position(&lines, "230101", freshness);
         assert_eq!(scope.oldest_sync, line.last_sync_at);
         let stale_alert = positions::alerts(store, "230101", today, freshness)
             .unwrap()
@@ -127,10 +129,10 @@ fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
         hub.ingest.store(),
         "230101",
         Date::thai_date_at(now),
-        positions::Freshness {
+        sajja_hub::values::lines::Freshness {
             now,
             stale_after_days: 7,
-            attention: positions::Attention::default(),
+            attention: sajja_hub::values::lines::Attention::default(),
         },
     )
     .unwrap();

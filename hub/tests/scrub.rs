@@ -5,8 +5,11 @@
 use sajja_common::{Date, GroupId};
 use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::metrics::Metrics;
-use sajja_hub::positions::{self, Alert, Health};
-use sajja_hub::store::{GroupStatus, Store};
+use sajja_hub::positions;
+use sajja_hub::store::Store;
+use sajja_hub::values::alert::Alert;
+use sajja_hub::values::lines::Health;
+use sajja_hub::values::status::GroupStatus;
 
 mod support;
 
@@ -83,10 +86,10 @@ impl Hub {
         let now = sajja_edge::clock::unix_now();
         let today = Date::thai_date_at(now);
         let lines = positions::group_lines(store, "230101", today).unwrap();
-        let freshness = positions::Freshness {
+        let freshness = sajja_hub::values::lines::Freshness {
             now,
             stale_after_days: 7,
-            attention: positions::Attention::default(),
+            attention: sajja_hub::values::lines::Attention::default(),
         };
         let line_damaged = lines[0].health(freshness) == Health::Damaged;
         let alert = positions::alerts(store, "230101", today, freshness)

@@ -249,8 +249,9 @@ fn every_forbidden_call_is_refused_with_its_status_and_no_log_changes() {
         cert: std::fs::read_to_string(net.tambon.ca()).unwrap(),
         key: std::fs::read_to_string(net.tambon.dir.join("tls/ca.key")).unwrap(),
     };
-    let group_a =
-        sajja_hub::identity::Principal::Group(sajja_common::GroupId::parse("230101-001").unwrap());
+    let group_a = sajja_hub::values::principal::Principal::Group(
+        sajja_common::GroupId::parse("230101-001").unwrap(),
+    );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -15,9 +15,11 @@ use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1;
 
 use super::{AlertsAnswer, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope, SignOffsAnswer};
-use crate::positions::{Alert, Attention, Freshness, GroupLine, Health, Risk, ScopePosition};
-use crate::signoff::SignOff;
-use crate::store::GroupStatus;
+use crate::values::alert::Alert;
+use crate::values::lines::{Attention, Freshness, GroupLine, Health, Risk};
+use crate::values::scope_position::ScopePosition;
+use crate::values::signoff::SignOff;
+use crate::values::status::GroupStatus;
 
 fn invalid(field: &'static str, reason: impl ToString) -> WireError {
     WireError::Invalid {

@@ -13,7 +13,7 @@ use sajja_edge::clock::unix_now;
 use sajja_edge::web::password::{self, PasswordError};
 use sajja_edge::web::sessions;
 
-use crate::identity::{Principal, check_geocode, check_name};
+use crate::values::principal::{Principal, check_geocode, check_name};
 
 /// A one-time code is good for a week: long enough to reach a coordinator
 /// by phone, short enough that a lost note stops mattering.

@@ -11,9 +11,10 @@ use sajja_common::{Date, Event, Month};
 use super::pages::{View, lines_of, or_respond, query_failed, scoped_page, trend};
 use super::words::Words;
 use super::{Shared, refused};
-use crate::positions::{GroupLine, ScopePosition};
 use crate::query::Context;
 use crate::report;
+use crate::values::lines::GroupLine;
+use crate::values::scope_position::ScopePosition;
 use sajja_edge::clock::unix_now;
 
 /// Excel reads a CSV as UTF-8 (and so shows Thai) only after this mark.

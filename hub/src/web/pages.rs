@@ -20,9 +20,11 @@ use super::charts::{self, Unit};
 use super::words::Words;
 use super::{App, Shared, access, internal, lang_of, percent, refused, session};
 use crate::admin::{self, SignedOff};
-use crate::positions::{Alert, GroupFilter, GroupLine, Health, ScopePosition};
 use crate::query::{self, Audience, Context, QueryError, Scope};
-use crate::signoff::SignOff;
+use crate::values::alert::Alert;
+use crate::values::lines::{GroupFilter, GroupLine, Health};
+use crate::values::scope_position::ScopePosition;
+use crate::values::signoff::SignOff;
 use sajja_edge::clock::unix_now;
 
 /// The most months a trend reaches back.

@@ -5,7 +5,7 @@
 use sajja_edge::web::lang::Lang;
 
 use super::accounts::WebRole;
-use crate::positions::{Health, Risk};
+use crate::values::lines::{Health, Risk};
 
 pub struct Words {
     pub lang: &'static str,

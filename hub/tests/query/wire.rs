@@ -6,13 +6,15 @@ use sajja_common::event::{BenefitKind, Source};
 use sajja_common::ledger::PoolBalances;
 use sajja_common::position::{Arrears, GroupPosition, PoolPosition};
 use sajja_common::{Date, GroupId, Hash, Money, Month, PoolId};
-use sajja_hub::positions::{Alert, Attention, Freshness, GroupLine, Risk, ScopePosition};
 use sajja_hub::query::{
     AlertsAnswer, Answer, Audience, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope,
     SignOffsAnswer, wire,
 };
 use sajja_hub::report::Output;
-use sajja_hub::signoff::SignOff;
+use sajja_hub::values::alert::Alert;
+use sajja_hub::values::lines::{Attention, Freshness, GroupLine, Risk};
+use sajja_hub::values::scope_position::ScopePosition;
+use sajja_hub::values::signoff::SignOff;
 use sajja_proto::convert::WireError;
 use sajja_proto::v1;
 
