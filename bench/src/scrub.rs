@@ -14,7 +14,8 @@ use std::time::Instant;
 use anyhow::ensure;
 use sajja_common::chain;
 use sajja_hub::ingest::{BatchOutcome, Ingest};
-use sajja_hub::scrub::{ScrubConfig, ScrubState, startup_pass};
+use sajja_hub::config::ScrubConfig;
+use sajja_hub::scrub::{ScrubState, startup_pass};
 use sajja_hub::store::Store;
 use sajja_proto::convert;
 
@@ -59,8 +60,8 @@ impl ScrubReport {
         );
         println!(
             "  at the default {} events/s the background scrub uses {:.2}% of one core",
-            sajja_hub::scrub::DEFAULT_EVENTS_PER_SECOND,
-            100.0 * f64::from(sajja_hub::scrub::DEFAULT_EVENTS_PER_SECOND) / rate
+            sajja_hub::config::DEFAULT_EVENTS_PER_SECOND,
+            100.0 * f64::from(sajja_hub::config::DEFAULT_EVENTS_PER_SECOND) / rate
         );
     }
 }

@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::check;
-pub use crate::check::ConfigError;
+use sajja_edge::toml_check::{self as check, Problem};
+pub use sajja_edge::toml_check::ConfigError;
 pub use crate::values::lines::Attention;
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -73,7 +74,7 @@ pub struct HubConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// `[scrub]`: how fast stored logs are re-verified (see [`crate::scrub`]).
     #[serde(default)]
-    pub scrub: crate::scrub::ScrubConfig,
+    pub scrub: ScrubConfig,
     /// The coordinators' dashboard; off unless `listen` is set.
     #[serde(default)]
     pub web: WebSection,
@@ -370,5 +371,77 @@ impl HubConfig {
     /// Where the operations endpoint's bound address is written.
     pub fn metrics_addr_file(&self) -> PathBuf {
         self.data_dir.join("metrics.addr")
+    }
+}
+
+/// `[scrub]` in hub.toml.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrubConfig {
+    /// Events re-verified per second, on average, by the background scrub.
+    pub events_per_second: u32,
+    /// Events of each log's tail re-verified at start-up, before serving.
+    pub startup_events: u64,
+}
+
+/// A province hub of 2,000 groups holds some 20 million events: at this
+/// rate the background scrub reads each of them about every three hours,
+/// for about 0.1% of one core and 180 KB/s of page reads (BENCHMARKS.md, section
+/// 11: a full scrub runs at about 2.3 million events a second).
+pub const DEFAULT_EVENTS_PER_SECOND: u32 = 2_000;
+/// Covers the last weeks of a busy group, where a crash during a write
+/// would have left its mark; the rest waits for the background scrub.
+pub const DEFAULT_STARTUP_EVENTS: u64 = 1_000;
+/// Between two background passes, however small the hub.
+
+impl Default for ScrubConfig {
+    fn default() -> ScrubConfig {
+        ScrubConfig {
+            events_per_second: DEFAULT_EVENTS_PER_SECOND,
+            startup_events: DEFAULT_STARTUP_EVENTS,
+        }
+    }
+}
+
+impl ScrubConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(1..=1_000_000).contains(&self.events_per_second) {
+            problems.push(format!(
+                "scrub.events_per_second: {} is not between 1 and 1000000",
+                self.events_per_second
+            ));
+        }
+        if self.startup_events > 10_000_000 {
+            problems.push(format!(
+                "scrub.startup_events: {} is above 10000000",
+                self.startup_events
+            ));
+        }
+        problems
+    }
+
+    /// How long the background scrub rests after verifying `events`.
+    pub fn rest(&self, events: u64) -> Duration {
+        Duration::from_secs_f64(events as f64 / f64::from(self.events_per_second.max(1)))
+    }
+}
+
+/// Checks a hub config file: `Ok(summary)` when it is valid, else every problem.
+pub fn check_file(path: &Path) -> Result<String, Vec<Problem>> {
+    match HubConfig::load(path) {
+        Ok(config) => Ok(format!(
+            "hub {} ({:?}), listening on {}, data in {}",
+            config.hub_id,
+            config.level,
+            config.listen,
+            config.data_dir.display()
+        )
+        .to_lowercase()),
+        Err(ConfigError::Read { source, .. }) => Err(vec![Problem {
+            line: None,
+            message: source.to_string(),
+        }]),
+        Err(ConfigError::Invalid { problems, .. }) => Err(problems),
     }
 }

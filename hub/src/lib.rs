@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod admin_service;
-pub mod check;
 pub mod config;
 pub mod http;
 pub mod identity;

@@ -17,7 +17,7 @@ use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::logging::{self, LogFormat};
 use sajja_hub::operations;
 use sajja_hub::store::Store;
-use sajja_hub::{backup::PendingBackup, check, query, relay, report, server, tls};
+use sajja_hub::{backup::PendingBackup, query, relay, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -517,7 +517,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &names,
             &data_dir,
         ),
-        Command::CheckConfig { file } => match check::check_file(&file) {
+        Command::CheckConfig { file } => match sajja_hub::config::check_file(&file) {
             Ok(summary) => {
                 println!("{}: ok: {summary}", file.display());
                 Ok(())

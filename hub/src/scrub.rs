@@ -24,65 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Deserialize;
-
+use crate::config::ScrubConfig;
 use crate::store::{Store, StoreError};
 use crate::values::status::Damage;
 use sajja_edge::clock::unix_now;
 
-/// `[scrub]` in hub.toml.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScrubConfig {
-    /// Events re-verified per second, on average, by the background scrub.
-    pub events_per_second: u32,
-    /// Events of each log's tail re-verified at start-up, before serving.
-    pub startup_events: u64,
-}
-
-/// A province hub of 2,000 groups holds some 20 million events: at this
-/// rate the background scrub reads each of them about every three hours,
-/// for about 0.1% of one core and 180 KB/s of page reads (BENCHMARKS.md, section
-/// 11: a full scrub runs at about 2.3 million events a second).
-pub const DEFAULT_EVENTS_PER_SECOND: u32 = 2_000;
-/// Covers the last weeks of a busy group, where a crash during a write
-/// would have left its mark; the rest waits for the background scrub.
-pub const DEFAULT_STARTUP_EVENTS: u64 = 1_000;
-/// Between two background passes, however small the hub.
+/// The rest between two whole passes over every log.
 const PASS_PAUSE: Duration = Duration::from_secs(10);
-
-impl Default for ScrubConfig {
-    fn default() -> ScrubConfig {
-        ScrubConfig {
-            events_per_second: DEFAULT_EVENTS_PER_SECOND,
-            startup_events: DEFAULT_STARTUP_EVENTS,
-        }
-    }
-}
-
-impl ScrubConfig {
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if !(1..=1_000_000).contains(&self.events_per_second) {
-            problems.push(format!(
-                "scrub.events_per_second: {} is not between 1 and 1000000",
-                self.events_per_second
-            ));
-        }
-        if self.startup_events > 10_000_000 {
-            problems.push(format!(
-                "scrub.startup_events: {} is above 10000000",
-                self.startup_events
-            ));
-        }
-        problems
-    }
-
-    /// How long the background scrub rests after verifying `events`.
-    fn rest(&self, events: u64) -> Duration {
-        Duration::from_secs_f64(events as f64 / f64::from(self.events_per_second.max(1)))
-    }
-}
 
 /// What the scrub found, shared with `/health` and `/metrics`.
 #[derive(Debug, Default)]
@@ -270,3 +218,4 @@ async fn blocking<T: Send + 'static>(
     .await
     .map_err(|e| StoreError::Damaged(format!("scrub task failed: {e}")))?
 }
+
