@@ -490,7 +490,7 @@ fn push_all(
 fn fill_books_cache(url: &str, logs: &[GroupLog], tls: &[ClientTls]) -> anyhow::Result<usize> {
     let mut largest: Vec<usize> = (0..logs.len()).collect();
     largest.sort_by_key(|&i| std::cmp::Reverse(logs[i].events.len()));
-    largest.truncate(sajja_hub::ingest::BOOKS_CACHE_GROUPS);
+    largest.truncate(sajja_hub::ingest::accept::BOOKS_CACHE_GROUPS);
     // The same histories one event longer (a prefix is the same history).
     let longer: Vec<(usize, GroupLog)> = largest
         .iter()

@@ -14,7 +14,7 @@ use anyhow::{Context, ensure};
 use sajja_common::ledger::reversal_target;
 use sajja_common::verify::ChainVerifier;
 use sajja_common::{Books, Event, SignedCheckpoint};
-use sajja_hub::ingest::{BatchOutcome, Ingest};
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
 use sajja_proto::convert;
 use sajja_proto::v1;
 

@@ -1,5 +1,5 @@
 //! Benchmark 6, Queries: the `sajja-hub query groups` path
-//! (`sajja_hub::positions::group_lines`: the position inputs maintained at
+//! (`sajja_hub::read::positions::group_lines`: the position inputs maintained at
 //! commit, a month-end cut, or a fold of the log) on a province store of
 //! simulated groups with a year of history each: the whole province's current
 //! positions, one tambon's group list, and the province as of a past date
@@ -15,9 +15,9 @@ use std::time::Instant;
 use anyhow::ensure;
 use sajja_common::Date;
 use sajja_common::position::GroupPosition;
-use sajja_hub::ingest::{BatchOutcome, Ingest};
-use sajja_hub::positions::group_lines;
-use sajja_hub::store::Store;
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::read::cache::Reader;
+use sajja_hub::read::positions::group_lines;
 use sajja_proto::convert;
 
 use crate::generate::{self, Stop};
@@ -130,7 +130,9 @@ pub fn province(options: &Options, groups: usize) -> anyhow::Result<ProvinceQuer
         }
     }
     let build_seconds = started.elapsed().as_secs_f64();
-    let store = ingest.store();
+    // The Query service's way: a connection of its own that keeps its cache.
+    let reader = Reader::open(&config.database_path())?;
+    let store = &reader;
     // "Now" is after the last event; the past date is the end of the fourth month.
     let now = Date::from_ymd(2030, 12, 31)?;
     let past = Date::from_ymd(2026, 1, 31)?;
@@ -166,7 +168,7 @@ pub fn province(options: &Options, groups: usize) -> anyhow::Result<ProvinceQuer
         "the hub's past position differs from the fold of the generator's events"
     );
     // A new connection (nothing cached) answers exactly the same.
-    let fresh = group_lines(&Store::open(&config.database_path())?, "23", now)?;
+    let fresh = group_lines(&Reader::open(&config.database_path())?, "23", now)?;
     ensure!(
         fresh.len() == lines.len()
             && fresh
@@ -185,7 +187,7 @@ pub fn province(options: &Options, groups: usize) -> anyhow::Result<ProvinceQuer
         timed(
             "province, current positions, new connection (open + query, as the CLI)",
             CURRENT_TARGET_MS,
-            || Ok(group_lines(&Store::open(&config.database_path())?, "23", now)?.len()),
+            || Ok(group_lines(&Reader::open(&config.database_path())?, "23", now)?.len()),
         )?,
         timed(
             &format!("tambon {tambon} group list, current"),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sajja_common::{PublicKey, SignedCheckpoint};
 use sajja_hub::config::HubConfig;
-use sajja_hub::ingest::Ingest;
+use sajja_hub::ingest::accept::Ingest;
 use sajja_hub::store::Store as HubStore;
 use sajja_node::sync::HubLink;
 use sajja_proto::client::ClientTls;
@@ -47,7 +47,7 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// A real hub: the `sajja_hub::server::serve` a `sajja-hub run` process runs,
+/// A real hub: the `sajja_hub::rpc::serve::serve` a `sajja-hub run` process runs,
 /// with its own CA and a fresh SQLite store, on an ephemeral port.
 pub struct Hub {
     pub dir: PathBuf,
@@ -63,8 +63,8 @@ pub struct Hub {
 pub fn hub_config(dir: &Path) -> anyhow::Result<HubConfig> {
     std::fs::create_dir_all(dir.join("tls"))?;
     std::fs::create_dir_all(dir.join("data"))?;
-    let ca = sajja_hub::tls::generate_ca("23")?;
-    let server = sajja_hub::tls::issue_server_cert(&ca, "23", &[])?;
+    let ca = sajja_hub::pki::certs::generate_ca("23")?;
+    let server = sajja_hub::pki::certs::issue_server_cert(&ca, "23", &[])?;
     std::fs::write(dir.join("tls/server.pem"), server.cert)?;
     std::fs::write(dir.join("tls/server.key"), server.key)?;
     std::fs::write(dir.join("tls/ca.pem"), ca.cert)?;
@@ -100,13 +100,15 @@ pub fn issue_client_tls(
     store: &HubStore,
     principal: &sajja_hub::values::principal::Principal,
 ) -> anyhow::Result<ClientTls> {
-    let ca = sajja_hub::tls::Pem {
+    let ca = sajja_hub::pki::certs::Pem {
         cert: std::fs::read_to_string(hub_dir.join("tls/ca.pem"))?,
         key: std::fs::read_to_string(hub_dir.join("tls/ca.key"))?,
     };
     let now = sajja_edge::clock::unix_now();
-    let issued = sajja_hub::identity::issue(&ca, principal, 30, now)?;
-    store.add_credential(&sajja_hub::identity::credential_of(principal, &issued, now))?;
+    let issued = sajja_hub::pki::client_certs::issue(&ca, principal, 30, now)?;
+    store.add_credential(&sajja_hub::ingest::operations::credential_of(
+        principal, &issued, now,
+    ))?;
     Ok(ClientTls {
         ca_pem: ca.cert.into_bytes(),
         cert_pem: issued.pem.cert.into_bytes(),
@@ -129,7 +131,7 @@ impl Hub {
         let (tx, rx) = oneshot::channel::<()>();
         let served = ingest.clone();
         let task = tokio::spawn(async move {
-            sajja_hub::server::serve(&config, served, listener, async {
+            sajja_hub::rpc::serve::serve(&config, served, listener, async {
                 let _ = rx.await;
             })
             .await

@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use anyhow::ensure;
 use sajja_common::chain;
-use sajja_hub::ingest::{BatchOutcome, Ingest};
 use sajja_hub::config::ScrubConfig;
-use sajja_hub::scrub::{ScrubState, startup_pass};
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::ingest::scrub::{ScrubState, startup_pass};
 use sajja_hub::store::Store;
 use sajja_proto::convert;
 

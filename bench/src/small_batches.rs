@@ -27,7 +27,7 @@ use sajja_common::ledger::reversal_target;
 use sajja_common::position::{PositionBasis, PositionCuts};
 use sajja_common::verify::ChainVerifier;
 use sajja_common::{Books, Event, GroupId, chain};
-use sajja_hub::ingest::{BatchOutcome, Ingest};
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
 use sajja_proto::{convert, v1};
 
 use crate::generate::{self, GroupLog, GroupSpec, Stop};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use sajja_edge::toml_check::{self as check, Problem};
-pub use sajja_edge::toml_check::ConfigError;
 pub use crate::values::lines::Attention;
+pub use sajja_edge::toml_check::ConfigError;
+use sajja_edge::toml_check::{self as check, Problem};
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -72,7 +72,7 @@ pub struct HubConfig {
     /// `<data_dir>/metrics.addr`.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
-    /// `[scrub]`: how fast stored logs are re-verified (see [`crate::scrub`]).
+    /// `[scrub]`: how fast stored logs are re-verified (see [`crate::ingest::scrub`]).
     #[serde(default)]
     pub scrub: ScrubConfig,
     /// The coordinators' dashboard; off unless `listen` is set.

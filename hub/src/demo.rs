@@ -20,12 +20,13 @@ use tokio::sync::watch;
 use anyhow::{Context, bail};
 use sajja_common::{GroupId, PublicKey};
 use sajja_edge::clock::{today, unix_now};
-use sajja_hub::admin::read_key;
 use sajja_hub::config::HubConfig;
+use sajja_hub::ingest::admin::read_key;
+use sajja_hub::read::positions;
+use sajja_hub::render as report;
 use sajja_hub::simulate;
 use sajja_hub::store::Store;
 use sajja_hub::web::accounts::{Accounts, WebRole};
-use sajja_hub::{positions, report};
 
 const TAMBONS: [&str; 2] = ["230101", "230102"];
 /// Group, name, members: sizes skewed like real funds.
@@ -482,7 +483,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let store = Store::open(&province_db)?;
+    let store = sajja_hub::read::cache::Reader::open(&province_db)?;
     println!("Province 23, as its hub computes it from the relayed logs");
     print!(
         "{}",

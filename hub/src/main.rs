@@ -11,13 +11,20 @@ use clap::{Parser, Subcommand};
 use sajja_common::admin::AdminBody;
 use sajja_common::{Date, GroupId, PoolId, PublicKey};
 use sajja_edge::clock::unix_now;
-use sajja_hub::admin::{self, HubIdentity};
+use sajja_hub::backup::PendingBackup;
 use sajja_hub::config::HubConfig;
-use sajja_hub::ingest::{BatchOutcome, Ingest};
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::ingest::admin;
+use sajja_hub::ingest::admin::HubIdentity;
+use sajja_hub::ingest::operations;
 use sajja_hub::logging::{self, LogFormat};
-use sajja_hub::operations;
+use sajja_hub::pki::certs as tls;
+use sajja_hub::read::query;
+use sajja_hub::relay;
+use sajja_hub::render as report;
+use sajja_hub::rpc::query_client;
+use sajja_hub::rpc::sync as server;
 use sajja_hub::store::Store;
-use sajja_hub::{backup::PendingBackup, query, relay, report, server, tls};
 
 #[derive(Parser)]
 #[command(
@@ -731,7 +738,7 @@ fn query(command: QueryCommand) -> anyhow::Result<()> {
     let answer = match (source.config, source.bundle) {
         (Some(config), None) => {
             let config = load(&config)?;
-            let store = open_store(&config)?;
+            let store = sajja_hub::read::cache::Reader::new(open_store(&config)?);
             let cx = query::Context::new(&store, config.freshness(unix_now()));
             // The operator on the hub machine sees everything the hub holds.
             query::answer(
@@ -744,7 +751,7 @@ fn query(command: QueryCommand) -> anyhow::Result<()> {
         (None, Some(bundle)) => {
             let bundle = sajja_edge::enrolment::Enrolment::read(&bundle)?;
             remote_runtime()?.block_on(async {
-                let mut remote = query::client::Remote::connect(&bundle).await?;
+                let mut remote = query_client::Remote::connect(&bundle).await?;
                 remote.answer(&ask).await
             })?
         }
@@ -777,9 +784,9 @@ fn query_log(
         .transpose()?;
     let bundle = sajja_edge::enrolment::Enrolment::read(bundle)?;
     let audited = remote_runtime()?.block_on(async {
-        let mut remote = query::client::Remote::connect(&bundle)
+        let mut remote = query_client::Remote::connect(&bundle)
             .await
-            .map_err(query::client::AuditError::from)?;
+            .map_err(query_client::AuditError::from)?;
         remote.audit_log(&group, from_seq, expected).await
     })?;
     print!("{}", audited.render(format.output()));
@@ -1195,12 +1202,12 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     }
     let ingest = Arc::new(Mutex::new(ingest));
     // Before serving: a damaged log is held from the first push.
-    let scrub_state = Arc::new(sajja_hub::scrub::ScrubState::default());
+    let scrub_state = Arc::new(sajja_hub::ingest::scrub::ScrubState::default());
     let damaged = tokio::task::spawn_blocking({
         let path = config.database_path();
         let scrub = config.scrub.clone();
         let state = scrub_state.clone();
-        move || sajja_hub::scrub::startup_pass(&Store::open(&path)?, &scrub, &state)
+        move || sajja_hub::ingest::scrub::startup_pass(&Store::open(&path)?, &scrub, &state)
     })
     .await??;
     tracing::info!(
@@ -1209,7 +1216,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         integrity_ok = scrub_state.integrity_problem().is_none(),
         "start-up scrub done"
     );
-    let scrubber = tokio::spawn(sajja_hub::scrub::run(
+    let scrubber = tokio::spawn(sajja_hub::ingest::scrub::run(
         config.database_path(),
         config.scrub.clone(),
         scrub_state.clone(),
@@ -1226,8 +1233,8 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     std::fs::write(&tmp, addr.to_string())?;
     std::fs::rename(&tmp, &addr_file)?;
     tracing::info!(hub = %config.hub_id, %addr, "listening");
-    let metrics = Arc::new(sajja_hub::metrics::Metrics::default());
-    let operations = sajja_hub::http::start(
+    let metrics = Arc::new(sajja_hub::net::metrics::Metrics::default());
+    let operations = sajja_hub::net::http::start(
         &config,
         metrics.clone(),
         scrub_state.clone(),
@@ -1270,7 +1277,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
         }
         None => None,
     };
-    server::serve_metered(
+    sajja_hub::rpc::serve::serve_metered(
         &config,
         ingest,
         metrics,

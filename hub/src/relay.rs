@@ -29,8 +29,8 @@ use thiserror::Error;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::ingest::Ingest;
-use crate::metrics::Metrics;
+use crate::ingest::accept::Ingest;
+use crate::net::metrics::Metrics;
 use crate::store::{GroupRow, StoreError};
 use crate::values::status::GroupStatus;
 use sajja_edge::clock::unix_now;

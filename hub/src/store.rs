@@ -99,9 +99,6 @@ pub struct NewEvent<'a> {
 
 pub struct Store {
     conn: Connection,
-    /// Decoded position inputs kept by whoever reads through this
-    /// connection (the Query service keeps one connection for its life).
-    position_cache: std::cell::RefCell<crate::positions::PositionCache>,
 }
 
 fn encode_checkpoint(checkpoint: &SignedCheckpoint) -> Vec<u8> {
@@ -479,10 +476,7 @@ impl Store {
         create_key_history(&conn)?;
         add_contact_column(&mut conn)?;
         create_damage_table(&conn)?;
-        Ok(Store {
-            conn,
-            position_cache: Default::default(),
-        })
+        Ok(Store { conn })
     }
 
     /// Records a group's key. Enrolling again with the same key is harmless.
@@ -893,12 +887,6 @@ impl Store {
         self.conn.execute_batch("BEGIN")?;
         let _end = End(&self.conn);
         read()
-    }
-
-    /// What this connection's position queries keep between calls (see
-    /// [`crate::positions::PositionCache`]).
-    pub(crate) fn position_cache(&self) -> std::cell::RefMut<'_, crate::positions::PositionCache> {
-        self.position_cache.borrow_mut()
     }
 
     /// Appends a verified, validated batch and its checkpoint in one

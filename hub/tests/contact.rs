@@ -4,9 +4,9 @@
 
 use sajja_common::{Date, GroupId};
 use sajja_edge::clock::unix_now;
-use sajja_hub::ingest::{BatchOutcome, Ingest};
-use sajja_hub::metrics::Metrics;
-use sajja_hub::positions;
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::net::metrics::Metrics;
+use sajja_hub::read::positions;
 use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
@@ -56,7 +56,7 @@ impl Hub {
     /// How the hub reports the group now: its line's health and contact,
     /// whether it raises a stale alert, and the metrics' ok/stale counts.
     fn report(&self, now: i64) -> (Health, Option<i64>, bool, String) {
-        let store = self.ingest.store();
+        let store = &sajja_hub::read::cache::Reader::open(&self.path()).unwrap();
         let today = Date::thai_date_at(now);
         let lines = positions::group_lines(store, "230101", today).unwrap();
         assert_eq!(lines.len(), 1);
@@ -126,7 +126,7 @@ fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
     assert_eq!(health, Health::Stale, "no contact yet");
     assert!(alert);
     let alerts = positions::alerts(
-        hub.ingest.store(),
+        &sajja_hub::read::cache::Reader::open(&hub.path()).unwrap(),
         "230101",
         Date::thai_date_at(now),
         sajja_hub::values::lines::Freshness {

@@ -3,9 +3,9 @@
 //! group's own bytes; a damaged page fails the integrity check.
 
 use sajja_common::{Date, GroupId};
-use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
-use sajja_hub::metrics::Metrics;
-use sajja_hub::positions;
+use sajja_hub::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError};
+use sajja_hub::net::metrics::Metrics;
+use sajja_hub::read::positions;
 use sajja_hub::store::Store;
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
@@ -82,7 +82,7 @@ impl Hub {
     /// Whether every report names the log damaged: its line, an alert, the
     /// metrics gauge.
     fn reported_damaged(&self) -> bool {
-        let store = self.ingest.store();
+        let store = &sajja_hub::read::cache::Reader::open(&self.path()).unwrap();
         let now = sajja_edge::clock::unix_now();
         let today = Date::thai_date_at(now);
         let lines = positions::group_lines(store, "230101", today).unwrap();

@@ -157,7 +157,7 @@ fn group_figures(p: &GroupPosition) -> Value {
     let sources = |pairs: &[(sajja_common::event::Source, Money)]| -> Value {
         pairs
             .iter()
-            .map(|(s, m)| (sajja_hub::report::source_name(*s).to_string(), baht(*m)))
+            .map(|(s, m)| (sajja_hub::render::source_name(*s).to_string(), baht(*m)))
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
@@ -176,7 +176,7 @@ fn group_figures(p: &GroupPosition) -> Value {
         "contributions_month": sources(&p.contributions_month),
         "contributions_ytd": sources(&p.contributions_ytd),
         "benefits_ytd": p.benefits_ytd.iter()
-            .map(|(k, m)| (sajja_hub::report::benefit_name(*k).to_string(), baht(*m)))
+            .map(|(k, m)| (sajja_hub::render::benefit_name(*k).to_string(), baht(*m)))
             .collect::<serde_json::Map<_, _>>(),
         "loans_in_arrears": p.arrears.loans,
         "arrears_overdue": baht(p.arrears.overdue),

@@ -245,7 +245,7 @@ fn every_forbidden_call_is_refused_with_its_status_and_no_log_changes() {
 
     // Signed by this hub's own CA, but never issued by it (say, made from
     // a stolen CA key, or issued before a database restore), and one expired.
-    let ca = sajja_hub::tls::Pem {
+    let ca = sajja_hub::pki::certs::Pem {
         cert: std::fs::read_to_string(net.tambon.ca()).unwrap(),
         key: std::fs::read_to_string(net.tambon.dir.join("tls/ca.key")).unwrap(),
     };
@@ -256,14 +256,14 @@ fn every_forbidden_call_is_refused_with_its_status_and_no_log_changes() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let forged = |issued: sajja_hub::identity::Issued| ClientTls {
+    let forged = |issued: sajja_hub::pki::client_certs::Issued| ClientTls {
         ca_pem: ca.cert.as_bytes().to_vec(),
         cert_pem: issued.pem.cert.into_bytes(),
         key_pem: issued.pem.key.into_bytes(),
     };
-    let unrecorded = forged(sajja_hub::identity::issue(&ca, &group_a, 30, now).unwrap());
+    let unrecorded = forged(sajja_hub::pki::client_certs::issue(&ca, &group_a, 30, now).unwrap());
     let expired =
-        forged(sajja_hub::identity::issue(&ca, &group_a, 30, now - 400 * 86_400).unwrap());
+        forged(sajja_hub::pki::client_certs::issue(&ca, &group_a, 30, now - 400 * 86_400).unwrap());
 
     let before: Vec<Vec<String>> = [&net.province, &net.tambon, &net.other_tambon]
         .iter()

@@ -34,7 +34,7 @@ pub enum Alert {
     },
     /// A month sign-off whose digest the logs held now no longer reproduce:
     /// an event dated in or before the month arrived after the sign-off (see
-    /// [`crate::signoff`] for the exact definition).
+    /// [`crate::read::signoff`] for the exact definition).
     SignOffBroken {
         subject: String,
         month: Month,

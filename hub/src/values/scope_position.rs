@@ -14,7 +14,7 @@ pub struct ScopePosition {
     pub at_risk: u32,
     pub stale: u32,
     pub forked: u32,
-    /// The hub's stored copy no longer verifies (see [`crate::scrub`]).
+    /// The hub's stored copy no longer verifies (see [`crate::ingest::scrub`]).
     pub damaged: u32,
     pub members: u64,
     pub cash_and_bank: Money,

@@ -11,8 +11,8 @@ use sajja_common::{Date, Event, Month};
 use super::pages::{View, lines_of, or_respond, query_failed, scoped_page, trend};
 use super::words::Words;
 use super::{Shared, refused};
-use crate::query::Context;
-use crate::report;
+use crate::read::query::Context;
+use crate::render as report;
 use crate::values::lines::GroupLine;
 use crate::values::scope_position::ScopePosition;
 use sajja_edge::clock::unix_now;
@@ -387,7 +387,7 @@ pub async fn research_csv(
         let mut events_read = 0usize;
         for line in &groups {
             let events =
-                or_respond!(crate::signoff::group_events(cx.store, &line.group).map_err(super::internal));
+                or_respond!(crate::read::signoff::group_events(cx.store, &line.group).map_err(super::internal));
             events_read += events.len();
             if events_read > RESEARCH_EVENTS_MAX {
                 return refused(StatusCode::PAYLOAD_TOO_LARGE, w.bad_request);

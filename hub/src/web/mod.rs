@@ -4,7 +4,7 @@
 //! Server-rendered pages (askama templates compiled into the binary) whose
 //! forms post normally, so they work without JavaScript and print; charts
 //! are SVG drawn on the server. Every figure comes from the same
-//! [`crate::query`] functions the `Query` service answers with, and every
+//! [`crate::read::query`] functions the `Query` service answers with, and every
 //! page and download asks `Caller::may_query` about its scope, as a gRPC
 //! call does: the dashboard is another rendering of one computation.
 //!
@@ -31,12 +31,13 @@ use axum::routing::{get, post};
 use sajja_edge::web::cookie;
 use sajja_edge::web::lang::Lang;
 
-use crate::admin::HubIdentity;
 use crate::config::HubConfig;
-use crate::identity::Caller;
-use crate::ingest::Ingest;
-use crate::query::Scope;
-use crate::store::{Store, StoreError};
+use crate::ingest::accept::Ingest;
+use crate::ingest::admin::HubIdentity;
+use crate::net::gate::Caller;
+use crate::read::cache::Reader;
+use crate::read::query::Scope;
+use crate::store::StoreError;
 use accounts::{Account, AccountError, Accounts};
 use words::Words;
 
@@ -61,7 +62,7 @@ pub struct App {
     pub config: HubConfig,
     identity: HubIdentity,
     /// The dashboard's own connection for reading, as the `Query` service has.
-    store: Mutex<Store>,
+    store: Mutex<Reader>,
     /// The hub's writer, shared with the `Sync` service: a sign-off made here
     /// wakes the relay like any commit.
     ingest: Arc<Mutex<Ingest>>,
@@ -93,7 +94,7 @@ impl App {
         Ok(App {
             session_cookie: format!("sajja_hub{}_session", config.hub_id),
             login_cookie: format!("sajja_hub{}_login", config.hub_id),
-            store: Mutex::new(Store::open(&config.database_path())?),
+            store: Mutex::new(Reader::open(&config.database_path())?),
             accounts: Mutex::new(Accounts::open(&config.web_users_path())?),
             config,
             identity,
@@ -102,7 +103,7 @@ impl App {
         })
     }
 
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub fn store(&self) -> MutexGuard<'_, Reader> {
         lock(&self.store)
     }
 

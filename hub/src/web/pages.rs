@@ -19,8 +19,10 @@ use super::accounts::Account;
 use super::charts::{self, Unit};
 use super::words::Words;
 use super::{App, Shared, access, internal, lang_of, percent, refused, session};
-use crate::admin::{self, SignedOff};
-use crate::query::{self, Audience, Context, QueryError, Scope};
+use crate::ingest::admin;
+use crate::ingest::admin::SignedOff;
+use crate::read::query;
+use crate::read::query::{Audience, Context, QueryError, Scope};
 use crate::values::alert::Alert;
 use crate::values::lines::{GroupFilter, GroupLine, Health};
 use crate::values::scope_position::ScopePosition;
@@ -1314,7 +1316,7 @@ pub async fn sign_off(
 
 /// Why a month cannot be signed off, and what to do, in the reader's words.
 fn sign_off_refusal(lang: Lang, error: &admin::AdminError) -> String {
-    use crate::signoff::SignOffError as E;
+    use crate::read::signoff::SignOffError as E;
     let admin::AdminError::SignOff(error) = error else {
         return error.to_string();
     };

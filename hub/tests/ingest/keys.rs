@@ -6,9 +6,10 @@
 use sajja_common::admin::AdminBody;
 use sajja_common::event::Body;
 use sajja_common::{Checkpoint, Date, GroupId, Money, PublicKey, SignedCheckpoint, SigningKey};
-use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::Level;
-use sajja_hub::ingest::{BatchOutcome, Greeting};
+use sajja_hub::ingest::accept::{BatchOutcome, Greeting};
+use sajja_hub::ingest::admin;
+use sajja_hub::ingest::admin::HubIdentity;
 
 use super::{GROUP, Hub, Log, acked, hub_with, refused_check};
 
@@ -302,7 +303,7 @@ impl Hub {
         from: u64,
         to: u64,
         by: u8,
-    ) -> Result<BatchOutcome, sajja_hub::ingest::IngestError> {
+    ) -> Result<BatchOutcome, sajja_hub::ingest::accept::IngestError> {
         self.ingest
             .batch(from, &log.range(from, to), &signed(log, to, by))
     }

@@ -6,7 +6,7 @@ use sajja_common::{
     Checkpoint, Date, Event, GroupId, Hash, MemberNo, Money, Month, SignedCheckpoint, SigningKey,
     chain,
 };
-use sajja_hub::ingest::{BatchOutcome, Greeting, Ingest, IngestError};
+use sajja_hub::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::store::Store;
 
 mod keys;

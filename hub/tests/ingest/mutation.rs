@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use sajja_common::Hash;
 
 use super::{Log, hub_with};
-use sajja_hub::ingest::BatchOutcome;
+use sajja_hub::ingest::accept::BatchOutcome;
 
 #[derive(Clone, Debug)]
 enum Mutation {

@@ -9,11 +9,12 @@ use sajja_common::admin::AdminBody;
 use sajja_common::event::{Body, Channel};
 use sajja_common::position::GroupPosition;
 use sajja_common::{Books, Date, Event, Hash, LoanNo, MemberNo, Money, Month, SigningKey};
-use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::Level;
-use sajja_hub::ingest::BatchOutcome;
-use sajja_hub::positions::group_lines;
-use sajja_hub::store::Store;
+use sajja_hub::ingest::accept::BatchOutcome;
+use sajja_hub::ingest::admin;
+use sajja_hub::ingest::admin::HubIdentity;
+use sajja_hub::read::cache::Reader;
+use sajja_hub::read::positions::group_lines;
 
 use super::{GROUP, Hub, Log, acked, hub_with};
 
@@ -32,7 +33,7 @@ fn fold_as_of(hub: &Hub, log: &Log, as_of: Date) -> Books {
 }
 
 /// The reader's one line for the group, checked against the direct fold.
-fn read(reader: &Store, hub: &Hub, log: &Log, as_of: Date) -> GroupPosition {
+fn read(reader: &Reader, hub: &Hub, log: &Log, as_of: Date) -> GroupPosition {
     let lines = group_lines(reader, GROUP, as_of).unwrap();
     assert_eq!(lines.len(), 1);
     let folded = fold_as_of(hub, log, as_of);
@@ -68,7 +69,7 @@ fn a_readers_cache_follows_batches_a_fork_resolution_and_a_new_today() {
     let mut hub = hub_with(&log);
     let path = hub._dir.path().join("hub.sqlite");
     // The reader has its own connection, as the Query service does.
-    let reader = Store::open(&path).unwrap();
+    let reader = Reader::open(&path).unwrap();
     let n = log.events.len() as u64;
     acked(hub.push(&log, 1, n - 4));
     let today = Date::from_days(day(2025, 1, 25)).unwrap();
@@ -132,7 +133,7 @@ fn a_readers_cache_follows_batches_a_fork_resolution_and_a_new_today() {
 fn a_readers_cache_shows_a_new_month_sign_off() {
     let log = Log::opened(GROUP, 1, 3, 10);
     let mut hub = hub_with(&log);
-    let reader = Store::open(&hub._dir.path().join("hub.sqlite")).unwrap();
+    let reader = Reader::open(&hub._dir.path().join("hub.sqlite")).unwrap();
     acked(hub.push(&log, 1, log.events.len() as u64));
     let today = Date::from_days(day(2025, 3, 1)).unwrap();
     let lines = group_lines(&reader, GROUP, today).unwrap();

@@ -5,8 +5,8 @@
 use sajja_common::event::{Body, Channel, Source};
 use sajja_common::position::GroupPosition;
 use sajja_common::{Books, Date, Event, LoanNo, MemberNo, Money, Month, SigningKey};
-use sajja_hub::ingest::{BatchOutcome, Ingest};
-use sajja_hub::positions::group_lines;
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::read::positions::group_lines;
 use sajja_hub::store::Store;
 
 use super::{GROUP, Hub, Log, acked, hub_with};
@@ -29,6 +29,7 @@ fn refold(hub: &Hub, log: &Log) -> Books {
 /// past position read through `group_lines` against positions of the fold.
 fn check(hub: &Hub, log: &Log) {
     let store = hub.ingest.store();
+    let reader = sajja_hub::read::cache::Reader::open(&hub._dir.path().join("hub.sqlite")).unwrap();
     let row = store.group(&log.group).unwrap().unwrap();
     let folded = refold(hub, log);
     assert_eq!(folded.last_seq, row.seq);
@@ -39,7 +40,7 @@ fn check(hub: &Hub, log: &Log) {
     let last = folded.last_date.unwrap();
     // Current (read from the maintained inputs), with arrears a year on.
     for as_of in [last, Date::from_days(last.days() + 400).unwrap()] {
-        let lines = group_lines(store, GROUP, as_of).unwrap();
+        let lines = group_lines(&reader, GROUP, as_of).unwrap();
         assert_eq!(lines.len(), 1);
         assert_eq!(*lines[0].position, GroupPosition::of(&folded, as_of));
         assert_eq!(lines[0].seq, row.seq);
@@ -53,7 +54,7 @@ fn check(hub: &Hub, log: &Log) {
     let first = events.iter().map(|e| e.date.days()).min().unwrap();
     for days in first - 1..last.days() {
         let past = Date::from_days(days).unwrap();
-        let lines = group_lines(store, GROUP, past).unwrap();
+        let lines = group_lines(&reader, GROUP, past).unwrap();
         assert_eq!(
             *lines[0].position,
             GroupPosition::of(&Books::fold_as_of(log.group.clone(), &events, past), past),

@@ -20,15 +20,18 @@ use sajja_common::{
 };
 use sajja_edge::clock::unix_now;
 use sajja_edge::enrolment::Enrolment;
-use sajja_hub::admin::{self, HubIdentity};
 use sajja_hub::config::HubConfig;
-use sajja_hub::identity::Gate;
-use sajja_hub::ingest::{BatchOutcome, Ingest};
-use sajja_hub::listener;
-use sajja_hub::operations::{self, EnrolRequest, RevokeTarget};
-use sajja_hub::query::client::{AuditError, LogAudit, Remote, RemoteError};
-use sajja_hub::query::{self, Answer, Ask, Audience, Context, Scope};
-use sajja_hub::report::Output;
+use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
+use sajja_hub::ingest::admin;
+use sajja_hub::ingest::admin::HubIdentity;
+use sajja_hub::ingest::operations;
+use sajja_hub::ingest::operations::{EnrolRequest, RevokeTarget};
+use sajja_hub::net::gate::Gate;
+use sajja_hub::net::listener;
+use sajja_hub::read::query;
+use sajja_hub::read::query::{Answer, Ask, Audience, Context, Scope};
+use sajja_hub::render::Output;
+use sajja_hub::rpc::query_client::{AuditError, LogAudit, Remote, RemoteError};
 use sajja_hub::store::Store;
 use sajja_hub::values::lines::GroupFilter;
 use sajja_hub::values::principal::Principal;
@@ -392,7 +395,7 @@ impl Province {
         let gate = Arc::new(Gate::new(
             Store::open(&self.config.database_path()).unwrap(),
         ));
-        let service = query::query_service(&self.config, gate).unwrap();
+        let service = sajja_hub::rpc::query::query_service(&self.config, gate).unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
@@ -406,7 +409,7 @@ impl Province {
 
     /// The answer the hub machine computes itself, as `query --config` does.
     fn local(&self, ask: &Ask) -> Answer {
-        let store = Store::open(&self.config.database_path()).unwrap();
+        let store = sajja_hub::read::cache::Reader::open(&self.config.database_path()).unwrap();
         let cx = Context::new(&store, self.config.freshness(unix_now()));
         query::answer(
             &cx,
@@ -434,7 +437,7 @@ fn code<T: std::fmt::Debug>(result: Result<T, RemoteError>) -> Code {
         .code()
 }
 
-fn audit_code(result: Result<sajja_hub::query::client::AuditedLog, AuditError>) -> Code {
+fn audit_code(result: Result<sajja_hub::rpc::query_client::AuditedLog, AuditError>) -> Code {
     match result {
         Err(AuditError::Remote(e)) => e.status().map(tonic::Status::code).unwrap(),
         other => panic!("expected a refusal, got {other:?}"),

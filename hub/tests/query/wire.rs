@@ -6,11 +6,12 @@ use sajja_common::event::{BenefitKind, Source};
 use sajja_common::ledger::PoolBalances;
 use sajja_common::position::{Arrears, GroupPosition, PoolPosition};
 use sajja_common::{Date, GroupId, Hash, Money, Month, PoolId};
-use sajja_hub::query::{
+use sajja_hub::read::query::{
     AlertsAnswer, Answer, Audience, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope,
-    SignOffsAnswer, wire,
+    SignOffsAnswer,
 };
-use sajja_hub::report::Output;
+use sajja_hub::render::Output;
+use sajja_hub::rpc::query_wire as wire;
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::{Attention, Freshness, GroupLine, Risk};
 use sajja_hub::values::scope_position::ScopePosition;

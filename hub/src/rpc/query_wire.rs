@@ -14,7 +14,9 @@ use sajja_common::{Date, GroupId, Hash, Money, Month, PoolId};
 use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1;
 
-use super::{AlertsAnswer, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope, SignOffsAnswer};
+use crate::read::query::{
+    AlertsAnswer, GroupsAnswer, PositionAnswer, ReservesAnswer, Scope, SignOffsAnswer,
+};
 use crate::values::alert::Alert;
 use crate::values::lines::{Attention, Freshness, GroupLine, Health, Risk};
 use crate::values::scope_position::ScopePosition;

@@ -1,4 +1,4 @@
-//! The `Admin` gRPC service: the operator's actions (`crate::operations`)
+//! The `Admin` gRPC service: the operator's actions (`crate::ingest::operations`)
 //! for an operator certificate, and PERMISSION_DENIED for everyone else.
 
 use std::sync::{Arc, Mutex};
@@ -11,9 +11,10 @@ use sajja_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::config::HubConfig;
-use crate::identity::Gate;
-use crate::ingest::Ingest;
-use crate::operations::{self, OperationError, RevokeTarget};
+use crate::ingest::accept::Ingest;
+use crate::ingest::operations;
+use crate::ingest::operations::{OperationError, RevokeTarget};
+use crate::net::gate::Gate;
 
 pub struct AdminService {
     config: Arc<HubConfig>,

@@ -13,7 +13,7 @@
 //! (see [`Store::scrub_and_mark`]): `query groups`, `query alerts`, the
 //! `sajja_groups{status="damaged"}` gauge and `/health` report it, pushes
 //! onto it are held, and the node's next push of the damaged range repairs
-//! it ([`crate::ingest`]). A failed integrity check is reported on `/health`
+//! it ([`crate::ingest::accept`]). A failed integrity check is reported on `/health`
 //! until a pass finds the file sound again. All SQLite work runs on the
 //! blocking pool, through the scrub's own connection.
 
@@ -218,4 +218,3 @@ async fn blocking<T: Send + 'static>(
     .await
     .map_err(|e| StoreError::Damaged(format!("scrub task failed: {e}")))?
 }
-

@@ -8,8 +8,9 @@ use sajja_common::{Checkpoint, GroupId, PublicKey, SigningKey, chain};
 use thiserror::Error;
 
 use crate::config::{HubConfig, Level};
-use crate::ingest::{BatchOutcome, Ingest, IngestError};
-use crate::signoff::{self, SignOffError};
+use crate::ingest::accept::{BatchOutcome, Ingest, IngestError};
+use crate::read::signoff;
+use crate::read::signoff::SignOffError;
 use sajja_edge::clock::{today, unix_now};
 
 #[derive(Debug, Error)]

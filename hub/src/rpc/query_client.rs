@@ -1,7 +1,7 @@
 //! The asking side of the `Query` service: `sajja-hub query --bundle`, for
 //! coordinators, auditors and operators away from the hub machine. An
 //! answer is turned back into the domain values the local path renders
-//! ([`super::wire`]); a raw log is verified as it streams in, with the same
+//! ([`crate::rpc::query_wire`]); a raw log is verified as it streams in, with the same
 //! verifier a node uses, so an auditor trusts the group's signature and not
 //! the hub.
 
@@ -21,8 +21,9 @@ use tonic::codec::{CompressionEncoding, Streaming};
 use tonic::transport::Channel;
 use tonic::{Response, Status};
 
-use super::{Answer, Ask, MAX_ALERTS, MAX_GROUPS, MAX_SIGN_OFFS, Scope, wire};
-use crate::report::Output;
+use crate::read::query::{Answer, Ask, MAX_ALERTS, MAX_GROUPS, MAX_SIGN_OFFS, Scope};
+use crate::render::Output;
+use crate::rpc::query_wire as wire;
 
 #[derive(Debug, Error)]
 pub enum RemoteError {
@@ -311,7 +312,7 @@ impl LogAudit {
         // A hub that says what it sends must say what the log's id means.
         let payload = first.payload;
         if payload != v1::LogPayload::Unspecified as i32
-            && payload != super::wire::log_payload(&self.group) as i32
+            && payload != wire::log_payload(&self.group) as i32
         {
             return Err(WireError::Invalid {
                 field: "log.payload",

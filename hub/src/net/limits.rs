@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
 use crate::config::Limits;
-use crate::identity::Caller;
+use crate::net::gate::Caller;
 
 /// The longest a push stream is paused after refusals in a row.
 const MAX_REFUSAL_PAUSE: Duration = Duration::from_secs(2);

@@ -21,9 +21,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::config::HubConfig;
-use crate::metrics::Metrics;
-use crate::scrub::ScrubState;
-use crate::store::Store;
+use crate::ingest::scrub::ScrubState;
+use crate::net::metrics::Metrics;
+use crate::read::cache::Reader;
 use sajja_edge::clock::unix_now;
 
 /// The most bytes of request line and headers read; a longer head gets 431.
@@ -43,10 +43,10 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// What a request is answered from.
 struct Endpoint {
     metrics: Arc<Metrics>,
-    store: Mutex<Store>,
+    store: Mutex<Reader>,
     freshness: crate::values::lines::Freshness,
     scrub: Arc<ScrubState>,
-    writes: Arc<crate::ingest::WriteHealth>,
+    writes: Arc<crate::ingest::accept::WriteHealth>,
 }
 
 /// Binds `config.metrics_listen`, if set, writes the bound address to
@@ -55,13 +55,13 @@ pub async fn start(
     config: &HubConfig,
     metrics: Arc<Metrics>,
     scrub: Arc<ScrubState>,
-    writes: Arc<crate::ingest::WriteHealth>,
+    writes: Arc<crate::ingest::accept::WriteHealth>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     let Some(listen) = config.metrics_listen else {
         return Ok(None);
     };
-    let store = Store::open(&config.database_path())?;
+    let store = Reader::open(&config.database_path())?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding metrics_listen {listen}"))?;
@@ -282,11 +282,11 @@ fn scrape(endpoint: &Endpoint) -> String {
 /// The groups at risk today: positions from the stored inputs, as `query
 /// groups` reads them.
 fn at_risk(
-    store: &Store,
+    store: &Reader,
     freshness: crate::values::lines::Freshness,
 ) -> Result<std::collections::BTreeSet<sajja_common::GroupId>, crate::store::StoreError> {
     let today = sajja_common::Date::thai_date_at(freshness.now);
-    Ok(crate::positions::group_lines(store, "", today)?
+    Ok(crate::read::positions::group_lines(store, "", today)?
         .into_iter()
         .filter(|l| l.health(freshness) == crate::values::lines::Health::AtRisk)
         .map(|l| l.group)

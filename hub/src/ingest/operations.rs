@@ -7,12 +7,13 @@ use sajja_common::{GroupId, PublicKey};
 use sajja_edge::enrolment::Enrolment;
 use thiserror::Error;
 
-use crate::admin::{self, AdminError, HubIdentity};
 use crate::config::{HubConfig, Level};
-use crate::identity;
-use crate::ingest::Ingest;
+use crate::ingest::accept::Ingest;
+use crate::ingest::admin;
+use crate::ingest::admin::{AdminError, HubIdentity};
+use crate::pki::certs::{Pem, TlsError};
+use crate::pki::client_certs::Issued;
 use crate::store::{Credential, Store, StoreError};
-use crate::tls::{Pem, TlsError};
 use crate::values::principal::{Principal, check_geocode, scope_within};
 use sajja_edge::clock::unix_now;
 
@@ -175,10 +176,15 @@ pub fn enrol(
     }
     let ca = read_ca(config)?;
     let now = unix_now();
-    let issued = identity::issue(&ca, &request.principal, config.client_cert_days, now)?;
+    let issued =
+        crate::pki::client_certs::issue(&ca, &request.principal, config.client_cert_days, now)?;
     ingest
         .store()
-        .add_credential(&identity::credential_of(&request.principal, &issued, now))?;
+        .add_credential(&crate::ingest::operations::credential_of(
+            &request.principal,
+            &issued,
+            now,
+        ))?;
     tracing::info!(hub = %config.hub_id, role = request.principal.role().name(), serial = %issued.serial, "certificate issued");
     Ok(Enrolment {
         role: request.principal.role(),
@@ -315,4 +321,15 @@ pub fn hub_url(config: &HubConfig) -> String {
         "https://{}",
         bound.unwrap_or_else(|| config.listen.to_string())
     )
+}
+
+/// The credential a newly issued certificate is recorded as.
+pub fn credential_of(principal: &Principal, issued: &Issued, now: i64) -> Credential {
+    Credential {
+        serial: issued.serial.clone(),
+        principal: principal.clone(),
+        issued_at: now,
+        not_after: issued.not_after,
+        revoked_at: None,
+    }
 }

@@ -10,6 +10,7 @@ use sajja_common::position::PoolPosition;
 use sajja_common::{Date, Money};
 use serde_json::{Value, json};
 
+use crate::read::query::Answer;
 use crate::values::alert::Alert;
 use crate::values::lines::{Freshness, GroupLine};
 use crate::values::scope_position::ScopePosition;
@@ -793,5 +794,38 @@ mod tests {
             "\"กลุ่ม \"\"หนองบัว\"\", หมู่ 3\",-0.05\r\nplain,1234567.89\r\n"
         );
         assert_eq!(timestamp(86_400 + 3_660), "1970-01-02 01:01 UTC");
+    }
+}
+
+impl Answer {
+    /// The one renderer of every query, local or remote.
+    pub fn render(&self, output: Output) -> String {
+        match self {
+            Answer::Position(a) => match output {
+                Output::Table => position_table(&a.position, &a.pools, a.as_of, a.freshness.now),
+                Output::Json => position_json(&a.position, &a.pools, a.as_of),
+                Output::Csv => position_csv(&a.position, a.as_of),
+            },
+            Answer::Groups(a) => match output {
+                Output::Table => group_table(&a.lines, a.as_of, a.freshness),
+                Output::Json => groups_json(&a.scope, &a.lines, a.as_of, a.freshness),
+                Output::Csv => groups_csv(&a.lines, a.freshness),
+            },
+            Answer::Reserves(a) => match output {
+                Output::Table => pool_table(&a.pools, a.as_of),
+                Output::Json => pools_json(&a.scope, &a.pools, a.as_of),
+                Output::Csv => pools_csv(&a.pools, a.as_of),
+            },
+            Answer::Alerts(a) => match output {
+                Output::Table => alerts_table(&a.scope, &a.alerts, a.as_of),
+                Output::Json => alerts_json(&a.scope, &a.alerts, a.as_of),
+                Output::Csv => alerts_csv(&a.alerts),
+            },
+            Answer::SignOffs(a) => match output {
+                Output::Table => signoffs_table(&a.scope, &a.sign_offs),
+                Output::Json => signoffs_json(&a.scope, &a.sign_offs),
+                Output::Csv => signoffs_csv(&a.sign_offs),
+            },
+        }
     }
 }

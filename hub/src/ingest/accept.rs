@@ -139,7 +139,7 @@ pub struct Position {
     pub head: Hash,
     pub fork_epoch: u32,
     pub forked: bool,
-    /// The scrub found the stored log damaged (see [`crate::scrub`]).
+    /// The scrub found the stored log damaged (see [`crate::ingest::scrub`]).
     pub damaged: bool,
 }
 

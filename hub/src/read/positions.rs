@@ -7,15 +7,16 @@
 //! that date. All must equal the direct fold, which anyone holding the logs
 //! can redo.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sajja_common::admin::{AdminBooks, AdminEvent};
 use sajja_common::ledger::PeriodClose;
-use sajja_common::position::{GroupPosition, PoolPosition, PositionBasis};
-use sajja_common::{Books, Date, GroupId, Hash, Month, PoolId};
+use sajja_common::position::{GroupPosition, PoolPosition};
+use sajja_common::{Books, Date, GroupId, PoolId};
 
-use crate::signoff;
+use crate::read::cache::{PositionCache, Reader, past_basis};
+use crate::read::signoff;
 use crate::store::{GroupRow, PositionRow, Store, StoreError, StoredBasis};
 use crate::values::alert::Alert;
 use crate::values::lines::{Freshness, GroupLine};
@@ -25,167 +26,6 @@ use crate::values::status::GroupStatus;
 /// given): the reference every maintained position must equal.
 pub fn fold_group(store: &Store, row: &GroupRow, as_of: Option<Date>) -> Result<Books, StoreError> {
     store.fold(row, as_of)
-}
-
-/// What one reading connection keeps between position queries, so that a
-/// long-lived reader (the `Query` service) neither reads nor decodes nor
-/// recomputes what has not changed since its last answer:
-///
-/// - per group log, the maintained [`PositionBasis`] decoded, with the last
-///   position computed from it (and its date), under the log's seq and
-///   chain head: a new batch moves the seq, a fork resolution that cuts the
-///   log and grows it back to the same seq ends at another head, so a hit is
-///   always the basis the store holds now. A position for another date
-///   (today moved on, or an as-of query) is recomputed from the basis;
-/// - per hub administrative log, the months it signs off, under its seq and
-///   head, and all of them merged by subject.
-///
-/// Every read goes through the store first (the rows with seq and head, in
-/// one snapshot), so nothing here can be older than the store; it holds no
-/// lock but the connection's own and is never shared between connections.
-#[derive(Debug, Default)]
-pub struct PositionCache {
-    groups: HashMap<i64, CachedBasis>,
-    hub_logs: HashMap<GroupId, CachedSignOffs>,
-    /// The hub logs (id, seq, head) `signed` was merged from.
-    signed_from: Vec<(GroupId, u64, Hash)>,
-    signed: Arc<BTreeMap<String, Vec<Month>>>,
-}
-
-/// A hub log's seq and head, and the (subject, month) pairs it signs off.
-type CachedSignOffs = (u64, Hash, Vec<(String, Month)>);
-
-#[derive(Debug)]
-struct CachedBasis {
-    seq: u64,
-    head: Hash,
-    /// The latest business date in the log (days).
-    max_date: Option<u32>,
-    basis: PositionBasis,
-    last: Option<Arc<GroupPosition>>,
-}
-
-impl PositionCache {
-    /// How many group bases are held (for tests and metrics).
-    pub fn groups_held(&self) -> usize {
-        self.groups.len()
-    }
-
-    /// The maintained basis of `row`'s log, if it covers the whole log
-    /// (folded to the log's seq) and `as_of` (no event dated after it): from
-    /// this cache, or else read from `stored`, decoded and kept.
-    fn current(
-        &mut self,
-        row: &PositionRow,
-        stored: StoredBasis<'_>,
-        as_of: Date,
-    ) -> Result<Option<&mut CachedBasis>, StoreError> {
-        let hit = self
-            .groups
-            .get(&row.gid)
-            .is_some_and(|c| c.seq == row.seq && c.head == row.head);
-        if !hit {
-            self.groups.remove(&row.gid);
-            let Some(inputs) = stored.read()? else {
-                return Ok(None);
-            };
-            // Not kept when it does not hold for `as_of` (a past date):
-            // the cut or fold answers, and the next current query decodes.
-            if inputs.seq != row.seq || inputs.max_date.is_some_and(|d| d > as_of.days()) {
-                return Ok(None);
-            }
-            match PositionBasis::from_snapshot(&inputs.bytes) {
-                Ok(basis) => {
-                    self.groups.insert(
-                        row.gid,
-                        CachedBasis {
-                            seq: row.seq,
-                            head: row.head,
-                            max_date: inputs.max_date,
-                            basis,
-                            last: None,
-                        },
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(group = %row.group, error = %e, "stored position unreadable; re-folding");
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(self
-            .groups
-            .get_mut(&row.gid)
-            .filter(|c| c.max_date.is_none_or(|d| d <= as_of.days())))
-    }
-
-    /// Whether to read the stored inputs with the rows (most will be
-    /// needed) or look them up one by one (most are held).
-    fn needs_most(&self) -> bool {
-        self.groups.is_empty()
-    }
-
-    /// The months signed off per subject in every hub log held, re-folding
-    /// only the logs that changed since the last call.
-    fn signed(&mut self, store: &Store) -> Result<Arc<BTreeMap<String, Vec<Month>>>, StoreError> {
-        let heads = store.hub_log_heads()?;
-        if heads == self.signed_from {
-            return Ok(self.signed.clone());
-        }
-        self.hub_logs
-            .retain(|log, _| heads.iter().any(|(id, ..)| id == log));
-        for (log, seq, head) in &heads {
-            if self
-                .hub_logs
-                .get(log)
-                .is_some_and(|(s, h, _)| s == seq && h == head)
-            {
-                continue;
-            }
-            let mut months = Vec::new();
-            if let Some(hub) = log.hub_of_log()
-                && let Some(books) = signoff::admin_books(store, hub)?
-            {
-                months.extend(books.sign_offs.keys().cloned());
-            }
-            self.hub_logs.insert(log.clone(), (*seq, *head, months));
-        }
-        let mut signed: BTreeMap<String, Vec<Month>> = BTreeMap::new();
-        for (_, _, months) in self.hub_logs.values() {
-            for (subject, month) in months {
-                signed.entry(subject.clone()).or_default().push(*month);
-            }
-        }
-        for months in signed.values_mut() {
-            months.sort();
-            months.dedup();
-        }
-        self.signed = Arc::new(signed);
-        self.signed_from = heads;
-        Ok(self.signed.clone())
-    }
-}
-
-/// A group's position inputs on `as_of` when the maintained ones do not
-/// hold (an event is dated after `as_of`): a stored month-end cut that holds
-/// on `as_of`, else a fold of the log up to `as_of`.
-fn past_basis(store: &Store, row: &PositionRow, as_of: Date) -> Result<PositionBasis, StoreError> {
-    if let Some(bytes) = store.cut_basis(row.gid, as_of)? {
-        match PositionBasis::from_snapshot(&bytes) {
-            Ok(basis) => return Ok(basis),
-            Err(e) => {
-                tracing::warn!(group = %row.group, error = %e, "stored cut unreadable; re-folding")
-            }
-        }
-    }
-    let Some(group_row) = store.group(&row.group)? else {
-        return Err(StoreError::NotEnrolled(row.group.clone()));
-    };
-    Ok(PositionBasis::of(&fold_group(
-        store,
-        &group_row,
-        Some(as_of),
-    )?))
 }
 
 /// A group's name and position on `as_of`: from the maintained inputs when
@@ -231,9 +71,9 @@ fn mismatched_closes(
 
 /// Positions of every group whose id starts with `scope` (a province or
 /// tambon geocode; empty for all), read in one snapshot of the store.
-pub fn group_lines(store: &Store, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
+pub fn group_lines(store: &Reader, scope: &str, as_of: Date) -> Result<Vec<GroupLine>, StoreError> {
     store.read_snapshot(|| {
-        let mut cache = store.position_cache();
+        let mut cache = store.cache();
         let signed = cache.signed(store)?;
         let mut lines = Vec::new();
         let joined = cache.needs_most();
@@ -287,7 +127,7 @@ pub fn admin_books_as_of(
 /// of `as_of`: the groups' side from their logs, the obligations from the
 /// managing hub's administrative log.
 pub fn pool_positions(
-    store: &Store,
+    store: &Reader,
     scope: &str,
     as_of: Date,
 ) -> Result<Vec<PoolPosition>, StoreError> {
@@ -343,7 +183,7 @@ pub fn pools_of_lines(
 
 /// Every alert under a scope as of `as_of`.
 pub fn alerts(
-    store: &Store,
+    store: &Reader,
     scope: &str,
     as_of: Date,
     freshness: Freshness,
@@ -352,7 +192,7 @@ pub fn alerts(
 }
 
 fn alerts_in_snapshot(
-    store: &Store,
+    store: &Reader,
     scope: &str,
     as_of: Date,
     freshness: Freshness,
@@ -381,7 +221,7 @@ fn alerts_in_snapshot(
             });
         }
     }
-    let mut cache = store.position_cache();
+    let mut cache = store.cache();
     let joined = cache.needs_most();
     store.for_each_position_row(scope, joined, |row, stored| {
         let group = row.group.clone();
@@ -520,10 +360,10 @@ mod tests {
         assert_eq!(one.fund_growth_basis_points(), Some(-1_666));
         assert_eq!(one.member_growth_basis_points(), Some(-1_666));
         let as_of = lines[0].position.as_of;
-        let table = crate::report::position_table(&one, &[], as_of, 0);
+        let table = crate::render::position_table(&one, &[], as_of, 0);
         assert!(table.contains("fund growth, 12 months") && table.contains("-16.66%"));
         assert!(table.contains("collection rate, this month") && table.contains("40.00%"));
-        let csv = crate::report::position_csv(&scope, as_of);
+        let csv = crate::render::position_csv(&scope, as_of);
         let mut csv_lines = csv.lines();
         let (header, row) = (csv_lines.next().unwrap(), csv_lines.next().unwrap());
         let value = |name: &str| {
@@ -534,7 +374,7 @@ mod tests {
         assert_eq!(value("collection_rate_ytd_basis_points"), "11111");
         assert_eq!(value("contributions_due_month"), "450.00");
         let json: serde_json::Value =
-            serde_json::from_str(&crate::report::position_json(&scope, &[], as_of)).unwrap();
+            serde_json::from_str(&crate::render::position_json(&scope, &[], as_of)).unwrap();
         assert_eq!(json["member_growth_basis_points"], 714);
         assert_eq!(json["fund_a_year_ago"], "1600.00");
     }

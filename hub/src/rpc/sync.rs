@@ -1,32 +1,29 @@
 //! The hub's gRPC server: the `Sync` service over mutual TLS. Every call is
 //! first put to the gate (who is calling, is the certificate live) and then
-//! to the caller's permissions (`crate::identity`).
+//! to the caller's permissions (`crate::net::gate`).
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sajja_common::{GroupId, SignedCheckpoint};
+use sajja_proto::MAX_BATCH_BYTES;
 use sajja_proto::convert::{self, WireError};
 use sajja_proto::v1::push_request::Message as PushIn;
 use sajja_proto::v1::push_response::Message as PushOut;
-use sajja_proto::v1::sync_server::{Sync as SyncRpc, SyncServer};
+use sajja_proto::v1::sync_server::Sync as SyncRpc;
 use sajja_proto::v1::{self, PushRequest, PushResponse};
-use sajja_proto::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codec::CompressionEncoding;
-use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::config::{HubConfig, Limits};
-use crate::identity::{Caller, Gate};
-use crate::ingest::{BatchOutcome, Greeting, Ingest, IngestError, Position};
-use crate::limits::{self, Guard};
-use crate::listener;
-use crate::metrics::Metrics;
-use crate::store::{ForkRecord, GroupRow, Store};
+use crate::config::Limits;
+use crate::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::net::gate::{Caller, Gate};
+use crate::net::limits;
+use crate::net::limits::Guard;
+use crate::net::metrics::Metrics;
+use crate::rpc::pull::{PullStream, damaged_status, pull_stream};
+use crate::store::{ForkRecord, GroupRow};
 use crate::values::principal::Principal;
 use sajja_edge::clock::unix_now;
 
@@ -364,8 +361,6 @@ fn refusal(
     )
 }
 
-pub type PullStream = ReceiverStream<Result<v1::PullResponse, Status>>;
-
 #[tonic::async_trait]
 impl SyncRpc for SyncService {
     async fn heads(
@@ -560,159 +555,6 @@ async fn refuse_damaged(service: &SyncService, row: &GroupRow) -> Result<(), Sta
         .await?
         .map_err(|e| Status::internal(e.to_string()))?;
     Err(damaged_status(&row.group, damage.as_ref()))
-}
-
-/// The one-line refusal of a read of a damaged log.
-pub fn damaged_status(group: &GroupId, damage: Option<&crate::values::status::Damage>) -> Status {
-    Status::data_loss(damaged_message(group, damage))
-}
-
-pub fn damaged_message(group: &GroupId, damage: Option<&crate::values::status::Damage>) -> String {
-    let what = damage.map_or_else(|| format!("group {group} is damaged"), |d| d.to_string());
-    format!(
-        "{what}: this hub does not serve the log until a good copy repairs it; restore from another hub or a backup"
-    )
-}
-
-/// Streams a log's stored events from `from` on, in chunks of at most
-/// `MAX_BATCH_BYTES`, up to the position `snapshot` was read at; the last
-/// chunk carries the snapshot's checkpoint, so it signs exactly the events
-/// sent. `read(gid, from)` reads one chunk through whichever connection the
-/// calling service owns: `Sync.Pull` the ingest's, `Query.Log` its own.
-///
-/// The bytes sent are hashed on the way from `from_head` (the stored hash
-/// before `from`): if they do not end at the snapshot's head, a stored
-/// event changed at rest and the scrub has not marked it yet, so the last
-/// chunk's checkpoint is withheld and the stream ends in DATA_LOSS, naming
-/// the group, rather than hand a restore bytes that fail further on.
-pub fn pull_stream<R, F>(
-    snapshot: GroupRow,
-    from: u64,
-    from_head: Option<sajja_common::Hash>,
-    mut read: R,
-) -> PullStream
-where
-    R: FnMut(i64, u64) -> F + Send + 'static,
-    F: Future<Output = Result<Vec<(u64, Vec<u8>)>, Status>> + Send,
-{
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        let mut next = from;
-        let mut running = from_head;
-        loop {
-            let mut events = match read(snapshot.gid, next).await {
-                Ok(events) => events,
-                Err(status) => {
-                    let _ = tx.send(Err(status)).await;
-                    return;
-                }
-            };
-            events.retain(|(seq, _)| *seq <= snapshot.seq);
-            let last = events.last().map(|(seq, _)| *seq);
-            let done = last.is_none_or(|seq| seq >= snapshot.seq);
-            if let Some(head) = running.as_mut() {
-                for (_, bytes) in &events {
-                    *head = sajja_common::chain::next(head, bytes);
-                }
-            }
-            if done && last.is_some() && running.is_some_and(|head| head != snapshot.head) {
-                tracing::error!(group = %snapshot.group, seq = snapshot.seq, "stored events do not hash to the log's head: not served");
-                let _ = tx
-                    .send(Err(Status::data_loss(format!(
-                        "group {}: this hub's stored copy does not hash to its head at seq {}; it is damaged: restore from another hub or a backup",
-                        snapshot.group, snapshot.seq
-                    ))))
-                    .await;
-                return;
-            }
-            let message = v1::PullResponse {
-                events: events.into_iter().map(|(_, bytes)| bytes).collect(),
-                checkpoint: if done {
-                    snapshot.checkpoint.as_ref().map(v1::Checkpoint::from)
-                } else {
-                    None
-                },
-            };
-            if tx.send(Ok(message)).await.is_err() || done {
-                return;
-            }
-            next = last.map_or(next, |seq| seq + 1);
-        }
-    });
-    ReceiverStream::new(rx)
-}
-
-/// Serves the hub on `listener` until `shutdown` completes, counting into a
-/// registry of its own that nobody reads (see `serve_metered`).
-pub async fn serve(
-    config: &HubConfig,
-    ingest: Arc<Mutex<Ingest>>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
-    serve_metered(config, ingest, Arc::default(), listener, shutdown).await
-}
-
-/// Serves the hub on `listener` until `shutdown` completes, counting batches
-/// into `metrics`: mutual TLS only, every call authorized by certificate.
-pub async fn serve_metered(
-    config: &HubConfig,
-    ingest: Arc<Mutex<Ingest>>,
-    metrics: Arc<Metrics>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let limits = &config.limits;
-    let gate = Arc::new(Gate::new(Store::open(&config.database_path())?));
-    let sync = SyncServer::new(SyncService::new(
-        ingest.clone(),
-        metrics,
-        gate.clone(),
-        limits,
-    ))
-    .max_decoding_message_size(limits.max_message_bytes)
-    .max_encoding_message_size(MAX_MESSAGE_BYTES)
-    .accept_compressed(CompressionEncoding::Zstd)
-    .accept_compressed(CompressionEncoding::Gzip)
-    // Answers in the first of these the client accepts: zstd for Sajja's
-    // own clients, gzip for the rest of the gRPC world (grpcio, grpcurl).
-    .send_compressed(CompressionEncoding::Zstd)
-    .send_compressed(CompressionEncoding::Gzip);
-    let admin = crate::admin_service::admin_server(config, ingest, gate.clone())?;
-    let query = crate::query::query_service(config, gate.clone())?;
-    let tls = listener::server_tls(config)?;
-    let incoming = listener::incoming(
-        listener,
-        tls,
-        limits.max_connections,
-        Duration::from_millis(limits.handshake_timeout_ms),
-    );
-    // grpc.health.v1 and reflection answer without a client certificate's
-    // role: a load balancer asks health, grpcurl lists the services. Neither
-    // tells anything the published .proto files do not.
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    for name in ["", "sajja.v1.Sync", "sajja.v1.Admin", "sajja.v1.Query"] {
-        health_reporter
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
-    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
-        builder.register_encoded_file_descriptor_set(sajja_proto::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
-    let reflection_v1alpha =
-        reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
-    Server::builder()
-        .concurrency_limit_per_connection(32)
-        .add_service(sync)
-        .add_service(admin)
-        .add_service(query)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]
