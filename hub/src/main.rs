@@ -1264,7 +1264,7 @@ async fn run_hub(config: HubConfig) -> anyhow::Result<()> {
     };
     let dashboard = match sajja_hub::web::bind(&config).await? {
         Some(web_listener) => {
-            let app = sajja_hub::web::App::open(
+            let app = sajja_hub::web::app::App::open(
                 config.clone(),
                 HubIdentity::load(&config)?,
                 ingest.clone(),

@@ -30,7 +30,7 @@ const HUB: &[Layer] = &[
     Layer { name: "values", may_use: &[], never: PURE },
     Layer { name: "config", may_use: &["values"], never: PURE },
     Layer { name: "pki", may_use: &["values"], never: PURE },
-    Layer { name: "sim", may_use: &[], never: PURE },
+    Layer { name: "simulate", may_use: &[], never: PURE },
     Layer { name: "store", may_use: &["values"], never: NO_NET },
     Layer { name: "read", may_use: &["values", "config", "store"], never: NO_NET },
     Layer { name: "ingest", may_use: &["values", "config", "pki", "store", "read"], never: NO_NET },
@@ -63,7 +63,7 @@ const HUB: &[Layer] = &[
     Layer {
         name: "main",
         may_use: &[
-            "values", "config", "pki", "sim", "store", "read", "ingest", "render", "net", "rpc", "relay",
+            "values", "config", "pki", "simulate", "store", "read", "ingest", "render", "net", "rpc", "relay",
             "web", "app",
         ],
         never: &[],

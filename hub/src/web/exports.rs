@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use sajja_common::event::Body;
 use sajja_common::{Date, Event, Month};
 
+use super::app::{Shared, refused};
 use super::pages::{View, lines_of, or_respond, query_failed, scoped_page, trend};
 use super::words::Words;
-use super::{Shared, refused};
 use crate::read::query::Context;
 use crate::render as report;
 use crate::values::lines::GroupLine;
@@ -61,7 +61,7 @@ fn download(content_type: &'static str, filename: String, body: String) -> Respo
 fn csv_download(filename: String, rows: Vec<Vec<String>>) -> Response {
     match csv_text(rows) {
         Ok(text) => download("text/csv; charset=utf-8", filename, text),
-        Err(error) => super::internal(error),
+        Err(error) => super::app::internal(error),
     }
 }
 
@@ -387,7 +387,7 @@ pub async fn research_csv(
         let mut events_read = 0usize;
         for line in &groups {
             let events =
-                or_respond!(crate::read::signoff::group_events(cx.store, &line.group).map_err(super::internal));
+                or_respond!(crate::read::signoff::group_events(cx.store, &line.group).map_err(super::app::internal));
             events_read += events.len();
             if events_read > RESEARCH_EVENTS_MAX {
                 return refused(StatusCode::PAYLOAD_TOO_LARGE, w.bad_request);
@@ -406,7 +406,7 @@ pub async fn research_csv(
             unix_now(),
         ) {
             // An export that cannot be recorded is not given.
-            return super::internal(error);
+            return super::app::internal(error);
         }
         tracing::info!(hub = %app.config.hub_id, scope = %asked.scope, account = %asked.account.name, %from, %until, rows = exported, "researcher export");
         csv_download(format!("research-{}-{from}-{until}.csv", asked.scope), rows)

@@ -16,9 +16,10 @@ use sajja_edge::web::{LANG_COOKIE, cookie, login_token, same_token, set_cookie};
 use serde::Deserialize;
 
 use super::accounts::Account;
+use super::app::{App, Shared, access, internal, lang_of, refused, session};
 use super::charts::{self, Unit};
 use super::words::Words;
-use super::{App, Shared, access, internal, lang_of, percent, refused, session};
+use super::words::percent;
 use crate::ingest::admin;
 use crate::ingest::admin::SignedOff;
 use crate::read::query;
@@ -1288,7 +1289,7 @@ pub async fn sign_off(
         let Ok(month) = form.month.parse::<Month>() else {
             return refused(StatusCode::BAD_REQUEST, w.bad_request);
         };
-        let mut ingest = super::lock(&app.ingest);
+        let mut ingest = super::app::lock(&app.ingest);
         match admin::sign_off(&mut ingest, &app.identity, &app.config, &form.subject, month) {
             Ok(done) => {
                 let seq = match done {

@@ -181,7 +181,7 @@ impl Words {
 
     /// Why a group is at risk, in a sentence a coordinator reads aloud.
     pub fn risk(&self, lang: Lang, risk: Risk) -> String {
-        let pct = super::percent;
+        let pct = percent;
         match (lang, risk) {
             (Lang::Th, Risk::Par30 { basis_points }) => {
                 format!(
@@ -470,3 +470,10 @@ pub static EN: Words = Words {
     role_researcher: "researcher",
     role_operator: "operator",
 };
+
+/// `1234` basis points as `12.34%`.
+pub fn percent(basis_points: Option<i64>) -> String {
+    basis_points.map_or("–".into(), |bp| {
+        format!("{}%", sajja_common::position::basis_points_text(bp))
+    })
+}
