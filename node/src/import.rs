@@ -13,8 +13,9 @@ use sajja_common::event::{Body, Channel, Sex, Source};
 use sajja_common::ledger::{Rule, trial_balance_digest};
 use thiserror::Error;
 
-use crate::compose::{self, parse_date, parse_loan, parse_member, parse_money};
+use crate::compose;
 use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
+use crate::vocab::{self, parse_date, parse_loan, parse_member, parse_money};
 
 pub const COLUMNS: &[&str] = &[
     "date",
@@ -166,7 +167,7 @@ impl Row<'_> {
     }
 
     fn channel(&self) -> Result<Channel, ImportError> {
-        self.parse_or("channel", Channel::Cash, compose::parse_channel)
+        self.parse_or("channel", Channel::Cash, vocab::parse_channel)
     }
 }
 
@@ -425,12 +426,12 @@ fn row_event(
             Body::MemberJoined {
                 member,
                 birth_year: row.number("birth_year")?,
-                sex: row.parse_or("sex", Sex::Unstated, compose::parse_sex)?,
+                sex: row.parse_or("sex", Sex::Unstated, vocab::parse_sex)?,
             }
         }
         "member-leave" => {
             let member = row.parse("member", parse_member)?;
-            let reason = row.parse("reason", compose::parse_leave_reason)?;
+            let reason = row.parse("reason", vocab::parse_leave_reason)?;
             compose::member_leaves(books, member, reason, row.channel()?)
                 .map_err(|rule| refused("member", rule))?
         }
@@ -445,9 +446,9 @@ fn row_event(
                 period: row.parse_or("period", date.month(), |t| {
                     t.parse::<Month>().map_err(|e| e.to_string())
                 })?,
-                source: row.parse_or("source", Source::Member, compose::parse_source)?,
+                source: row.parse_or("source", Source::Member, vocab::parse_source)?,
                 channel: row.channel()?,
-                extra: row.parse_or("extra", false, compose::parse_yes_no)?,
+                extra: row.parse_or("extra", false, vocab::parse_yes_no)?,
             }
         }
         "save" => Body::SavingsDeposited {
@@ -464,7 +465,7 @@ fn row_event(
             let override_reason = row.get("override").unwrap_or("").to_string();
             Body::BenefitPaid {
                 member: row.parse("member", parse_member)?,
-                kind: row.parse("category", compose::parse_benefit_kind)?,
+                kind: row.parse("category", vocab::parse_benefit_kind)?,
                 amount: row.parse("amount", parse_money)?,
                 nights: row.parse_or("nights", 0, |t| {
                     t.parse::<u32>()
@@ -490,13 +491,13 @@ fn row_event(
                 member: row.parse("member", parse_member)?,
                 principal: row.parse("amount", parse_money)?,
                 monthly_interest_basis_points: row
-                    .parse("rate", compose::parse_percent_basis_points)?,
+                    .parse("rate", vocab::parse_percent_basis_points)?,
                 term_months: row.number("term")?,
                 guarantors,
                 channel: row.channel()?,
-                plan: compose::loan_plan(
-                    row.parse_or("plan", compose::PlanWord::Equal, compose::parse_plan)?,
-                    row.parse_opt("due", compose::parse_date)?,
+                plan: vocab::loan_plan(
+                    row.parse_or("plan", vocab::PlanWord::Equal, vocab::parse_plan)?,
+                    row.parse_opt("due", vocab::parse_date)?,
                 )
                 .map_err(|e| row.cell_error("plan", e))?,
             }
@@ -518,12 +519,12 @@ fn row_event(
             amount: row.parse("amount", parse_money)?,
         },
         "income" => Body::IncomeReceived {
-            kind: row.parse("category", compose::parse_income_kind)?,
+            kind: row.parse("category", vocab::parse_income_kind)?,
             amount: row.parse("amount", parse_money)?,
             channel: row.channel()?,
         },
         "expense" => Body::ExpensePaid {
-            kind: row.parse("category", compose::parse_expense_kind)?,
+            kind: row.parse("category", vocab::parse_expense_kind)?,
             amount: row.parse("amount", parse_money)?,
             channel: row.channel()?,
         },

@@ -21,10 +21,12 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod import;
+pub mod link;
 pub mod report;
 pub mod rules_file;
 pub mod store;
 pub mod sync;
+pub mod vocab;
 pub mod web;
 
 pub use store::{Store, StoreError};

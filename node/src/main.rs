@@ -24,14 +24,16 @@ use sajja_common::money::Money;
 use sajja_common::{Event, PublicKey, SigningKey};
 use sajja_edge::enrolment::Enrolment;
 use sajja_node::backup::PendingBackup;
-use sajja_node::compose::{self, parse_date, parse_loan, parse_member, parse_money};
+use sajja_node::compose;
 use sajja_node::config::{self, NodeConfig};
 use sajja_node::import::{self, ImportError};
+use sajja_node::link;
 use sajja_node::logging::LogFormat;
 use sajja_node::report::{self, Passbook};
 use sajja_node::rules_file;
 use sajja_node::store::{self, GroupInit, RegisterEntry, Store, StoreError};
 use sajja_node::sync::HubLink;
+use sajja_node::vocab::{self, parse_date, parse_loan, parse_member, parse_money};
 
 const EXIT_REFUSED: u8 = 1;
 const EXIT_DAMAGED: u8 = 2;
@@ -84,7 +86,7 @@ impl Posting {
         self.date.unwrap_or_else(sajja_edge::clock::today)
     }
     fn channel(&self) -> sajja_common::event::Channel {
-        compose::channel(self.bank)
+        vocab::channel(self.bank)
     }
 }
 
@@ -138,7 +140,7 @@ enum Command {
         #[arg(long, value_parser = |t: &str| t.parse::<Month>().map_err(|e| e.to_string()))]
         period: Option<Month>,
         /// Who paid: member, local, national or donation.
-        #[arg(long, default_value = "member", value_parser = compose::parse_source)]
+        #[arg(long, default_value = "member", value_parser = vocab::parse_source)]
         source: Source,
         /// A second payment for a period the member already paid, meant as
         /// such (without it the ledger refuses a period paid twice).
@@ -170,7 +172,7 @@ enum Command {
         #[arg(value_parser = parse_member)]
         member: MemberNo,
         /// childbirth, sickness, old-age, death, education, disaster or other.
-        #[arg(value_parser = compose::parse_benefit_kind)]
+        #[arg(value_parser = vocab::parse_benefit_kind)]
         kind: BenefitKind,
         #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
@@ -198,7 +200,7 @@ enum Command {
     },
     /// Record income: bank-interest, donation, fundraising or fee.
     Income {
-        #[arg(value_parser = compose::parse_income_kind)]
+        #[arg(value_parser = vocab::parse_income_kind)]
         kind: IncomeKind,
         #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
@@ -207,7 +209,7 @@ enum Command {
     },
     /// Record an expense: administration, meeting, bank-fee or other.
     Expense {
-        #[arg(value_parser = compose::parse_expense_kind)]
+        #[arg(value_parser = vocab::parse_expense_kind)]
         kind: ExpenseKind,
         #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         amount: Money,
@@ -359,7 +361,7 @@ enum MemberCommand {
         #[arg(long)]
         birth_year: u32,
         /// f or m.
-        #[arg(long, value_parser = compose::parse_sex)]
+        #[arg(long, value_parser = vocab::parse_sex)]
         sex: Option<Sex>,
         /// Kept only in this node's register.
         #[arg(long)]
@@ -376,7 +378,7 @@ enum MemberCommand {
         #[arg(value_parser = parse_member)]
         member: MemberNo,
         /// resigned, moved or died.
-        #[arg(long, value_parser = compose::parse_leave_reason)]
+        #[arg(long, value_parser = vocab::parse_leave_reason)]
         reason: LeaveReason,
         #[command(flatten)]
         posting: Posting,
@@ -422,7 +424,7 @@ enum LoanCommand {
         #[arg(value_parser = parse_money, allow_negative_numbers = true)]
         principal: Money,
         /// Monthly interest in percent, e.g. 1.5.
-        #[arg(long, value_parser = compose::parse_percent_basis_points)]
+        #[arg(long, value_parser = vocab::parse_percent_basis_points)]
         rate: u32,
         /// Term in months.
         #[arg(long)]
@@ -430,10 +432,10 @@ enum LoanCommand {
         /// How the principal falls due: equal (monthly instalments),
         /// maturity (interest monthly, principal at the end of the term) or
         /// flexible (all due by --due).
-        #[arg(long, default_value = "equal", value_parser = compose::parse_plan)]
-        plan: compose::PlanWord,
+        #[arg(long, default_value = "equal", value_parser = vocab::parse_plan)]
+        plan: vocab::PlanWord,
         /// A flexible loan's final due date.
-        #[arg(long, value_parser = compose::parse_date)]
+        #[arg(long, value_parser = vocab::parse_date)]
         due: Option<Date>,
         /// A guarantor's member number (repeat for more).
         #[arg(long = "guarantor", value_parser = parse_member)]
@@ -1117,11 +1119,11 @@ fn install_bundle(data_dir: &Path, path: &Path, config: Option<&NodeConfig>) -> 
         "group {} now syncs with {} (hub {})",
         store.group(),
         bundle.hub_url,
-        store::printable(&bundle.hub_id)
+        link::printable(&bundle.hub_id)
     );
     println!(
         "certificate serial {}, expires {}",
-        store::printable(&bundle.serial),
+        link::printable(&bundle.serial),
         expiry_date(bundle.not_after)
     );
     println!(
@@ -1240,7 +1242,7 @@ fn member(data_dir: &Path, command: MemberCommand) -> anyhow::Result<()> {
             for (number, m) in &books.members {
                 let status = match m.left {
                     None => "active".to_string(),
-                    Some((_, reason)) => compose::leave_word(reason).to_string(),
+                    Some((_, reason)) => vocab::leave_word(reason).to_string(),
                 };
                 let name = register.get(number).map_or("", |r| r.name.as_str());
                 println!(
@@ -1287,7 +1289,7 @@ fn loan(data_dir: &Path, command: LoanCommand) -> anyhow::Result<()> {
             loan,
             posting,
         } => {
-            let plan = compose::loan_plan(plan, due).map_err(usage)?;
+            let plan = vocab::loan_plan(plan, due).map_err(usage)?;
             append_composed(&mut store, posting.date(), |books| {
                 Ok(Body::LoanDisbursed {
                     loan: loan.unwrap_or_else(|| compose::next_loan(books)),
@@ -1806,7 +1808,7 @@ fn restore(
             usage(format!(
                 "the bundle enrols {} {}, not a group: restore needs the group's own bundle",
                 bundle.role.name(),
-                store::printable(&bundle.subject)
+                link::printable(&bundle.subject)
             ))
         })?,
     };
@@ -1821,7 +1823,7 @@ fn restore(
     let key = SigningKey::from_seed(provisional.seed())?;
     // Before any file exists: a bundle for another group or key would only
     // be refused by the hub, after the empty ledger was made.
-    store::check_bundle(bundle, &group, &key.public())?;
+    link::check_bundle(bundle, &group, &key.public())?;
     let trusted = store::RestoreKeys {
         seeds,
         public: group_keys,
@@ -1906,7 +1908,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
     match sync.last_sync_at {
         Some(at) => println!(
             "last sync       {} (Thailand time)",
-            compose::local_date_time(at)
+            vocab::local_date_time(at)
         ),
         None => println!("last sync       never"),
     }
@@ -1917,7 +1919,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
             println!(
                 "hub             {} (hub {}; bundle {} from the config file)",
                 bundle.hub_url,
-                store::printable(&bundle.hub_id),
+                link::printable(&bundle.hub_id),
                 path.display()
             );
             let fits = store.check_own_bundle(bundle);
@@ -1925,7 +1927,7 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
         }
         (None, Some(link)) => {
             let hub_id = link.hub_id.as_deref().map_or(String::new(), |id| {
-                format!(" (hub {})", store::printable(id))
+                format!(" (hub {})", link::printable(id))
             });
             println!("hub             {}{hub_id}", link.url);
             (link.client.map(|c| (c.serial, c.not_after)), None)
@@ -1940,8 +1942,8 @@ fn status(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
             "certificate     none: the hub requires one since client certificates were introduced; {INSTALL}"
         ),
         Some((serial, not_after)) => {
-            let expires = compose::shown_date(expiry_date(not_after));
-            let serial = store::printable(&serial);
+            let expires = vocab::shown_date(expiry_date(not_after));
+            let serial = link::printable(&serial);
             let left = not_after.saturating_sub(unix_now());
             if left <= 0 {
                 println!(
@@ -1998,7 +2000,7 @@ fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
             Body::SavingsDeposited {
                 member,
                 amount: Money::from_baht(10),
-                channel: compose::channel(false),
+                channel: vocab::channel(false),
             },
         )?;
         if round % 2 == 0 {
@@ -2009,7 +2011,7 @@ fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
                     amount: Money::from_baht(30),
                     period: date.month(),
                     source: Source::Member,
-                    channel: compose::channel(round % 4 == 0),
+                    channel: vocab::channel(round % 4 == 0),
                     // The loop pays the same members many times a month.
                     extra: true,
                 },
@@ -2021,7 +2023,7 @@ fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
                 Body::SavingsWithdrawn {
                     member,
                     amount: Money::from_baht(5),
-                    channel: compose::channel(false),
+                    channel: vocab::channel(false),
                 },
             )?;
         }

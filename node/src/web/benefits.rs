@@ -21,8 +21,8 @@ use super::pages::{Frame, blocking, business_today, field, ledger, parse_sheet_d
 use super::users::Session;
 use super::words::{Lang, Role, Words};
 use super::{App, Shared, lang_of, refused, say, session};
-use crate::compose;
 use crate::store::{Store, StoreError, refusal_rule};
+use crate::vocab;
 
 pub const KINDS: [BenefitKind; 7] = [
     BenefitKind::Sickness,
@@ -37,7 +37,7 @@ pub const KINDS: [BenefitKind; 7] = [
 pub fn kind_label(lang: Lang, kind: BenefitKind) -> &'static str {
     match lang {
         Lang::Th => benefit_kind_thai(kind),
-        Lang::En => compose::benefit_word(kind),
+        Lang::En => vocab::benefit_word(kind),
     }
 }
 
@@ -74,20 +74,20 @@ fn entry(
     override_reason: Option<&str>,
 ) -> Result<(Date, Body), String> {
     let form = BenefitForm::of(fields);
-    let member = compose::parse_member(&form.member)?;
-    let kind = compose::parse_benefit_kind(&form.kind)?;
-    let amount = compose::parse_money(&form.amount)?;
+    let member = vocab::parse_member(&form.member)?;
+    let kind = vocab::parse_benefit_kind(&form.kind)?;
+    let amount = vocab::parse_money(&form.amount)?;
     let nights = if form.nights.is_empty() {
         0
     } else {
-        compose::whole_number(&form.nights)
+        vocab::whole_number(&form.nights)
             .ok_or_else(|| format!("'{}' is not a number of nights", form.nights))?
     };
     let date = parse_sheet_date(&form.date)?;
     let channel = if form.channel.is_empty() {
         sajja_common::event::Channel::Cash
     } else {
-        compose::parse_channel(&form.channel)?
+        vocab::parse_channel(&form.channel)?
     };
     if let Some(reason) = override_reason {
         approvals::check_reason(reason)?;
@@ -247,7 +247,7 @@ fn benefits_page(
         kinds: KINDS
             .iter()
             .map(|k| KindOption {
-                value: compose::benefit_word(*k),
+                value: vocab::benefit_word(*k),
                 label: kind_label(lang, *k),
             })
             .collect(),

@@ -26,7 +26,7 @@ pub const ENTRIES_SHOWN: usize = 50;
 
 /// What a reversal form asks for (see [`approvals::entry_of`]).
 pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date, Body), String> {
-    let seq = crate::compose::whole_number(field(fields, "seq"))
+    let seq = crate::vocab::whole_number(field(fields, "seq"))
         .filter(|seq| *seq >= 1)
         .ok_or_else(|| {
             format!(
@@ -89,7 +89,7 @@ fn entries(lang: Lang, store: &Store, find: &str) -> Result<Vec<Entry>, crate::s
         reversed: books.reversed.contains(&event.seq),
         reversible: reversible(&event.body),
     };
-    let wanted = crate::compose::whole_number(find.trim().trim_start_matches(['m', 'M']));
+    let wanted = crate::vocab::whole_number(find.trim().trim_start_matches(['m', 'M']));
     let mut out = Vec::new();
     match wanted {
         Some(seq) if !find.trim().starts_with(['m', 'M']) => {

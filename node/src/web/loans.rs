@@ -20,6 +20,7 @@ use super::words::Lang;
 use super::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
 use crate::compose;
 use crate::store::Store;
+use crate::vocab;
 
 /// The most guarantors one loan form takes.
 pub const GUARANTORS_MAX: usize = 10;
@@ -155,7 +156,7 @@ fn channel_of(text: &str) -> Result<Channel, String> {
     if text.is_empty() {
         Ok(Channel::Cash)
     } else {
-        compose::parse_channel(text)
+        vocab::parse_channel(text)
     }
 }
 
@@ -163,13 +164,13 @@ fn repayment(form: &LoanForm) -> Result<(Date, Body), String> {
     let interest = if form.interest.is_empty() {
         Money::ZERO
     } else {
-        compose::parse_money(&form.interest)?
+        vocab::parse_money(&form.interest)?
     };
     Ok((
         parse_sheet_date(&form.date)?,
         Body::LoanRepaid {
-            loan: compose::parse_loan(&form.loan)?,
-            principal: compose::parse_money(&form.principal)?,
+            loan: vocab::parse_loan(&form.loan)?,
+            principal: vocab::parse_money(&form.principal)?,
             interest,
             channel: channel_of(&form.channel)?,
         },
@@ -185,7 +186,7 @@ fn guarantors(text: &str) -> Result<Vec<MemberNo>, String> {
     if list.len() > GUARANTORS_MAX {
         return Err(format!("at most {GUARANTORS_MAX} guarantors"));
     }
-    list.into_iter().map(compose::parse_member).collect()
+    list.into_iter().map(vocab::parse_member).collect()
 }
 
 /// A new loan: its number is the next free one, taken from the batch's books
@@ -193,14 +194,14 @@ fn guarantors(text: &str) -> Result<Vec<MemberNo>, String> {
 fn disbursement(
     form: &LoanForm,
 ) -> Result<(Date, impl Fn(&sajja_common::ledger::Books) -> Body), String> {
-    let member = compose::parse_member(&form.member)?;
-    let principal = compose::parse_money(&form.principal)?;
-    let rate = compose::parse_percent_basis_points(if form.rate.is_empty() {
+    let member = vocab::parse_member(&form.member)?;
+    let principal = vocab::parse_money(&form.principal)?;
+    let rate = vocab::parse_percent_basis_points(if form.rate.is_empty() {
         "0"
     } else {
         &form.rate
     })?;
-    let term = compose::whole_number(&form.term)
+    let term = vocab::whole_number(&form.term)
         .ok_or_else(|| format!("'{}' is not a number of months", form.term))?;
     let guarantors = guarantors(&form.guarantors)?;
     let channel = channel_of(&form.channel)?;

@@ -26,6 +26,7 @@ use super::{
 use crate::compose;
 use crate::report::Passbook;
 use crate::store::{RegisterEntry, Store, StoreError};
+use crate::vocab;
 
 /// What every page around its content shows: the group, the menu, who is
 /// logged in, the language switch and the logout form's token.
@@ -439,7 +440,7 @@ pub(super) fn parse_sheet_date(text: &str) -> Result<Date, String> {
     if text.trim().is_empty() {
         Ok(business_today())
     } else {
-        compose::parse_date(text)
+        vocab::parse_date(text)
     }
 }
 
@@ -618,7 +619,7 @@ pub(super) fn describe(
                 match source {
                     Source::LocalGovernment => w.matching_local,
                     Source::NationalGovernment => w.matching_national,
-                    _ => compose::source_word(*source),
+                    _ => vocab::source_word(*source),
                 }
             ),
             *amount,

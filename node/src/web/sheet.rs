@@ -15,8 +15,8 @@ use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::Books;
 use sajja_common::money::Money;
 
-use crate::compose;
 use crate::store::{RegisterEntry, Store, StoreError};
+use crate::vocab;
 
 /// The most rows one sheet may carry: a group of 5,000 members is the largest
 /// the brief names.
@@ -253,7 +253,7 @@ fn amount_of(text: &str) -> Result<Option<Money>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    compose::parse_money(text).map(Some)
+    vocab::parse_money(text).map(Some)
 }
 
 /// One event the sheet will write, and the row it belongs to (for messages).
