@@ -212,7 +212,7 @@ fn default_heartbeat() -> u64 {
     HEARTBEAT_S_DEFAULT
 }
 
-pub use crate::link::check_hub_url;
+use crate::link::check_hub_url;
 
 impl NodeConfig {
     /// Reads and validates a config file, resolving relative paths against

@@ -134,5 +134,5 @@ pub fn check_bundle(
             ledger: *key,
         });
     }
-    crate::config::check_hub_url(&bundle.hub_url).map_err(BundleError::Url)
+    check_hub_url(&bundle.hub_url).map_err(BundleError::Url)
 }

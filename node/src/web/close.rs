@@ -12,10 +12,10 @@ use sajja_common::event::Body;
 use sajja_common::ledger::{TrialBalanceLine, trial_balance_digest};
 use sajja_common::money::Money;
 
+use super::app::{App, Shared, lang_of, refused, say, session};
 use super::pages::{Frame, blocking, business_today, field, ledger, recorder, render};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, say, session};
 use crate::store::{self, Store};
 
 pub struct Closed {
@@ -205,7 +205,7 @@ pub async fn backup(State(app): State<Shared>, headers: HeaderMap) -> Response {
                 }
                 response
             }
-            Err(error) => super::internal(error),
+            Err(error) => super::app::internal(error),
         }
     })
     .await

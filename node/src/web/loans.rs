@@ -12,12 +12,12 @@ use sajja_common::event::{Body, Channel};
 use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 
+use super::app::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
 use super::pages::{
     Frame, blocking, business_today, field, ledger, parse_sheet_date, recorder, render,
 };
 use super::users::Session;
 use super::words::Lang;
-use super::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
 use crate::compose;
 use crate::store::Store;
 use crate::vocab;

@@ -16,13 +16,13 @@ use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 use serde::Deserialize;
 
-use super::sheet::{self, Row, Sheet};
-use super::users::{SESSION_SECONDS, Session, random_token};
-use super::words::{Lang, Words};
-use super::{
+use super::app::{
     App, FORM_FIELDS_MAX, LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, Shared, cookie, internal,
     lang_of, refused, same_token, session, set_cookie,
 };
+use super::sheet::{self, Row, Sheet};
+use super::users::{SESSION_SECONDS, Session, random_token};
+use super::words::{Lang, Words};
 use crate::compose;
 use crate::report::Passbook;
 use crate::store::{RegisterEntry, Store, StoreError};
@@ -537,7 +537,7 @@ pub async fn record_meeting(
             let mut refusal = None;
             for entry in entries {
                 if let Err(error) = batch.push(date, entry.body) {
-                    refusal = Some((entry.row, super::say(lang, &error)));
+                    refusal = Some((entry.row, super::app::say(lang, &error)));
                     break;
                 }
             }
@@ -649,7 +649,7 @@ pub(super) fn describe(
             format!(
                 "{} {}{}",
                 w.benefits,
-                super::benefits::kind_label(lang, *kind),
+                super::words::kind_label(lang, *kind),
                 if *committee_override {
                     w.by_override
                 } else {
