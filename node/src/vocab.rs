@@ -124,17 +124,18 @@ const SOURCES: &[(&str, Source)] = &[
     ("national", Source::NationalGovernment),
     ("donation", Source::Donation),
 ];
-/// The English word first (it is what `log` and CSV print), then the Thai
-/// words treasurers use and the spelling the rules file uses (`old_age`).
+/// The English word first (it is what `log` and CSV print, spelled as the
+/// hub and the rules file spell it: `old_age`), then the Thai words
+/// treasurers use and the node's earlier spelling (`old-age`), still read.
 const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
     ("childbirth", BenefitKind::Childbirth),
     ("sickness", BenefitKind::Sickness),
-    ("old-age", BenefitKind::OldAge),
+    ("old_age", BenefitKind::OldAge),
     ("death", BenefitKind::Death),
     ("education", BenefitKind::Education),
     ("disaster", BenefitKind::Disaster),
     ("other", BenefitKind::Other),
-    ("old_age", BenefitKind::OldAge),
+    ("old-age", BenefitKind::OldAge),
     ("คลอดบุตร", BenefitKind::Childbirth),
     ("ป่วย", BenefitKind::Sickness),
     ("ชราภาพ", BenefitKind::OldAge),
@@ -318,7 +319,7 @@ mod tests {
 
     #[test]
     fn benefit_kinds_in_thai_and_both_spellings_of_old_age() {
-        // Proves a treasurer can type the benefit kind in Thai, and old_age as the rules file spells it.
+        // Proves a treasurer can type the benefit kind in Thai, and old-age (the node's earlier spelling) as well as old_age.
         for (word, kind) in [
             ("ป่วย", BenefitKind::Sickness),
             ("คลอดบุตร", BenefitKind::Childbirth),
@@ -336,8 +337,9 @@ mod tests {
             assert_eq!(parse_benefit_kind(word), Ok(kind), "{word}");
         }
         let refused = parse_benefit_kind("holiday").unwrap_err();
-        assert!(refused.contains("old-age"), "{refused}");
-        assert!(!refused.contains("old_age"), "{refused}");
+        // The refusal names each kind once, in the spelling printed (the hub's).
+        assert!(refused.contains("old_age"), "{refused}");
+        assert!(!refused.contains("old-age"), "{refused}");
     }
 
     #[test]

@@ -277,7 +277,7 @@ pub struct WithdrawArgs {
 pub struct BenefitArgs {
     #[arg(value_parser = parse_member)]
     pub member: MemberNo,
-    /// childbirth, sickness, old-age, death, education, disaster or other.
+    /// childbirth, sickness, old_age, death, education, disaster or other.
     #[arg(value_parser = vocab::parse_benefit_kind)]
     pub kind: BenefitKind,
     #[arg(value_parser = parse_money, allow_negative_numbers = true)]

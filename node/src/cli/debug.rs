@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use sajja_common::event::{Body, Sex, Source};
+use sajja_common::event::Source;
 use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 use sajja_node::compose;
@@ -28,11 +28,7 @@ pub fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
             let member = compose::next_member(batch.books());
             batch.push_with_register(
                 date,
-                Body::MemberJoined {
-                    member,
-                    birth_year: 1970,
-                    sex: Sex::Unstated,
-                },
+                compose::joining(member, 1970, None),
                 Some(RegisterEntry {
                     member,
                     name: format!("loop {member}"),
@@ -45,34 +41,26 @@ pub fn append_loop(data_dir: &Path, count: u64) -> anyhow::Result<()> {
         let member = MemberNo((round % members) as u32 + 1);
         batch.push(
             date,
-            Body::SavingsDeposited {
-                member,
-                amount: Money::from_baht(10),
-                channel: vocab::channel(false),
-            },
+            compose::saving(member, Money::from_baht(10), vocab::channel(false)),
         )?;
         if round % 2 == 0 {
             batch.push(
                 date,
-                Body::ContributionReceived {
-                    member: Some(member),
-                    amount: Money::from_baht(30),
-                    period: date.month(),
-                    source: Source::Member,
-                    channel: vocab::channel(round % 4 == 0),
-                    // The loop pays the same members many times a month.
-                    extra: true,
-                },
+                // `extra`: the loop pays the same members many times a month.
+                compose::contribution(
+                    Some(member),
+                    Money::from_baht(30),
+                    date.month(),
+                    Source::Member,
+                    vocab::channel(round % 4 == 0),
+                    true,
+                ),
             )?;
         }
         if round % 3 == 0 {
             batch.push(
                 date,
-                Body::SavingsWithdrawn {
-                    member,
-                    amount: Money::from_baht(5),
-                    channel: vocab::channel(false),
-                },
+                compose::withdrawal(member, Money::from_baht(5), vocab::channel(false)),
             )?;
         }
         let committed = batch.commit()?;

@@ -6,6 +6,7 @@ use sajja_common::date::Date;
 use sajja_common::event::Body;
 
 use super::pages::{business_today, field, parse_sheet_date};
+use crate::compose;
 use crate::vocab;
 
 /// The longest reason a proposal keeps (it travels in the event: an
@@ -76,18 +77,16 @@ pub fn benefit_entry(
     if let Some(reason) = override_reason {
         check_reason(reason)?;
     }
-    let reason = override_reason.unwrap_or("");
     Ok((
         date,
-        Body::BenefitPaid {
+        compose::benefit(
             member,
             kind,
             amount,
             nights,
-            committee_override: override_reason.is_some(),
-            override_reason: reason.to_string(),
+            override_reason.map(str::to_string),
             channel,
-        },
+        ),
     ))
 }
 
@@ -109,9 +108,6 @@ pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date
     check_reason(reason)?;
     Ok((
         business_today(),
-        Body::Reversal {
-            reversed_seq: u64::from(seq),
-            reason: reason.trim().to_string(),
-        },
+        compose::reversal(u64::from(seq), reason.trim().to_string()),
     ))
 }

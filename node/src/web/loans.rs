@@ -162,18 +162,18 @@ fn channel_of(text: &str) -> Result<Channel, String> {
 
 fn repayment(form: &LoanForm) -> Result<(Date, Body), String> {
     let interest = if form.interest.is_empty() {
-        Money::ZERO
+        None
     } else {
-        vocab::parse_money(&form.interest)?
+        Some(vocab::parse_money(&form.interest)?)
     };
     Ok((
         parse_sheet_date(&form.date)?,
-        Body::LoanRepaid {
-            loan: vocab::parse_loan(&form.loan)?,
-            principal: vocab::parse_money(&form.principal)?,
+        compose::loan_repayment(
+            vocab::parse_loan(&form.loan)?,
+            vocab::parse_money(&form.principal)?,
             interest,
-            channel: channel_of(&form.channel)?,
-        },
+            channel_of(&form.channel)?,
+        ),
     ))
 }
 
@@ -206,17 +206,18 @@ fn disbursement(
     let guarantors = guarantors(&form.guarantors)?;
     let channel = channel_of(&form.channel)?;
     let date = parse_sheet_date(&form.date)?;
+    let request = compose::LoanRequest {
+        loan: None,
+        member,
+        principal,
+        monthly_interest_basis_points: rate,
+        term_months: term,
+        guarantors,
+        channel,
+        plan: sajja_common::event::LoanPlan::EqualInstalments,
+    };
     Ok((date, move |books: &sajja_common::ledger::Books| {
-        Body::LoanDisbursed {
-            loan: compose::next_loan(books),
-            member,
-            principal,
-            monthly_interest_basis_points: rate,
-            term_months: term,
-            guarantors: guarantors.clone(),
-            channel,
-            plan: sajja_common::event::LoanPlan::EqualInstalments,
-        }
+        compose::loan_disbursal(books, &request)
     }))
 }
 

@@ -908,11 +908,7 @@ fn member_body(form: &MemberForm, number: MemberNo) -> Result<(Date, Body, Regis
     }
     Ok((
         date,
-        Body::MemberJoined {
-            member: number,
-            birth_year,
-            sex,
-        },
+        compose::joining(number, birth_year, Some(sex)),
         RegisterEntry {
             member: number,
             name: name.to_string(),
