@@ -1,293 +1,15 @@
-//! The treasurer's words, shared by the CLI and the CSV import: parsing the
-//! small vocabularies (channels, sources, benefit kinds …) and turning an
-//! intention into an event body using the books as they stand.
+//! The treasurer's intentions turned into event bodies, using the books as
+//! they stand (a refund, a write-off, the next member or loan number): one
+//! place for the CLI, the CSV import and the web forms alike. Pure: it knows
+//! nothing of SQLite, files or the network.
 
-use sajja_common::date::Date;
+use sajja_common::date::Month;
 use sajja_common::event::{
-    BenefitKind, Body, Channel, ContributionPeriod, ExpenseKind, IncomeKind, LeaveReason, LoanPlan,
-    Sex, Source,
+    BenefitKind, Body, Channel, ExpenseKind, IncomeKind, LeaveReason, LoanPlan, Rules, Sex, Source,
 };
-use sajja_common::ids::{LoanNo, MemberNo};
-use sajja_common::ledger::{Books, Rule};
-use sajja_common::money::{Money, arabic_digits};
-
-/// Whether the treasurer asked for Thai display (`SAJJA_LANG=th`): times and
-/// dates are then shown in the Buddhist era.
-pub fn thai_display() -> bool {
-    std::env::var("SAJJA_LANG").is_ok_and(|lang| lang.trim().to_ascii_lowercase().starts_with("th"))
-}
-
-/// A date as the treasurer reads it: ISO, or Buddhist era in Thai display.
-pub fn shown_date(date: Date) -> String {
-    if thai_display() {
-        date.buddhist_iso()
-    } else {
-        date.to_string()
-    }
-}
-
-/// A moment as the treasurer reads a clock in Thailand (UTC+7 all year, no
-/// daylight saving): `2026-12-07 17:42`, or `2569-12-07 17:42` in Thai display.
-pub fn local_date_time(unix_seconds: i64) -> String {
-    date_time_at(unix_seconds, thai_display())
-}
-
-/// [`local_date_time`] with the era chosen by the caller.
-pub fn date_time_at(unix_seconds: i64, buddhist_era: bool) -> String {
-    let (date, minutes) = sajja_edge::web::lang::thai_clock(unix_seconds);
-    let day = if buddhist_era {
-        date.buddhist_iso()
-    } else {
-        date.to_string()
-    };
-    format!("{day} {:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// A whole number as written, Thai digits too; `None` for anything else
-/// (signs, separators, spaces inside).
-pub fn whole_number(text: &str) -> Option<u32> {
-    let digits = arabic_digits(text.trim());
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-pub fn parse_member(text: &str) -> Result<MemberNo, String> {
-    match whole_number(text) {
-        Some(n) if n >= 1 => Ok(MemberNo(n)),
-        _ => Err(format!("'{text}' is not a member number (1 and up)")),
-    }
-}
-
-pub fn parse_loan(text: &str) -> Result<LoanNo, String> {
-    match whole_number(text) {
-        Some(n) if n >= 1 => Ok(LoanNo(n)),
-        _ => Err(format!("'{text}' is not a loan number (1 and up)")),
-    }
-}
-
-pub fn parse_money(text: &str) -> Result<Money, String> {
-    Money::parse_baht(text).map_err(|e| e.to_string())
-}
-
-/// Either era, ISO or day/month/year, Thai digits too (`Date::parse_either_era`).
-pub fn parse_date(text: &str) -> Result<Date, String> {
-    Date::parse_either_era(text).map_err(|e| e.to_string())
-}
-
-/// A monthly interest rate in percent with at most two decimals (`1.5` is
-/// 1.5% a month), as basis points. Parsed by hand: rates are exact, never floats.
-pub fn parse_percent_basis_points(text: &str) -> Result<u32, String> {
-    let bad = || format!("'{text}' is not a percentage with at most 2 decimals, e.g. 1.5");
-    let trimmed = text.trim().trim_end_matches('%');
-    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, ""));
-    if whole.is_empty() || fraction.len() > 2 {
-        return Err(bad());
-    }
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || !all_digits(fraction) || whole.len() > 5 {
-        return Err(bad());
-    }
-    let whole: u32 = whole.parse().map_err(|_| bad())?;
-    let fraction: u32 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    Ok(whole * 100 + fraction)
-}
-
-/// The table's value for `text`. A table may list several words for one
-/// value (English, Thai, a spelling variant); the first is the word printed.
-fn one_of<T: Copy + PartialEq>(
-    text: &str,
-    table: &[(&'static str, T)],
-    what: &str,
-) -> Result<T, String> {
-    let wanted = text.trim().to_ascii_lowercase();
-    table
-        .iter()
-        .find(|(word, _)| *word == wanted)
-        .map(|(_, value)| *value)
-        .ok_or_else(|| {
-            let mut words: Vec<&str> = Vec::new();
-            for (word, value) in table {
-                // One word per value keeps the message one readable line.
-                if word_of(*value, table) == *word {
-                    words.push(word);
-                }
-            }
-            format!("'{text}' is not a {what}: expected {}", words.join(", "))
-        })
-}
-
-const CHANNELS: &[(&str, Channel)] = &[("cash", Channel::Cash), ("bank", Channel::Bank)];
-const SOURCES: &[(&str, Source)] = &[
-    ("member", Source::Member),
-    ("local", Source::LocalGovernment),
-    ("national", Source::NationalGovernment),
-    ("donation", Source::Donation),
-];
-/// The English word first (it is what `log` and CSV print), then the Thai
-/// words treasurers use and the spelling the rules file uses (`old_age`).
-const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
-    ("childbirth", BenefitKind::Childbirth),
-    ("sickness", BenefitKind::Sickness),
-    ("old-age", BenefitKind::OldAge),
-    ("death", BenefitKind::Death),
-    ("education", BenefitKind::Education),
-    ("disaster", BenefitKind::Disaster),
-    ("other", BenefitKind::Other),
-    ("old_age", BenefitKind::OldAge),
-    ("คลอดบุตร", BenefitKind::Childbirth),
-    ("ป่วย", BenefitKind::Sickness),
-    ("ชราภาพ", BenefitKind::OldAge),
-    ("ตาย", BenefitKind::Death),
-    ("เสียชีวิต", BenefitKind::Death),
-    ("การศึกษา", BenefitKind::Education),
-    ("ทุนการศึกษา", BenefitKind::Education),
-    ("ภัยพิบัติ", BenefitKind::Disaster),
-    ("อื่นๆ", BenefitKind::Other),
-];
-const INCOME_KINDS: &[(&str, IncomeKind)] = &[
-    ("bank-interest", IncomeKind::BankInterest),
-    ("donation", IncomeKind::Donation),
-    ("fundraising", IncomeKind::Fundraising),
-    ("fee", IncomeKind::Fee),
-];
-const EXPENSE_KINDS: &[(&str, ExpenseKind)] = &[
-    ("administration", ExpenseKind::Administration),
-    ("meeting", ExpenseKind::Meeting),
-    ("bank-fee", ExpenseKind::BankFee),
-    ("other", ExpenseKind::Other),
-];
-const LEAVE_REASONS: &[(&str, LeaveReason)] = &[
-    ("resigned", LeaveReason::Resigned),
-    ("moved", LeaveReason::Moved),
-    ("died", LeaveReason::Died),
-];
-const SEXES: &[(&str, Sex)] = &[
-    ("f", Sex::Female),
-    ("m", Sex::Male),
-    ("female", Sex::Female),
-    ("male", Sex::Male),
-];
-const PERIODS: &[(&str, ContributionPeriod)] = &[
-    ("daily", ContributionPeriod::Daily),
-    ("weekly", ContributionPeriod::Weekly),
-    ("monthly", ContributionPeriod::Monthly),
-    ("yearly", ContributionPeriod::Yearly),
-];
-
-/// A loan's plan as the treasurer names it (`--plan`, the `plan` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlanWord {
-    Equal,
-    Maturity,
-    Flexible,
-}
-const PLANS: &[(&str, PlanWord)] = &[
-    ("equal", PlanWord::Equal),
-    ("maturity", PlanWord::Maturity),
-    ("flexible", PlanWord::Flexible),
-    ("งวดเท่ากัน", PlanWord::Equal),
-    ("ครบกำหนด", PlanWord::Maturity),
-    ("ยืดหยุ่น", PlanWord::Flexible),
-];
-
-pub fn parse_plan(text: &str) -> Result<PlanWord, String> {
-    one_of(text, PLANS, "loan plan")
-}
-
-/// The plan with its final due date: a flexible loan needs one, the others
-/// take none (their due dates follow from the term).
-pub fn loan_plan(word: PlanWord, due: Option<Date>) -> Result<LoanPlan, String> {
-    match (word, due) {
-        (PlanWord::Flexible, Some(final_due)) => Ok(LoanPlan::Flexible { final_due }),
-        (PlanWord::Flexible, None) => {
-            Err("a flexible loan needs its final due date (--due, or the due column)".to_string())
-        }
-        (_, Some(_)) => Err(
-            "only a flexible loan takes a due date; the others fall due by their term".to_string(),
-        ),
-        (PlanWord::Equal, None) => Ok(LoanPlan::EqualInstalments),
-        (PlanWord::Maturity, None) => Ok(LoanPlan::PrincipalAtMaturity),
-    }
-}
-
-const YES_NO: &[(&str, bool)] = &[
-    ("yes", true),
-    ("no", false),
-    ("y", true),
-    ("n", false),
-    ("1", true),
-    ("0", false),
-    ("true", true),
-    ("false", false),
-    ("ใช่", true),
-    ("ไม่", false),
-];
-
-/// A yes/no cell (`extra`): an empty cell is no; anything unrecognised is
-/// refused rather than guessed.
-pub fn parse_yes_no(text: &str) -> Result<bool, String> {
-    one_of(text, YES_NO, "yes or no")
-}
-
-pub fn parse_channel(text: &str) -> Result<Channel, String> {
-    one_of(text, CHANNELS, "channel")
-}
-pub fn parse_source(text: &str) -> Result<Source, String> {
-    one_of(text, SOURCES, "contribution source")
-}
-pub fn parse_benefit_kind(text: &str) -> Result<BenefitKind, String> {
-    one_of(text, BENEFIT_KINDS, "benefit kind")
-}
-pub fn parse_income_kind(text: &str) -> Result<IncomeKind, String> {
-    one_of(text, INCOME_KINDS, "income kind")
-}
-pub fn parse_expense_kind(text: &str) -> Result<ExpenseKind, String> {
-    one_of(text, EXPENSE_KINDS, "expense kind")
-}
-pub fn parse_leave_reason(text: &str) -> Result<LeaveReason, String> {
-    one_of(text, LEAVE_REASONS, "leave reason")
-}
-pub fn parse_sex(text: &str) -> Result<Sex, String> {
-    one_of(text, SEXES, "sex (f or m)")
-}
-pub fn parse_period(text: &str) -> Result<ContributionPeriod, String> {
-    one_of(text, PERIODS, "contribution period")
-}
-
-fn word_of<T: PartialEq + Copy>(value: T, table: &[(&'static str, T)]) -> &'static str {
-    table
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map_or("?", |(w, _)| w)
-}
-
-pub fn channel_word(c: Channel) -> &'static str {
-    word_of(c, CHANNELS)
-}
-pub fn source_word(s: Source) -> &'static str {
-    word_of(s, SOURCES)
-}
-pub fn benefit_word(k: BenefitKind) -> &'static str {
-    word_of(k, BENEFIT_KINDS)
-}
-pub fn income_word(k: IncomeKind) -> &'static str {
-    word_of(k, INCOME_KINDS)
-}
-pub fn expense_word(k: ExpenseKind) -> &'static str {
-    word_of(k, EXPENSE_KINDS)
-}
-pub fn leave_word(r: LeaveReason) -> &'static str {
-    word_of(r, LEAVE_REASONS)
-}
-pub fn period_word(p: ContributionPeriod) -> &'static str {
-    word_of(p, PERIODS)
-}
-
-pub fn channel(bank: bool) -> Channel {
-    if bank { Channel::Bank } else { Channel::Cash }
-}
+use sajja_common::ids::{LoanNo, MemberNo, PoolId};
+use sajja_common::ledger::{Books, Rule, trial_balance_digest};
+use sajja_common::money::Money;
 
 /// The next unused member number: members are numbered in joining order.
 pub fn next_member(books: &Books) -> MemberNo {
@@ -328,77 +50,198 @@ pub fn loan_write_off(books: &Books, loan: LoanNo) -> Result<Body, Rule> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_are_exact_basis_points() {
-        assert_eq!(parse_percent_basis_points("1.5"), Ok(150));
-        assert_eq!(parse_percent_basis_points("2"), Ok(200));
-        assert_eq!(parse_percent_basis_points("0.25%"), Ok(25));
-        for bad in ["1.555", "", "a", "-1", ".5", "1.x"] {
-            assert!(parse_percent_basis_points(bad).is_err(), "{bad}");
-        }
+/// A contribution for `period`; `member` is `None` for matching funds not
+/// tied to a member. `extra` marks a second payment for a period, meant so.
+pub fn contribution(
+    member: Option<MemberNo>,
+    amount: Money,
+    period: Month,
+    source: Source,
+    channel: Channel,
+    extra: bool,
+) -> Body {
+    Body::ContributionReceived {
+        member,
+        amount,
+        period,
+        source,
+        channel,
+        extra,
     }
+}
 
-    #[test]
-    fn vocabularies_round_trip() {
-        // Proves every word is read back, and each kind prints its English word.
-        for (word, kind) in BENEFIT_KINDS {
-            assert_eq!(parse_benefit_kind(word), Ok(*kind));
-            assert!(benefit_word(*kind).is_ascii(), "{word}");
-        }
-        for (i, (word, kind)) in BENEFIT_KINDS.iter().take(7).enumerate() {
-            assert_eq!(benefit_word(*kind), *word, "entry {i}");
-        }
-        assert!(parse_source("government").is_err());
-        assert_eq!(parse_channel("BANK"), Ok(Channel::Bank));
+pub fn saving(member: MemberNo, amount: Money, channel: Channel) -> Body {
+    Body::SavingsDeposited {
+        member,
+        amount,
+        channel,
     }
+}
 
-    #[test]
-    fn benefit_kinds_in_thai_and_both_spellings_of_old_age() {
-        // Proves a treasurer can type the benefit kind in Thai, and old_age as the rules file spells it.
-        for (word, kind) in [
-            ("ป่วย", BenefitKind::Sickness),
-            ("คลอดบุตร", BenefitKind::Childbirth),
-            ("ตาย", BenefitKind::Death),
-            ("เสียชีวิต", BenefitKind::Death),
-            ("ชราภาพ", BenefitKind::OldAge),
-            ("การศึกษา", BenefitKind::Education),
-            ("ทุนการศึกษา", BenefitKind::Education),
-            ("ภัยพิบัติ", BenefitKind::Disaster),
-            ("อื่นๆ", BenefitKind::Other),
-            ("old-age", BenefitKind::OldAge),
-            ("old_age", BenefitKind::OldAge),
-            (" Old_Age ", BenefitKind::OldAge),
-        ] {
-            assert_eq!(parse_benefit_kind(word), Ok(kind), "{word}");
-        }
-        let refused = parse_benefit_kind("holiday").unwrap_err();
-        assert!(refused.contains("old-age"), "{refused}");
-        assert!(!refused.contains("old_age"), "{refused}");
+pub fn withdrawal(member: MemberNo, amount: Money, channel: Channel) -> Body {
+    Body::SavingsWithdrawn {
+        member,
+        amount,
+        channel,
     }
+}
 
-    #[test]
-    fn times_are_thai_clock_time_in_either_era() {
-        // Proves the offset is +7 all year (no daylight saving) and the day
-        // rolls over at Thai midnight, not UTC midnight.
-        // 2026-12-07 10:42 UTC is 17:42 in Thailand.
-        let afternoon = 1_796_640_120;
-        assert_eq!(date_time_at(afternoon, false), "2026-12-07 17:42");
-        assert_eq!(date_time_at(afternoon, true), "2569-12-07 17:42");
-        // 2026-06-30 17:30 UTC is already 1 July, 00:30, in Thailand.
-        assert_eq!(date_time_at(1_782_840_600, false), "2026-07-01 00:30");
+/// A benefit; with `override_reason` the committee approves what the rules
+/// would refuse.
+pub fn benefit(
+    member: MemberNo,
+    kind: BenefitKind,
+    amount: Money,
+    nights: u32,
+    override_reason: Option<String>,
+    channel: Channel,
+) -> Body {
+    Body::BenefitPaid {
+        member,
+        kind,
+        amount,
+        nights,
+        committee_override: override_reason.is_some(),
+        override_reason: override_reason.unwrap_or_default(),
+        channel,
     }
+}
 
-    #[test]
-    fn member_and_loan_numbers_in_thai_digits() {
-        // Proves ๑๒ is member 12 and loan 12, and signs or separators are still refused.
-        assert_eq!(parse_member("๑๒"), Ok(MemberNo(12)));
-        assert_eq!(parse_loan(" ๓ "), Ok(LoanNo(3)));
-        for bad in ["0", "-1", "+1", "1,000", "1 2", "", "๐"] {
-            assert!(parse_member(bad).is_err(), "{bad}");
-        }
+/// Cash to the bank, or with `draw` the bank to cash.
+pub fn bank_move(amount: Money, draw: bool) -> Body {
+    if draw {
+        Body::CashDrawn { amount }
+    } else {
+        Body::CashBanked { amount }
+    }
+}
+
+pub fn income(kind: IncomeKind, amount: Money, channel: Channel) -> Body {
+    Body::IncomeReceived {
+        kind,
+        amount,
+        channel,
+    }
+}
+
+pub fn expense(kind: ExpenseKind, amount: Money, channel: Channel) -> Body {
+    Body::ExpensePaid {
+        kind,
+        amount,
+        channel,
+    }
+}
+
+pub fn reversal(reversed_seq: u64, reason: String) -> Body {
+    Body::Reversal {
+        reversed_seq,
+        reason,
+    }
+}
+
+/// A month closed with the digest of the trial balance as the books stand.
+pub fn month_close(books: &Books, month: Month) -> Body {
+    Body::PeriodClosed {
+        month,
+        trial_balance_digest: trial_balance_digest(&books.trial_balance()),
+    }
+}
+
+pub fn rules_change(rules: Rules) -> Body {
+    Body::RulesChanged(rules)
+}
+
+/// A member joins under `member` (see [`next_member`]).
+pub fn joining(member: MemberNo, birth_year: u32, sex: Option<Sex>) -> Body {
+    Body::MemberJoined {
+        member,
+        birth_year,
+        sex: sex.unwrap_or(Sex::Unstated),
+    }
+}
+
+/// What a loan's disbursal names; `loan` is `None` for the next number.
+#[derive(Clone, Debug)]
+pub struct LoanRequest {
+    pub loan: Option<LoanNo>,
+    pub member: MemberNo,
+    pub principal: Money,
+    pub monthly_interest_basis_points: u32,
+    pub term_months: u32,
+    pub guarantors: Vec<MemberNo>,
+    pub channel: Channel,
+    pub plan: LoanPlan,
+}
+
+/// A loan disbursed; without a number it takes the next one the books have.
+pub fn loan_disbursal(books: &Books, request: &LoanRequest) -> Body {
+    Body::LoanDisbursed {
+        loan: request.loan.unwrap_or_else(|| next_loan(books)),
+        member: request.member,
+        principal: request.principal,
+        monthly_interest_basis_points: request.monthly_interest_basis_points,
+        term_months: request.term_months,
+        guarantors: request.guarantors.clone(),
+        channel: request.channel,
+        plan: request.plan,
+    }
+}
+
+/// A repayment; no interest given is none paid.
+pub fn loan_repayment(
+    loan: LoanNo,
+    principal: Money,
+    interest: Option<Money>,
+    channel: Channel,
+) -> Body {
+    Body::LoanRepaid {
+        loan,
+        principal,
+        interest: interest.unwrap_or(Money::ZERO),
+        channel,
+    }
+}
+
+/// Which way money moves between the group and a network pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolMove {
+    Deposit,
+    Withdraw,
+    Pledge,
+    Release,
+    Borrow,
+    /// A pool loan repaid, with its interest (none if not given).
+    Repay {
+        interest: Option<Money>,
+    },
+}
+
+/// A movement of `amount` with `pool`; pledges and releases move no cash, so
+/// they take no channel.
+pub fn pool_move(direction: PoolMove, pool: PoolId, amount: Money, channel: Channel) -> Body {
+    match direction {
+        PoolMove::Deposit => Body::PoolDeposited {
+            channel,
+            pool,
+            amount,
+        },
+        PoolMove::Withdraw => Body::PoolWithdrawn {
+            channel,
+            pool,
+            amount,
+        },
+        PoolMove::Pledge => Body::ReservePledged { pool, amount },
+        PoolMove::Release => Body::ReserveReleased { pool, amount },
+        PoolMove::Borrow => Body::PoolLoanReceived {
+            channel,
+            pool,
+            amount,
+        },
+        PoolMove::Repay { interest } => Body::PoolLoanRepaid {
+            channel,
+            pool,
+            principal: amount,
+            interest: interest.unwrap_or(Money::ZERO),
+        },
     }
 }

@@ -17,10 +17,9 @@ use serde::Deserialize;
 
 use sajja_edge::enrolment::{Enrolment, Role};
 
-use crate::daemon;
-use crate::logging::LogFormat;
-pub use crate::toml_check::ConfigError;
-use crate::toml_check::{self, Problem};
+use sajja_edge::logging::LogFormat;
+pub use sajja_edge::toml_check::ConfigError;
+use sajja_edge::toml_check::{self, Problem};
 
 /// Where the ledger lives when neither `--data-dir`, `SAJJA_NODE_DATA` nor
 /// the file says.
@@ -38,6 +37,36 @@ pub const HEARTBEAT_S_DEFAULT: u64 = 6 * 3_600;
 /// At most a day, the shortest `stale_after_days` a hub accepts: a longer
 /// heartbeat could let a healthy, idle group turn stale.
 pub const HEARTBEAT_S_MAX: u64 = 86_400;
+
+/// How often the daemon looks for events appended by the CLI in another
+/// process, unless `[sync] poll_interval_s` says otherwise.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(POLL_INTERVAL_S_DEFAULT);
+/// A hub down for days is retried at least this often, unless
+/// `[sync] backoff_max_s` says otherwise.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(BACKOFF_MAX_S_DEFAULT);
+/// The longest an idle daemon goes without contacting its hub, unless
+/// `[sync] heartbeat_s` says otherwise.
+pub const HEARTBEAT: Duration = Duration::from_secs(HEARTBEAT_S_DEFAULT);
+
+/// The daemon's timing, from `node.toml`'s `[sync]` section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub poll_interval: Duration,
+    pub backoff_max: Duration,
+    /// Measured from the last successful sync, on the monotonic clock: a
+    /// Pi's wall clock may jump when it finds the network.
+    pub heartbeat: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            poll_interval: POLL_INTERVAL,
+            backoff_max: BACKOFF_MAX,
+            heartbeat: HEARTBEAT,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,7 +212,7 @@ fn default_heartbeat() -> u64 {
     HEARTBEAT_S_DEFAULT
 }
 
-pub use sajja_edge::enrolment::check_hub_url;
+use crate::link::check_hub_url;
 
 impl NodeConfig {
     /// Reads and validates a config file, resolving relative paths against
@@ -245,8 +274,8 @@ impl NodeConfig {
         self.hub.as_ref().and_then(HubSection::bundle)
     }
 
-    pub fn daemon_settings(&self) -> daemon::Settings {
-        daemon::Settings {
+    pub fn daemon_settings(&self) -> Settings {
+        Settings {
             poll_interval: Duration::from_secs(self.sync.poll_interval_s),
             backoff_max: Duration::from_secs(self.sync.backoff_max_s),
             heartbeat: Duration::from_secs(self.sync.heartbeat_s),
@@ -268,9 +297,9 @@ pub fn check_file(path: &Path) -> Result<String, Vec<Problem>> {
                     format!(
                         "{} for group {} (bundle {}, certificate serial {})",
                         bundle.hub_url,
-                        crate::store::printable(&bundle.subject),
+                        crate::link::printable(&bundle.subject),
                         path.display(),
-                        crate::store::printable(&bundle.serial)
+                        crate::link::printable(&bundle.serial)
                     )
                 },
             );
@@ -299,10 +328,10 @@ mod tests {
         assert_eq!(config.log.format, LogFormat::Text);
         assert_eq!(config.log.level, LOG_LEVEL_DEFAULT);
         let settings = config.daemon_settings();
-        assert_eq!(settings.poll_interval, daemon::POLL_INTERVAL);
-        assert_eq!(settings.backoff_max, daemon::BACKOFF_MAX);
-        assert_eq!(settings.heartbeat, daemon::HEARTBEAT);
-        assert_eq!(settings, daemon::Settings::default());
+        assert_eq!(settings.poll_interval, POLL_INTERVAL);
+        assert_eq!(settings.backoff_max, BACKOFF_MAX);
+        assert_eq!(settings.heartbeat, HEARTBEAT);
+        assert_eq!(settings, Settings::default());
     }
 
     #[test]

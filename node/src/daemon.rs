@@ -18,36 +18,9 @@ use tokio::time::{Instant, sleep_until};
 use crate::store::Store;
 use crate::sync::{self, HubLink, SyncError};
 
-/// How often the daemon looks for events appended by the CLI in another
-/// process, unless `[sync] poll_interval_s` says otherwise.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
-/// A hub down for days is retried at least this often, unless
-/// `[sync] backoff_max_s` says otherwise.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// The longest an idle daemon goes without contacting its hub, unless
-/// `[sync] heartbeat_s` says otherwise.
-pub const HEARTBEAT: Duration = Duration::from_secs(6 * 3_600);
 
-/// The daemon's timing, from `node.toml`'s `[sync]` section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Settings {
-    pub poll_interval: Duration,
-    pub backoff_max: Duration,
-    /// Measured from the last successful sync, on the monotonic clock: a
-    /// Pi's wall clock may jump when it finds the network.
-    pub heartbeat: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            poll_interval: POLL_INTERVAL,
-            backoff_max: BACKOFF_MAX,
-            heartbeat: HEARTBEAT,
-        }
-    }
-}
+pub use crate::config::{BACKOFF_MAX, HEARTBEAT, POLL_INTERVAL, Settings};
 
 enum Wake {
     Tick,

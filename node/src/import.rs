@@ -9,12 +9,13 @@
 use std::collections::HashMap;
 
 use sajja_common::date::{Date, Month};
-use sajja_common::event::{Body, Channel, Sex, Source};
-use sajja_common::ledger::{Rule, trial_balance_digest};
+use sajja_common::event::{Body, Channel, Source};
+use sajja_common::ledger::Rule;
 use thiserror::Error;
 
-use crate::compose::{self, parse_date, parse_loan, parse_member, parse_money};
+use crate::compose;
 use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
+use crate::vocab::{self, parse_date, parse_loan, parse_member, parse_money};
 
 pub const COLUMNS: &[&str] = &[
     "date",
@@ -166,7 +167,7 @@ impl Row<'_> {
     }
 
     fn channel(&self) -> Result<Channel, ImportError> {
-        self.parse_or("channel", Channel::Cash, compose::parse_channel)
+        self.parse_or("channel", Channel::Cash, vocab::parse_channel)
     }
 }
 
@@ -287,66 +288,11 @@ pub fn import_csv(
         .has_headers(true)
         .flexible(false)
         .from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::Row {
-            row: 1,
-            message: format!("cannot read the header row: {e}"),
-        })?
-        .clone();
-    let mut columns = HashMap::new();
-    for (index, name) in headers.iter().enumerate() {
-        let name = name.trim().to_ascii_lowercase();
-        if !COLUMNS.contains(&name.as_str()) {
-            return Err(ImportError::Cell {
-                row: 1,
-                column: name,
-                message: format!("unknown column; known columns: {}", COLUMNS.join(", ")),
-            });
-        }
-        if columns.insert(name.clone(), index).is_some() {
-            return Err(ImportError::Cell {
-                row: 1,
-                column: name,
-                message: "appears twice".into(),
-            });
-        }
-    }
-    for required in ["date", "kind"] {
-        if !columns.contains_key(required) {
-            return Err(ImportError::Cell {
-                row: 1,
-                column: required.into(),
-                message: "the header must have this column".into(),
-            });
-        }
-    }
+    let columns = columns(&mut reader)?;
 
     // The rows are read (and checked as CSV) before the batch begins, so that
     // a batch raced by another process's append can be built again from them.
-    let mut records = Vec::new();
-    loop {
-        let row_number = records.len() as u64 + 2;
-        let mut record = csv::StringRecord::new();
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| ImportError::Row {
-                row: e
-                    .position()
-                    .map_or(row_number, |p| rows.at(p.byte()).max(row_number)),
-                message: format!("not valid CSV: {e}"),
-            })?;
-        if !more {
-            break;
-        }
-        if records.len() >= MAX_IMPORT_ROWS {
-            return Err(ImportError::Row {
-                row: row_number,
-                message: format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
-            });
-        }
-        records.push(record);
-    }
+    let records = records(&mut reader, &rows)?;
 
     let ((imported, first_seq, unpaid), committed) = store.write(|batch| {
         let mut first_seq = None;
@@ -404,6 +350,77 @@ pub fn import_csv(
     })
 }
 
+/// The header row: each known column's index; an unknown or repeated column,
+/// or a missing `date` or `kind`, is refused.
+fn columns(reader: &mut csv::Reader<&[u8]>) -> Result<HashMap<String, usize>, ImportError> {
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Row {
+            row: 1,
+            message: format!("cannot read the header row: {e}"),
+        })?
+        .clone();
+    let mut columns = HashMap::new();
+    for (index, name) in headers.iter().enumerate() {
+        let name = name.trim().to_ascii_lowercase();
+        if !COLUMNS.contains(&name.as_str()) {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: name,
+                message: format!("unknown column; known columns: {}", COLUMNS.join(", ")),
+            });
+        }
+        if columns.insert(name.clone(), index).is_some() {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: name,
+                message: "appears twice".into(),
+            });
+        }
+    }
+    for required in ["date", "kind"] {
+        if !columns.contains_key(required) {
+            return Err(ImportError::Cell {
+                row: 1,
+                column: required.into(),
+                message: "the header must have this column".into(),
+            });
+        }
+    }
+    Ok(columns)
+}
+
+/// Every record after the header, checked as CSV and bounded in number.
+fn records(
+    reader: &mut csv::Reader<&[u8]>,
+    rows: &SheetRows,
+) -> Result<Vec<csv::StringRecord>, ImportError> {
+    let mut records = Vec::new();
+    loop {
+        let row_number = records.len() as u64 + 2;
+        let mut record = csv::StringRecord::new();
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| ImportError::Row {
+                row: e
+                    .position()
+                    .map_or(row_number, |p| rows.at(p.byte()).max(row_number)),
+                message: format!("not valid CSV: {e}"),
+            })?;
+        if !more {
+            break;
+        }
+        if records.len() >= MAX_IMPORT_ROWS {
+            return Err(ImportError::Row {
+                row: row_number,
+                message: format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+            });
+        }
+        records.push(record);
+    }
+    Ok(records)
+}
+
 fn row_event(
     row: &Row<'_>,
     books: &sajja_common::Books,
@@ -411,26 +428,14 @@ fn row_event(
     let date = row.parse("date", parse_date)?;
     let kind = row.required("kind")?.to_ascii_lowercase();
     let refused = |column: &str, rule: Rule| row.cell_error(column, rule);
-    let mut register = None;
     let body = match kind.as_str() {
         "member-join" => {
-            let member = row.parse_or("member", compose::next_member(books), parse_member)?;
-            let name = row.required("name")?.to_string();
-            register = Some(RegisterEntry {
-                member,
-                name,
-                phone: row.get("phone").map(str::to_string),
-                national_id: row.get("id_number").map(str::to_string),
-            });
-            Body::MemberJoined {
-                member,
-                birth_year: row.number("birth_year")?,
-                sex: row.parse_or("sex", Sex::Unstated, compose::parse_sex)?,
-            }
+            let (body, register) = joining(row, books)?;
+            return Ok((date, body, Some(register)));
         }
         "member-leave" => {
             let member = row.parse("member", parse_member)?;
-            let reason = row.parse("reason", compose::parse_leave_reason)?;
+            let reason = row.parse("reason", vocab::parse_leave_reason)?;
             compose::member_leaves(books, member, reason, row.channel()?)
                 .map_err(|rule| refused("member", rule))?
         }
@@ -439,134 +444,70 @@ fn row_event(
                 None | Some("-") => None,
                 Some(text) => Some(parse_member(text).map_err(|e| row.cell_error("member", e))?),
             };
-            Body::ContributionReceived {
+            compose::contribution(
                 member,
-                amount: row.parse("amount", parse_money)?,
-                period: row.parse_or("period", date.month(), |t| {
+                row.parse("amount", parse_money)?,
+                row.parse_or("period", date.month(), |t| {
                     t.parse::<Month>().map_err(|e| e.to_string())
                 })?,
-                source: row.parse_or("source", Source::Member, compose::parse_source)?,
-                channel: row.channel()?,
-                extra: row.parse_or("extra", false, compose::parse_yes_no)?,
-            }
+                row.parse_or("source", Source::Member, vocab::parse_source)?,
+                row.channel()?,
+                row.parse_or("extra", false, vocab::parse_yes_no)?,
+            )
         }
-        "save" => Body::SavingsDeposited {
-            member: row.parse("member", parse_member)?,
-            amount: row.parse("amount", parse_money)?,
-            channel: row.channel()?,
-        },
-        "withdraw" => Body::SavingsWithdrawn {
-            member: row.parse("member", parse_member)?,
-            amount: row.parse("amount", parse_money)?,
-            channel: row.channel()?,
-        },
+        "save" => compose::saving(
+            row.parse("member", parse_member)?,
+            row.parse("amount", parse_money)?,
+            row.channel()?,
+        ),
+        "withdraw" => compose::withdrawal(
+            row.parse("member", parse_member)?,
+            row.parse("amount", parse_money)?,
+            row.channel()?,
+        ),
         "benefit" => {
             let override_reason = row.get("override").unwrap_or("").to_string();
-            Body::BenefitPaid {
-                member: row.parse("member", parse_member)?,
-                kind: row.parse("category", compose::parse_benefit_kind)?,
-                amount: row.parse("amount", parse_money)?,
-                nights: row.parse_or("nights", 0, |t| {
+            compose::benefit(
+                row.parse("member", parse_member)?,
+                row.parse("category", vocab::parse_benefit_kind)?,
+                row.parse("amount", parse_money)?,
+                row.parse_or("nights", 0, |t| {
                     t.parse::<u32>()
                         .map_err(|_| format!("'{t}' is not a whole number"))
                 })?,
-                committee_override: !override_reason.is_empty(),
-                override_reason,
-                channel: row.channel()?,
-            }
+                Some(override_reason).filter(|reason| !reason.is_empty()),
+                row.channel()?,
+            )
         }
-        "loan-disburse" => {
-            let guarantors = match row.get("guarantors") {
-                None => Vec::new(),
-                Some(text) => text
-                    .split([' ', ';', '|'])
-                    .filter(|t| !t.is_empty())
-                    .map(parse_member)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| row.cell_error("guarantors", e))?,
-            };
-            Body::LoanDisbursed {
-                loan: row.parse_or("loan", compose::next_loan(books), parse_loan)?,
-                member: row.parse("member", parse_member)?,
-                principal: row.parse("amount", parse_money)?,
-                monthly_interest_basis_points: row
-                    .parse("rate", compose::parse_percent_basis_points)?,
-                term_months: row.number("term")?,
-                guarantors,
-                channel: row.channel()?,
-                plan: compose::loan_plan(
-                    row.parse_or("plan", compose::PlanWord::Equal, compose::parse_plan)?,
-                    row.parse_opt("due", compose::parse_date)?,
-                )
-                .map_err(|e| row.cell_error("plan", e))?,
-            }
-        }
-        "loan-repay" => Body::LoanRepaid {
-            loan: row.parse("loan", parse_loan)?,
-            principal: row.parse("amount", parse_money)?,
-            interest: row.parse_or("interest", sajja_common::Money::ZERO, parse_money)?,
-            channel: row.channel()?,
-        },
+        "loan-disburse" => compose::loan_disbursal(books, &loan_request(row)?),
+        "loan-repay" => compose::loan_repayment(
+            row.parse("loan", parse_loan)?,
+            row.parse("amount", parse_money)?,
+            row.parse_opt("interest", parse_money)?,
+            row.channel()?,
+        ),
         "loan-write-off" => {
             let loan = row.parse("loan", parse_loan)?;
             compose::loan_write_off(books, loan).map_err(|rule| refused("loan", rule))?
         }
-        "bank" => Body::CashBanked {
-            amount: row.parse("amount", parse_money)?,
-        },
-        "draw" => Body::CashDrawn {
-            amount: row.parse("amount", parse_money)?,
-        },
-        "income" => Body::IncomeReceived {
-            kind: row.parse("category", compose::parse_income_kind)?,
-            amount: row.parse("amount", parse_money)?,
-            channel: row.channel()?,
-        },
-        "expense" => Body::ExpensePaid {
-            kind: row.parse("category", compose::parse_expense_kind)?,
-            amount: row.parse("amount", parse_money)?,
-            channel: row.channel()?,
-        },
+        "bank" | "draw" => compose::bank_move(row.parse("amount", parse_money)?, kind == "draw"),
+        "income" => compose::income(
+            row.parse("category", vocab::parse_income_kind)?,
+            row.parse("amount", parse_money)?,
+            row.channel()?,
+        ),
+        "expense" => compose::expense(
+            row.parse("category", vocab::parse_expense_kind)?,
+            row.parse("amount", parse_money)?,
+            row.channel()?,
+        ),
         "pool-deposit" | "pool-withdraw" | "pool-borrow" | "pool-pledge" | "pool-release"
-        | "pool-repay" => {
-            let pool = row.parse("pool", |t| {
-                sajja_common::PoolId::parse(t).map_err(|e| e.to_string())
-            })?;
-            let amount = row.parse("amount", parse_money)?;
-            match kind.as_str() {
-                "pool-deposit" => Body::PoolDeposited {
-                    pool,
-                    amount,
-                    channel: row.channel()?,
-                },
-                "pool-withdraw" => Body::PoolWithdrawn {
-                    pool,
-                    amount,
-                    channel: row.channel()?,
-                },
-                "pool-borrow" => Body::PoolLoanReceived {
-                    pool,
-                    amount,
-                    channel: row.channel()?,
-                },
-                "pool-pledge" => Body::ReservePledged { pool, amount },
-                "pool-release" => Body::ReserveReleased { pool, amount },
-                _ => Body::PoolLoanRepaid {
-                    pool,
-                    principal: amount,
-                    interest: row.parse_or("interest", sajja_common::Money::ZERO, parse_money)?,
-                    channel: row.channel()?,
-                },
-            }
-        }
-        "reverse" => Body::Reversal {
-            reversed_seq: row.number("seq")?,
-            reason: row.required("reason")?.to_string(),
-        },
-        "close-month" => Body::PeriodClosed {
-            month: row.parse("month", |t| t.parse::<Month>().map_err(|e| e.to_string()))?,
-            trial_balance_digest: trial_balance_digest(&books.trial_balance()),
-        },
+        | "pool-repay" => pool_move(row, &kind)?,
+        "reverse" => compose::reversal(row.number("seq")?, row.required("reason")?.to_string()),
+        "close-month" => compose::month_close(
+            books,
+            row.parse("month", |t| t.parse::<Month>().map_err(|e| e.to_string()))?,
+        ),
         other => {
             return Err(row.cell_error(
                 "kind",
@@ -577,7 +518,80 @@ fn row_event(
             ));
         }
     };
-    Ok((date, body, register))
+    Ok((date, body, None))
+}
+
+/// A `member-join` row: the event and the register row written with it.
+fn joining(
+    row: &Row<'_>,
+    books: &sajja_common::Books,
+) -> Result<(Body, RegisterEntry), ImportError> {
+    let member = row.parse_or("member", compose::next_member(books), parse_member)?;
+    let name = row.required("name")?.to_string();
+    let register = RegisterEntry {
+        member,
+        name,
+        phone: row.get("phone").map(str::to_string),
+        national_id: row.get("id_number").map(str::to_string),
+    };
+    let body = compose::joining(
+        member,
+        row.number("birth_year")?,
+        row.parse_opt("sex", vocab::parse_sex)?,
+    );
+    Ok((body, register))
+}
+
+/// A `loan-disburse` row's loan; without a `loan` cell it takes the next number.
+fn loan_request(row: &Row<'_>) -> Result<compose::LoanRequest, ImportError> {
+    let guarantors = match row.get("guarantors") {
+        None => Vec::new(),
+        Some(text) => text
+            .split([' ', ';', '|'])
+            .filter(|t| !t.is_empty())
+            .map(parse_member)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| row.cell_error("guarantors", e))?,
+    };
+    Ok(compose::LoanRequest {
+        loan: row.parse_opt("loan", parse_loan)?,
+        member: row.parse("member", parse_member)?,
+        principal: row.parse("amount", parse_money)?,
+        monthly_interest_basis_points: row.parse("rate", vocab::parse_percent_basis_points)?,
+        term_months: row.number("term")?,
+        guarantors,
+        channel: row.channel()?,
+        plan: vocab::loan_plan(
+            row.parse_or("plan", vocab::PlanWord::Equal, vocab::parse_plan)?,
+            row.parse_opt("due", vocab::parse_date)?,
+        )
+        .map_err(|e| row.cell_error("plan", e))?,
+    })
+}
+
+/// A `pool-…` row. Pledges and releases move no cash, so their rows are
+/// not asked for a channel.
+fn pool_move(row: &Row<'_>, kind: &str) -> Result<Body, ImportError> {
+    use compose::PoolMove;
+    let pool = row.parse("pool", |t| {
+        sajja_common::PoolId::parse(t).map_err(|e| e.to_string())
+    })?;
+    let amount = row.parse("amount", parse_money)?;
+    let direction = match kind {
+        "pool-deposit" => PoolMove::Deposit,
+        "pool-withdraw" => PoolMove::Withdraw,
+        "pool-borrow" => PoolMove::Borrow,
+        "pool-pledge" => PoolMove::Pledge,
+        "pool-release" => PoolMove::Release,
+        _ => PoolMove::Repay {
+            interest: row.parse_opt("interest", parse_money)?,
+        },
+    };
+    let channel = match direction {
+        PoolMove::Pledge | PoolMove::Release => Channel::Cash,
+        _ => row.channel()?,
+    };
+    Ok(compose::pool_move(direction, pool, amount, channel))
 }
 
 #[cfg(test)]

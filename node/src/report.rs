@@ -11,7 +11,7 @@ use sajja_common::ids::{LoanNo, MemberNo};
 use sajja_common::ledger::Books;
 use sajja_common::money::Money;
 
-use crate::compose::{
+use crate::vocab::{
     benefit_word, channel_word, expense_word, income_word, leave_word, period_word, source_word,
 };
 

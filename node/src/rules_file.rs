@@ -9,7 +9,7 @@ use thiserror::Error;
 use sajja_common::event::{Rules, Tier};
 use sajja_common::money::Money;
 
-use crate::compose::{parse_percent_basis_points, parse_period};
+use crate::vocab::{parse_percent_basis_points, parse_period};
 
 #[derive(Debug, Error)]
 pub enum RulesFileError {

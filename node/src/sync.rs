@@ -19,7 +19,8 @@ use sajja_proto::v1::{self, Directive};
 use thiserror::Error;
 use tonic::transport::Channel;
 
-use crate::store::{RestoreKeys, Store, StoreError, StoredLink};
+use crate::link::StoredLink;
+use crate::store::{RestoreKeys, Store, StoreError};
 
 /// The most event bytes a pull may hold before the checkpoint that covers them
 /// arrives: a pulled tail is verified whole before any of it is stored.
@@ -37,7 +38,7 @@ pub struct HubLink {
 
 impl HubLink {
     /// The link a bundle describes. Whether it is this ledger's bundle is
-    /// [`crate::store::check_bundle`]'s question.
+    /// [`crate::link::check_bundle`]'s question.
     pub fn from_bundle(bundle: &Enrolment) -> HubLink {
         HubLink {
             url: bundle.hub_url.clone(),

@@ -5,6 +5,12 @@ use sajja_common::event::{Channel, Sex};
 use sajja_common::money::Money;
 use tempfile::TempDir;
 
+use sajja_common::checkpoint::{PublicKey, SigningKey};
+use sajja_common::date::Date;
+use sajja_common::event::{Body, Rules};
+use sajja_common::ids::{GroupId, MemberNo};
+use sajja_common::verify::{ChainVerifier, VerifyError};
+
 use super::*;
 
 fn date(text: &str) -> Date {

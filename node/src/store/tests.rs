@@ -5,6 +5,15 @@ use sajja_common::ledger::Rule;
 use sajja_common::money::Money;
 use tempfile::TempDir;
 
+use rusqlite::Connection;
+use sajja_common::chain;
+use sajja_common::checkpoint::SigningKey;
+use sajja_common::date::Date;
+use sajja_common::event::{Body, Rules};
+use sajja_common::ids::{GroupId, MemberNo};
+use sajja_common::verify::VerifyError;
+
+use super::schema::schema_version;
 use super::*;
 
 fn date(text: &str) -> Date {

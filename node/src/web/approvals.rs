@@ -21,43 +21,12 @@ use sajja_common::date::Date;
 use sajja_common::event::Body;
 use serde::Deserialize;
 
+use super::app::{App, Shared, lang_of, refused, say, session};
 use super::pages::form_session;
 use super::pages::{self, Frame, blocking, field, ledger, render};
 use super::users::{Session, UserError, Users};
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, say, session};
 use crate::store::Store;
-
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS proposals (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    proposed_by TEXT NOT NULL,
-    proposed_at INTEGER NOT NULL,
-    decided_by TEXT,
-    decided_at INTEGER,
-    outcome TEXT,
-    seq INTEGER
-);";
-
-/// The longest reason a proposal keeps (it travels in the event: an
-/// override's reason, a reversal's own).
-pub const REASON_CHARS_MAX: usize = 200;
-
-/// Checks a proposal's reason: present and within the bound.
-pub fn check_reason(reason: &str) -> Result<(), String> {
-    if reason.trim().is_empty() {
-        return Err("a reason is needed".into());
-    }
-    if reason.chars().count() > REASON_CHARS_MAX {
-        return Err(format!(
-            "the reason is longer than {REASON_CHARS_MAX} characters"
-        ));
-    }
-    Ok(())
-}
 
 /// How many decided proposals the page lists under the pending ones.
 const DECIDED_SHOWN: usize = 20;
@@ -113,8 +82,8 @@ pub struct Proposal {
 /// The entry a proposal writes, built by the page it came from.
 pub fn entry_of(proposal: &Proposal) -> Result<(Date, Body), String> {
     match proposal.kind {
-        Kind::Benefit => super::benefits::override_entry(&proposal.fields, &proposal.reason),
-        Kind::Reversal => super::corrections::reversal_entry(&proposal.fields, &proposal.reason),
+        Kind::Benefit => super::forms::override_entry(&proposal.fields, &proposal.reason),
+        Kind::Reversal => super::forms::reversal_entry(&proposal.fields, &proposal.reason),
     }
 }
 
@@ -294,7 +263,7 @@ fn describe(
                     ..
                 } => {
                     let name = register.get(member).map_or("", |r| r.name.as_str());
-                    let kind = super::benefits::kind_label(lang, *kind);
+                    let kind = super::words::kind_label(lang, *kind);
                     let nights = if *nights > 0 {
                         format!(" · {nights} {}", w.nights)
                     } else {
@@ -379,7 +348,7 @@ fn approvals_page(
     let store = or_respond!(ledger(app));
     let (pending, decided) = match app.users().proposals() {
         Ok(lists) => lists,
-        Err(error) => return super::internal(error),
+        Err(error) => return super::app::internal(error),
     };
     let register = match store.register() {
         Ok(register) => register,
@@ -446,7 +415,7 @@ pub fn queue(
         Err(error @ UserError::QueueFull(_)) => {
             refused(StatusCode::TOO_MANY_REQUESTS, &error.to_string())
         }
-        Err(error) => super::internal(error),
+        Err(error) => super::app::internal(error),
     }
 }
 
@@ -467,7 +436,7 @@ pub async fn decide(
         let proposal = match app.users().proposal(id) {
             Ok(Some(proposal)) => proposal,
             Ok(None) => return refused(StatusCode::NOT_FOUND, w.no_longer_pending),
-            Err(error) => return super::internal(error),
+            Err(error) => return super::app::internal(error),
         };
         if let Err(why) = may_decide(w, &session, &proposal) {
             let status = if proposal.outcome == Outcome::Pending {
@@ -483,7 +452,7 @@ pub async fn decide(
             };
             return match app.users().decide(id, &session.user, &rejected) {
                 Ok(_) => Redirect::to("/approvals").into_response(),
-                Err(error) => super::internal(error),
+                Err(error) => super::app::internal(error),
             };
         }
         let (date, body) = match entry_of(&proposal) {
@@ -501,7 +470,7 @@ pub async fn decide(
         match app.users().decide(id, &session.user, &approved) {
             Ok(true) => {}
             Ok(false) => return refused(StatusCode::CONFLICT, w.no_longer_pending),
-            Err(error) => return super::internal(error),
+            Err(error) => return super::app::internal(error),
         }
         let written = store.write(|batch| batch.push(date, body.clone()));
         match written {

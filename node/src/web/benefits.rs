@@ -12,17 +12,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use sajja_common::date::Date;
 use sajja_common::event::{BenefitKind, Body};
-use sajja_common::ledger::{Rule, benefit_kind_thai};
+use sajja_common::ledger::Rule;
 use sajja_common::money::Money;
 
+use super::app::{App, Shared, lang_of, refused, say, session};
 use super::approvals::{self, Kind};
+use super::forms::{BenefitForm, benefit_entry};
 use super::pages::form_session;
-use super::pages::{Frame, blocking, business_today, field, ledger, parse_sheet_date, render};
+use super::pages::{Frame, blocking, business_today, field, ledger, render};
 use super::users::Session;
+use super::words;
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, say, session};
-use crate::compose;
 use crate::store::{Store, StoreError, refusal_rule};
+use crate::vocab;
 
 pub const KINDS: [BenefitKind; 7] = [
     BenefitKind::Sickness,
@@ -33,84 +35,6 @@ pub const KINDS: [BenefitKind; 7] = [
     BenefitKind::Disaster,
     BenefitKind::Other,
 ];
-
-pub fn kind_label(lang: Lang, kind: BenefitKind) -> &'static str {
-    match lang {
-        Lang::Th => benefit_kind_thai(kind),
-        Lang::En => compose::benefit_word(kind),
-    }
-}
-
-/// The form's values, kept to show the form back as it was typed.
-#[derive(Default)]
-pub struct BenefitForm {
-    pub member: String,
-    pub kind: String,
-    pub amount: String,
-    pub nights: String,
-    pub date: String,
-    pub channel: String,
-    pub reason: String,
-}
-
-impl BenefitForm {
-    fn of(fields: &[(String, String)]) -> BenefitForm {
-        BenefitForm {
-            member: field(fields, "member").trim().to_string(),
-            kind: field(fields, "kind").trim().to_string(),
-            amount: field(fields, "amount").trim().to_string(),
-            nights: field(fields, "nights").trim().to_string(),
-            date: field(fields, "date").trim().to_string(),
-            channel: field(fields, "channel").trim().to_string(),
-            reason: field(fields, "reason").trim().to_string(),
-        }
-    }
-}
-
-/// The entry a benefit form asks for: `override_reason` set for a committee
-/// override. An error names the field in the message.
-fn entry(
-    fields: &[(String, String)],
-    override_reason: Option<&str>,
-) -> Result<(Date, Body), String> {
-    let form = BenefitForm::of(fields);
-    let member = compose::parse_member(&form.member)?;
-    let kind = compose::parse_benefit_kind(&form.kind)?;
-    let amount = compose::parse_money(&form.amount)?;
-    let nights = if form.nights.is_empty() {
-        0
-    } else {
-        compose::whole_number(&form.nights)
-            .ok_or_else(|| format!("'{}' is not a number of nights", form.nights))?
-    };
-    let date = parse_sheet_date(&form.date)?;
-    let channel = if form.channel.is_empty() {
-        sajja_common::event::Channel::Cash
-    } else {
-        compose::parse_channel(&form.channel)?
-    };
-    if let Some(reason) = override_reason {
-        approvals::check_reason(reason)?;
-    }
-    let reason = override_reason.unwrap_or("");
-    Ok((
-        date,
-        Body::BenefitPaid {
-            member,
-            kind,
-            amount,
-            nights,
-            committee_override: override_reason.is_some(),
-            override_reason: reason.to_string(),
-            channel,
-        },
-    ))
-}
-
-/// What an approved override writes (see [`approvals::entry_of`]).
-pub fn override_entry(fields: &[(String, String)], reason: &str) -> Result<(Date, Body), String> {
-    entry(fields, Some(reason))
-}
 
 /// Pushes the entry onto a batch that is dropped: the ledger's verdict,
 /// nothing written.
@@ -174,7 +98,7 @@ pub struct Verdict {
 }
 
 fn verdict(lang: Lang, store: &mut Store, fields: &[(String, String)]) -> Verdict {
-    let (date, body) = match entry(fields, None) {
+    let (date, body) = match benefit_entry(fields, None) {
         Ok(entry) => entry,
         Err(error) => {
             return Verdict {
@@ -200,7 +124,7 @@ fn verdict(lang: Lang, store: &mut Store, fields: &[(String, String)]) -> Verdic
             // would pass: the committee can waive the fund's rules, not
             // the cash in the box.
             let may_override = rule.is_some()
-                && entry(fields, Some("check"))
+                && benefit_entry(fields, Some("check"))
                     .ok()
                     .is_some_and(|(date, body)| dry_run(store, date, body).is_ok());
             Verdict {
@@ -247,8 +171,8 @@ fn benefits_page(
         kinds: KINDS
             .iter()
             .map(|k| KindOption {
-                value: compose::benefit_word(*k),
-                label: kind_label(lang, *k),
+                value: vocab::benefit_word(*k),
+                label: words::kind_label(lang, *k),
             })
             .collect(),
         fund: store.books().accounts.welfare_fund,
@@ -307,7 +231,7 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
     match action {
         "pay" => {
             // Refused: the page re-runs the check to say why.
-            let written = entry(fields, None).and_then(|(date, body)| {
+            let written = benefit_entry(fields, None).and_then(|(date, body)| {
                 store
                     .write(|batch| batch.push(date, body.clone()))
                     .map_err(|error| say(lang, &error))
@@ -346,7 +270,7 @@ fn post(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Response
                     StatusCode::UNPROCESSABLE_ENTITY,
                 );
             }
-            let checked = entry(fields, Some(&reason)).and_then(|(date, body)| {
+            let checked = benefit_entry(fields, Some(&reason)).and_then(|(date, body)| {
                 dry_run(&mut store, date, body).map_err(|error| say(lang, &error))
             });
             if let Err(error) = checked {

@@ -8,14 +8,14 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sajja_common::date::Month;
-use sajja_common::event::Body;
-use sajja_common::ledger::{TrialBalanceLine, trial_balance_digest};
+use sajja_common::ledger::TrialBalanceLine;
 use sajja_common::money::Money;
 
+use super::app::{App, Shared, lang_of, refused, say, session};
 use super::pages::{Frame, blocking, business_today, field, ledger, recorder, render};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, say, session};
+use crate::compose;
 use crate::store::{self, Store};
 
 pub struct Closed {
@@ -153,14 +153,8 @@ pub async fn close_month(
             }
         };
         let written = store.write(|batch| {
-            let digest = trial_balance_digest(&batch.books().trial_balance());
-            batch.push(
-                business_today(),
-                Body::PeriodClosed {
-                    month,
-                    trial_balance_digest: digest,
-                },
-            )
+            let body = compose::month_close(batch.books(), month);
+            batch.push(business_today(), body)
         });
         match written {
             Ok((seq, _)) => {
@@ -205,7 +199,7 @@ pub async fn backup(State(app): State<Shared>, headers: HeaderMap) -> Response {
                 }
                 response
             }
-            Err(error) => super::internal(error),
+            Err(error) => super::app::internal(error),
         }
     })
     .await

@@ -7,42 +7,20 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use sajja_common::date::Date;
 use sajja_common::event::Body;
 use serde::Deserialize;
 
+use super::app::{App, Shared, lang_of, refused, say, session};
 use super::approvals::{self, Kind};
+use super::forms;
 use super::pages::form_session;
-use super::pages::{
-    Frame, Line, blocking, business_today, describe, field, ledger, render, store_error,
-};
+use super::pages::{Frame, Line, blocking, describe, field, ledger, render, store_error};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, say, session};
 use crate::store::Store;
 
 /// The most entries the page lists at once: the latest, or those found.
 pub const ENTRIES_SHOWN: usize = 50;
-
-/// What a reversal form asks for (see [`approvals::entry_of`]).
-pub fn reversal_entry(fields: &[(String, String)], reason: &str) -> Result<(Date, Body), String> {
-    let seq = crate::compose::whole_number(field(fields, "seq"))
-        .filter(|seq| *seq >= 1)
-        .ok_or_else(|| {
-            format!(
-                "'{}' is not an entry's sequence number",
-                field(fields, "seq")
-            )
-        })?;
-    approvals::check_reason(reason)?;
-    Ok((
-        business_today(),
-        Body::Reversal {
-            reversed_seq: u64::from(seq),
-            reason: reason.trim().to_string(),
-        },
-    ))
-}
 
 pub struct Entry {
     pub line: Line,
@@ -89,7 +67,7 @@ fn entries(lang: Lang, store: &Store, find: &str) -> Result<Vec<Entry>, crate::s
         reversed: books.reversed.contains(&event.seq),
         reversible: reversible(&event.body),
     };
-    let wanted = crate::compose::whole_number(find.trim().trim_start_matches(['m', 'M']));
+    let wanted = crate::vocab::whole_number(find.trim().trim_start_matches(['m', 'M']));
     let mut out = Vec::new();
     match wanted {
         Some(seq) if !find.trim().starts_with(['m', 'M']) => {
@@ -177,7 +155,7 @@ fn propose(app: &App, headers: &HeaderMap, fields: &[(String, String)]) -> Respo
     }
     let mut store = or_respond!(ledger(app));
     let reason = field(fields, "reason").trim().to_string();
-    let checked = reversal_entry(fields, &reason).and_then(|(date, body)| {
+    let checked = forms::reversal_entry(fields, &reason).and_then(|(date, body)| {
         let mut batch = store.begin().map_err(|e| say(lang, &e))?;
         batch
             .push(date, body)

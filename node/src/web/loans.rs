@@ -12,14 +12,15 @@ use sajja_common::event::{Body, Channel};
 use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 
+use super::app::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
 use super::pages::{
     Frame, blocking, business_today, field, ledger, parse_sheet_date, recorder, render,
 };
 use super::users::Session;
 use super::words::Lang;
-use super::{FORM_FIELDS_MAX, Shared, lang_of, refused, say, session};
 use crate::compose;
 use crate::store::Store;
+use crate::vocab;
 
 /// The most guarantors one loan form takes.
 pub const GUARANTORS_MAX: usize = 10;
@@ -155,24 +156,24 @@ fn channel_of(text: &str) -> Result<Channel, String> {
     if text.is_empty() {
         Ok(Channel::Cash)
     } else {
-        compose::parse_channel(text)
+        vocab::parse_channel(text)
     }
 }
 
 fn repayment(form: &LoanForm) -> Result<(Date, Body), String> {
     let interest = if form.interest.is_empty() {
-        Money::ZERO
+        None
     } else {
-        compose::parse_money(&form.interest)?
+        Some(vocab::parse_money(&form.interest)?)
     };
     Ok((
         parse_sheet_date(&form.date)?,
-        Body::LoanRepaid {
-            loan: compose::parse_loan(&form.loan)?,
-            principal: compose::parse_money(&form.principal)?,
+        compose::loan_repayment(
+            vocab::parse_loan(&form.loan)?,
+            vocab::parse_money(&form.principal)?,
             interest,
-            channel: channel_of(&form.channel)?,
-        },
+            channel_of(&form.channel)?,
+        ),
     ))
 }
 
@@ -185,7 +186,7 @@ fn guarantors(text: &str) -> Result<Vec<MemberNo>, String> {
     if list.len() > GUARANTORS_MAX {
         return Err(format!("at most {GUARANTORS_MAX} guarantors"));
     }
-    list.into_iter().map(compose::parse_member).collect()
+    list.into_iter().map(vocab::parse_member).collect()
 }
 
 /// A new loan: its number is the next free one, taken from the batch's books
@@ -193,29 +194,30 @@ fn guarantors(text: &str) -> Result<Vec<MemberNo>, String> {
 fn disbursement(
     form: &LoanForm,
 ) -> Result<(Date, impl Fn(&sajja_common::ledger::Books) -> Body), String> {
-    let member = compose::parse_member(&form.member)?;
-    let principal = compose::parse_money(&form.principal)?;
-    let rate = compose::parse_percent_basis_points(if form.rate.is_empty() {
+    let member = vocab::parse_member(&form.member)?;
+    let principal = vocab::parse_money(&form.principal)?;
+    let rate = vocab::parse_percent_basis_points(if form.rate.is_empty() {
         "0"
     } else {
         &form.rate
     })?;
-    let term = compose::whole_number(&form.term)
+    let term = vocab::whole_number(&form.term)
         .ok_or_else(|| format!("'{}' is not a number of months", form.term))?;
     let guarantors = guarantors(&form.guarantors)?;
     let channel = channel_of(&form.channel)?;
     let date = parse_sheet_date(&form.date)?;
+    let request = compose::LoanRequest {
+        loan: None,
+        member,
+        principal,
+        monthly_interest_basis_points: rate,
+        term_months: term,
+        guarantors,
+        channel,
+        plan: sajja_common::event::LoanPlan::EqualInstalments,
+    };
     Ok((date, move |books: &sajja_common::ledger::Books| {
-        Body::LoanDisbursed {
-            loan: compose::next_loan(books),
-            member,
-            principal,
-            monthly_interest_basis_points: rate,
-            term_months: term,
-            guarantors: guarantors.clone(),
-            channel,
-            plan: sajja_common::event::LoanPlan::EqualInstalments,
-        }
+        compose::loan_disbursal(books, &request)
     }))
 }
 

@@ -16,16 +16,17 @@ use sajja_common::ids::MemberNo;
 use sajja_common::money::Money;
 use serde::Deserialize;
 
-use super::sheet::{self, Row, Sheet};
-use super::users::{SESSION_SECONDS, Session, random_token};
-use super::words::{Lang, Words};
-use super::{
+use super::app::{
     App, FORM_FIELDS_MAX, LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, Shared, cookie, internal,
     lang_of, refused, same_token, session, set_cookie,
 };
+use super::sheet::{self, Row, Sheet};
+use super::users::{SESSION_SECONDS, Session, random_token};
+use super::words::{Lang, Words};
 use crate::compose;
 use crate::report::Passbook;
 use crate::store::{RegisterEntry, Store, StoreError};
+use crate::vocab;
 
 /// What every page around its content shows: the group, the menu, who is
 /// logged in, the language switch and the logout form's token.
@@ -439,7 +440,7 @@ pub(super) fn parse_sheet_date(text: &str) -> Result<Date, String> {
     if text.trim().is_empty() {
         Ok(business_today())
     } else {
-        compose::parse_date(text)
+        vocab::parse_date(text)
     }
 }
 
@@ -536,7 +537,7 @@ pub async fn record_meeting(
             let mut refusal = None;
             for entry in entries {
                 if let Err(error) = batch.push(date, entry.body) {
-                    refusal = Some((entry.row, super::say(lang, &error)));
+                    refusal = Some((entry.row, super::app::say(lang, &error)));
                     break;
                 }
             }
@@ -618,7 +619,7 @@ pub(super) fn describe(
                 match source {
                     Source::LocalGovernment => w.matching_local,
                     Source::NationalGovernment => w.matching_national,
-                    _ => compose::source_word(*source),
+                    _ => vocab::source_word(*source),
                 }
             ),
             *amount,
@@ -648,7 +649,7 @@ pub(super) fn describe(
             format!(
                 "{} {}{}",
                 w.benefits,
-                super::benefits::kind_label(lang, *kind),
+                super::words::kind_label(lang, *kind),
                 if *committee_override {
                     w.by_override
                 } else {
@@ -907,11 +908,7 @@ fn member_body(form: &MemberForm, number: MemberNo) -> Result<(Date, Body, Regis
     }
     Ok((
         date,
-        Body::MemberJoined {
-            member: number,
-            birth_year,
-            sex,
-        },
+        compose::joining(number, birth_year, Some(sex)),
         RegisterEntry {
             member: number,
             name: name.to_string(),

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::app::{App, Shared, lang_of, refused, session};
 use super::pages::{Frame, blocking, field, form_session, ledger, render};
 use super::users::{PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_MIN, Session, UserError};
 use super::words::{Lang, Role, Words};
-use super::{App, Shared, lang_of, refused, session};
 
 pub struct Account {
     pub name: String,
@@ -70,7 +70,7 @@ fn accounts_page(
                 role: w.role(role),
             })
             .collect(),
-        Err(error) => return super::internal(error),
+        Err(error) => return super::app::internal(error),
     };
     let page = AccountsPage {
         f: Frame::new(lang, session, &store, "people"),

@@ -17,6 +17,7 @@ use sajja_common::money::Money;
 
 use crate::compose;
 use crate::store::{RegisterEntry, Store, StoreError};
+use crate::vocab;
 
 /// The most rows one sheet may carry: a group of 5,000 members is the largest
 /// the brief names.
@@ -253,7 +254,7 @@ fn amount_of(text: &str) -> Result<Option<Money>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    compose::parse_money(text).map(Some)
+    vocab::parse_money(text).map(Some)
 }
 
 /// One event the sheet will write, and the row it belongs to (for messages).
@@ -280,16 +281,16 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
                 }
                 Ok(Some(amount)) => out.push(Entry {
                     row: Some(index),
-                    body: Body::ContributionReceived {
-                        member: Some(member),
+                    // `extra`: the ledger refuses a paid period without it;
+                    // the check above says so first, in the row's words.
+                    body: compose::contribution(
+                        Some(member),
                         amount,
                         period,
-                        source: Source::Member,
-                        channel: Channel::Cash,
-                        // The ledger refuses a paid period without it; the
-                        // check above says so first, in the row's words.
-                        extra: row.extra,
-                    },
+                        Source::Member,
+                        Channel::Cash,
+                        row.extra,
+                    ),
                 }),
             }
         }
@@ -298,11 +299,7 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
             Ok(None) => {}
             Ok(Some(amount)) => out.push(Entry {
                 row: Some(index),
-                body: Body::SavingsDeposited {
-                    member,
-                    amount,
-                    channel: Channel::Cash,
-                },
+                body: compose::saving(member, amount, Channel::Cash),
             }),
         }
         for line in &row.loans {
@@ -315,12 +312,12 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
                     let interest = amount.satang().min(line.interest_due.satang());
                     out.push(Entry {
                         row: Some(index),
-                        body: Body::LoanRepaid {
-                            loan: line.loan,
-                            principal: Money::from_satang(amount.satang() - interest),
-                            interest: Money::from_satang(interest),
-                            channel: Channel::Cash,
-                        },
+                        body: compose::loan_repayment(
+                            line.loan,
+                            Money::from_satang(amount.satang() - interest),
+                            Some(Money::from_satang(interest)),
+                            Channel::Cash,
+                        ),
                     });
                 }
             }
@@ -336,14 +333,7 @@ pub fn entries(sheet: &mut Sheet, duplicate_message: impl Fn(&Row) -> String) ->
             Ok(None) => {}
             Ok(Some(amount)) => out.push(Entry {
                 row: None,
-                body: Body::ContributionReceived {
-                    member: None,
-                    amount,
-                    period,
-                    source,
-                    channel: Channel::Cash,
-                    extra: false,
-                },
+                body: compose::contribution(None, amount, period, source, Channel::Cash, false),
             }),
         }
     }

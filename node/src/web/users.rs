@@ -18,6 +18,22 @@ pub use sajja_edge::web::sessions::SESSION_SECONDS;
 
 use super::words::Role;
 
+/// The maker–checker queue of [`super::approvals`], kept in the same file as
+/// the accounts (local access control, never synced).
+pub const PROPOSALS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS proposals (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    proposed_by TEXT NOT NULL,
+    proposed_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    outcome TEXT,
+    seq INTEGER
+);";
+
 pub const USERS_FILE: &str = "users.sqlite";
 pub const NAME_LENGTH_MAX: usize = 64;
 
@@ -84,7 +100,7 @@ impl Users {
 ",
         )?;
         conn.execute_batch(sessions::SCHEMA)?;
-        conn.execute_batch(super::approvals::SCHEMA)?;
+        conn.execute_batch(PROPOSALS_SCHEMA)?;
         restrict_mode(&path);
         Ok(Users { conn })
     }

@@ -6,6 +6,19 @@
 
 pub use sajja_edge::web::lang::Lang;
 
+use sajja_common::event::BenefitKind;
+use sajja_common::ledger::benefit_kind_thai;
+
+use crate::vocab;
+
+/// A benefit kind as the reader's language names it.
+pub fn kind_label(lang: Lang, kind: BenefitKind) -> &'static str {
+    match lang {
+        Lang::Th => benefit_kind_thai(kind),
+        Lang::En => vocab::benefit_word(kind),
+    }
+}
+
 impl Words {
     /// The labels of `lang`.
     pub fn of(lang: Lang) -> &'static Words {
