@@ -392,8 +392,6 @@ pub const DEFAULT_EVENTS_PER_SECOND: u32 = 2_000;
 /// Covers the last weeks of a busy group, where a crash during a write
 /// would have left its mark; the rest waits for the background scrub.
 pub const DEFAULT_STARTUP_EVENTS: u64 = 1_000;
-/// Between two background passes, however small the hub.
-
 impl Default for ScrubConfig {
     fn default() -> ScrubConfig {
         ScrubConfig {

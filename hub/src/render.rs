@@ -776,27 +776,6 @@ pub fn signoffs_table(scope: &str, sign_offs: &[SignOff]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_only_fields_that_need_it_and_amounts_stay_exact() {
-        let rows = vec![
-            vec![
-                "กลุ่ม \"หนองบัว\", หมู่ 3".to_string(),
-                amount(Money::from_satang(-5)),
-            ],
-            vec!["plain".to_string(), amount(Money::from_satang(123_456_789))],
-        ];
-        assert_eq!(
-            csv_text(&rows),
-            "\"กลุ่ม \"\"หนองบัว\"\", หมู่ 3\",-0.05\r\nplain,1234567.89\r\n"
-        );
-        assert_eq!(timestamp(86_400 + 3_660), "1970-01-02 01:01 UTC");
-    }
-}
-
 impl Answer {
     /// The one renderer of every query, local or remote.
     pub fn render(&self, output: Output) -> String {
@@ -829,3 +808,25 @@ impl Answer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_fields_that_need_it_and_amounts_stay_exact() {
+        let rows = vec![
+            vec![
+                "กลุ่ม \"หนองบัว\", หมู่ 3".to_string(),
+                amount(Money::from_satang(-5)),
+            ],
+            vec!["plain".to_string(), amount(Money::from_satang(123_456_789))],
+        ];
+        assert_eq!(
+            csv_text(&rows),
+            "\"กลุ่ม \"\"หนองบัว\"\", หมู่ 3\",-0.05\r\nplain,1234567.89\r\n"
+        );
+        assert_eq!(timestamp(86_400 + 3_660), "1970-01-02 01:01 UTC");
+    }
+}
+

@@ -27,22 +27,58 @@ const NO_NET: &[&str] = &["tonic", "axum", "hyper"];
 
 /// The hub, lowest layer first (ARCHITECTURE.md, `hub`).
 const HUB: &[Layer] = &[
-    Layer { name: "values", may_use: &[], never: PURE },
-    Layer { name: "config", may_use: &["values"], never: PURE },
-    Layer { name: "pki", may_use: &["values"], never: PURE },
-    Layer { name: "simulate", may_use: &[], never: PURE },
-    Layer { name: "store", may_use: &["values"], never: NO_NET },
-    Layer { name: "read", may_use: &["values", "config", "store"], never: NO_NET },
-    Layer { name: "ingest", may_use: &["values", "config", "pki", "store", "read"], never: NO_NET },
-    Layer { name: "render", may_use: &["values", "read"], never: &["rusqlite", "tonic", "tokio", "axum", "hyper"] },
+    Layer {
+        name: "values",
+        may_use: &[],
+        never: PURE,
+    },
+    Layer {
+        name: "config",
+        may_use: &["values"],
+        never: PURE,
+    },
+    Layer {
+        name: "pki",
+        may_use: &["values"],
+        never: PURE,
+    },
+    Layer {
+        name: "simulate",
+        may_use: &[],
+        never: PURE,
+    },
+    Layer {
+        name: "store",
+        may_use: &["values"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "read",
+        may_use: &["values", "config", "store"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "ingest",
+        may_use: &["values", "config", "pki", "store", "read"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "render",
+        may_use: &["values", "read"],
+        never: &["rusqlite", "tonic", "tokio", "axum", "hyper"],
+    },
     Layer {
         name: "net",
-        may_use: &["values", "config", "pki", "store", "read", "ingest", "render"],
+        may_use: &[
+            "values", "config", "pki", "store", "read", "ingest", "render",
+        ],
         never: &["axum"],
     },
     Layer {
         name: "rpc",
-        may_use: &["values", "config", "pki", "store", "read", "ingest", "render", "net"],
+        may_use: &[
+            "values", "config", "pki", "store", "read", "ingest", "render", "net",
+        ],
         never: &["axum"],
     },
     Layer {
@@ -52,19 +88,100 @@ const HUB: &[Layer] = &[
     },
     Layer {
         name: "web",
-        may_use: &["values", "config", "pki", "store", "read", "ingest", "render", "net"],
+        may_use: &[
+            "values", "config", "pki", "store", "read", "ingest", "render", "net",
+        ],
         never: &["tonic"],
     },
     Layer {
         name: "app",
-        may_use: &["values", "config", "pki", "store", "read", "ingest", "render", "net", "rpc", "relay", "web"],
+        may_use: &[
+            "values", "config", "pki", "store", "read", "ingest", "render", "net", "rpc", "relay",
+            "web",
+        ],
         never: &[],
     },
     Layer {
         name: "main",
         may_use: &[
-            "values", "config", "pki", "simulate", "store", "read", "ingest", "render", "net", "rpc", "relay",
-            "web", "app",
+            "values", "config", "pki", "simulate", "store", "read", "ingest", "render", "net",
+            "rpc", "relay", "web", "app",
+        ],
+        never: &[],
+    },
+];
+
+/// The node, lowest layer first (ARCHITECTURE.md, `node`).
+const NODE: &[Layer] = &[
+    Layer {
+        name: "vocab",
+        may_use: &[],
+        never: PURE,
+    },
+    Layer {
+        name: "link",
+        may_use: &[],
+        never: NO_NET,
+    },
+    Layer {
+        name: "rules_file",
+        may_use: &["vocab"],
+        never: PURE,
+    },
+    Layer {
+        name: "config",
+        may_use: &["link"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "store",
+        may_use: &["link", "vocab"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "compose",
+        may_use: &["vocab"],
+        never: PURE,
+    },
+    Layer {
+        name: "import",
+        may_use: &["compose", "store", "vocab"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "report",
+        may_use: &["store", "vocab"],
+        never: NO_NET,
+    },
+    Layer {
+        name: "sync",
+        may_use: &["link", "store"],
+        never: &["axum"],
+    },
+    Layer {
+        name: "daemon",
+        may_use: &["config", "store", "sync"],
+        never: &["axum"],
+    },
+    Layer {
+        name: "web",
+        may_use: &["compose", "report", "store", "vocab"],
+        never: &["tonic"],
+    },
+    Layer {
+        name: "main",
+        may_use: &[
+            "vocab",
+            "link",
+            "rules_file",
+            "config",
+            "store",
+            "compose",
+            "import",
+            "report",
+            "sync",
+            "daemon",
+            "web",
         ],
         never: &[],
     },
@@ -79,7 +196,11 @@ struct Module {
 
 impl Module {
     fn layer(&self) -> &str {
-        if self.bin { "main" } else { self.path.first().map_or("", String::as_str) }
+        if self.bin {
+            "main"
+        } else {
+            self.path.first().map_or("", String::as_str)
+        }
     }
 
     fn name(&self) -> String {
@@ -95,7 +216,10 @@ struct Source {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Code as the compiler reads it, minus comments and `#[cfg(test)]` onwards.
@@ -131,7 +255,11 @@ fn modules(src: &Path) -> BTreeMap<Module, Source> {
             .collect();
         entries.sort();
         for path in entries {
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
             if path.is_dir() {
                 let mut next = prefix.to_vec();
                 next.push(name);
@@ -153,19 +281,28 @@ fn modules(src: &Path) -> BTreeMap<Module, Source> {
         .filter_map(|l| {
             let l = l.trim();
             let l = l.strip_prefix("pub ").unwrap_or(l);
-            l.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')).map(str::to_string)
+            l.strip_prefix("mod ")
+                .and_then(|r| r.strip_suffix(';'))
+                .map(str::to_string)
         })
         .collect();
     let mut out = BTreeMap::new();
     for (path, file) in files {
-        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let root = path.first().cloned().unwrap_or_default();
         let (bin, path) = match path.as_slice() {
             [one] if one == "main" => (true, Vec::new()),
             [one] if one == "lib" => (false, Vec::new()),
             _ => (bin_roots.contains(&root), path),
         };
-        out.insert(Module { bin, path }, Source { file, code: code_of(&text) });
+        out.insert(
+            Module { bin, path },
+            Source {
+                file,
+                code: code_of(&text),
+            },
+        );
     }
     out
 }
@@ -225,7 +362,10 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
     let bytes = without_uses.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let is_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b':');
+        let is_start = i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b':');
         if is_start && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') {
             let mut j = i;
             let mut segments = Vec::new();
@@ -236,7 +376,9 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
                 }
                 segments.push(without_uses[s..j].to_string());
                 if without_uses[j..].starts_with("::")
-                    && bytes.get(j + 2).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                    && bytes
+                        .get(j + 2)
+                        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
                 {
                     j += 2;
                 } else {
@@ -297,7 +439,10 @@ fn resolve(
             // A relative path into one of this module's own children.
             let mut child = from.path.clone();
             child.push(first.to_string());
-            if all.contains_key(&Module { bin: from.bin, path: child }) {
+            if all.contains_key(&Module {
+                bin: from.bin,
+                path: child,
+            }) {
                 (from.bin, [from.path.clone(), path.to_vec()].concat())
             } else {
                 return None;
@@ -306,7 +451,10 @@ fn resolve(
         None => return None,
     };
     while !absolute.is_empty() {
-        let module = Module { bin, path: absolute.clone() };
+        let module = Module {
+            bin,
+            path: absolute.clone(),
+        };
         if all.contains_key(&module) {
             return Some(module);
         }
@@ -334,7 +482,9 @@ fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
         s.on_stack.insert(v);
         if let Some(targets) = s.edges.get(v) {
             for w in targets {
-                let Some((w, _)) = s.edges.get_key_value(w) else { continue };
+                let Some((w, _)) = s.edges.get_key_value(w) else {
+                    continue;
+                };
                 if !s.index.contains_key(w) {
                     visit(s, w);
                     let low = s.low[w].min(s.low[v]);
@@ -415,9 +565,14 @@ fn breaches_in(src: &Path, crate_name: &str, layers: &[Layer]) -> Vec<String> {
             if let Some(first) = path.first()
                 && layer.never.contains(&first.as_str())
             {
-                problems.push(format!("{}: layer {layer_name} names `{first}`", source.file.display()));
+                problems.push(format!(
+                    "{}: layer {layer_name} names `{first}`",
+                    source.file.display()
+                ));
             }
-            let Some(target) = resolve(module, &path, crate_name, &all) else { continue };
+            let Some(target) = resolve(module, &path, crate_name, &all) else {
+                continue;
+            };
             if target == *module || (target.path.is_empty() && !target.bin) {
                 continue;
             }
@@ -434,7 +589,10 @@ fn breaches_in(src: &Path, crate_name: &str, layers: &[Layer]) -> Vec<String> {
     }
     for cycle in cycles(&edges) {
         let names: Vec<String> = cycle.iter().map(Module::name).collect();
-        problems.push(format!("{crate_dir}: import circle among {}", names.join(", ")));
+        problems.push(format!(
+            "{crate_dir}: import circle among {}",
+            names.join(", ")
+        ));
     }
     problems.sort();
     problems.dedup();
@@ -444,7 +602,23 @@ fn breaches_in(src: &Path, crate_name: &str, layers: &[Layer]) -> Vec<String> {
 #[test]
 fn the_hub_imports_point_one_way() {
     let problems = breaches("hub", "sajja_hub", HUB);
-    assert!(problems.is_empty(), "{} breaches:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} breaches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_node_imports_point_one_way() {
+    let problems = breaches("node", "sajja_node", NODE);
+    assert!(
+        problems.is_empty(),
+        "{} breaches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -463,12 +637,23 @@ fn a_circle_and_a_forbidden_import_are_caught() {
     )
     .expect("logs");
     const SCRATCH: &[Layer] = &[
-        Layer { name: "values", may_use: &[], never: PURE },
-        Layer { name: "store", may_use: &["values"], never: NO_NET },
+        Layer {
+            name: "values",
+            may_use: &[],
+            never: PURE,
+        },
+        Layer {
+            name: "store",
+            may_use: &["values"],
+            never: NO_NET,
+        },
     ];
     let problems = breaches_in(&src, "scratch", SCRATCH);
     let text = problems.join("\n");
     assert!(text.contains("layer values may not use store"), "{text}");
-    assert!(text.contains("import circle among lib::store::logs, lib::values"), "{text}");
+    assert!(
+        text.contains("import circle among lib::store::logs, lib::values"),
+        "{text}"
+    );
     assert!(text.contains("layer store names `tonic`"), "{text}");
 }

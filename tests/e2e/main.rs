@@ -7,6 +7,7 @@ mod faults;
 mod federation;
 mod hostile;
 mod keys;
+mod layers;
 mod metrics;
 mod operator;
 mod security;

@@ -29,7 +29,7 @@ use crate::store::{Store, StoreError};
 use crate::values::status::Damage;
 use sajja_edge::clock::unix_now;
 
-/// The rest between two whole passes over every log.
+/// The rest between two whole passes over every log, however small the hub.
 const PASS_PAUSE: Duration = Duration::from_secs(10);
 
 /// What the scrub found, shared with `/health` and `/metrics`.

@@ -36,9 +36,6 @@ pub const MAX_ALERTS: usize = 50_000;
 /// 36,000 group-months a year.
 pub const MAX_SIGN_OFFS: usize = 250_000;
 
-/// List items per streamed message, so that each stays far below the 1 MiB
-/// message limit whatever the names and pools of the groups in it.
-
 /// A scope is a geocode or a group id: ten characters at most; anything far
 /// longer is refused before it is even echoed back.
 const MAX_SCOPE_LEN: usize = 16;

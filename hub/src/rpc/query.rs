@@ -29,6 +29,8 @@ use crate::values::lines::{Attention, Freshness, GroupFilter};
 use crate::values::principal::Principal;
 use sajja_edge::clock::unix_now;
 
+/// List items per streamed message, so that each stays far below the 1 MiB
+/// message limit whatever the names and pools of the groups in it.
 const GROUPS_PER_CHUNK: usize = 256;
 const ALERTS_PER_CHUNK: usize = 1_024;
 const SIGN_OFFS_PER_CHUNK: usize = 1_024;
