@@ -829,4 +829,3 @@ mod tests {
         assert_eq!(timestamp(86_400 + 3_660), "1970-01-02 01:01 UTC");
     }
 }
-
