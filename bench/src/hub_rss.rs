@@ -10,6 +10,7 @@
 //! `dbstat`): the per-group snapshots (`group_books`, `group_positions`,
 //! `position_cuts`) against the `events` they cache.
 
+use crate::generate::Batches;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -508,7 +509,7 @@ fn fill_books_cache(url: &str, logs: &[GroupLog], tls: &[ClientTls]) -> anyhow::
         );
     }
     let pairs: Vec<GroupLog> = longer.into_iter().map(|(_, next)| next).collect();
-    GroupLog::ensure_past(&pairs)?;
+    generate::ensure_past(&pairs)?;
     let runtime = rig::runtime()?;
     runtime.block_on(async {
         for (next, &i) in pairs.iter().zip(&largest) {
@@ -567,7 +568,7 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
         logs.iter().all(|l| l.refused == 0),
         "the generator refused events"
     );
-    GroupLog::ensure_past(&logs)?;
+    generate::ensure_past(&logs)?;
     let events: u64 = logs.iter().map(|l| l.events.len() as u64).sum();
     let event_bytes: u64 = logs.iter().map(|l| l.bytes() as u64).sum();
     let tambon = specs[0].group.tambon().to_string();

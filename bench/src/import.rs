@@ -50,9 +50,14 @@ impl ImportReport {
 /// The simulator's CSV for a group large enough to give `rows` rows, cut to exactly `rows`.
 pub fn csv(group: &GroupId, rows: usize) -> String {
     let members = (rows / 18).max(20) as u32;
-    let activity = sajja_hub::simulate::group_year(group, 42, members);
+    let spec = sajja_activity::GroupSpec {
+        group: group.clone(),
+        members,
+        seed: 42,
+    };
+    let year = sajja_activity::csv::year(&spec).expect("the generator's rows are all importable");
     let mut out = String::new();
-    for (i, line) in activity.csv.lines().enumerate() {
+    for (i, line) in year.lines().enumerate() {
         if i > rows {
             break;
         }
@@ -73,7 +78,7 @@ pub fn run(options: &Options) -> anyhow::Result<ImportReport> {
         text.lines().count() == rows + 1,
         "the simulator gave fewer than {rows} rows"
     );
-    let opened: Date = sajja_hub::simulate::OPENED_ON.parse()?;
+    let opened: Date = sajja_activity::day_of(sajja_activity::OPENED_ON);
     let dir = options.workdir("import")?;
     let reps = match options.scale {
         Scale::Full => 5,

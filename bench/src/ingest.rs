@@ -6,6 +6,7 @@
 //! the accept rule's phases (decode + chain, signature, ledger, books clone)
 //! timed one at a time.
 
+use crate::generate::Batches;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -143,7 +144,7 @@ pub fn run(options: &Options) -> anyhow::Result<IngestReport> {
             generate::day_of(generate::LONG_HISTORY_OPENED_ON),
         )
     });
-    GroupLog::ensure_past(&logs)?;
+    generate::ensure_past(&logs)?;
     let events: u64 = logs.iter().map(|l| l.events.len() as u64).sum();
     let event_bytes: u64 = logs.iter().map(|l| l.bytes() as u64).sum();
     let refused: u64 = logs.iter().map(|l| l.refused).sum();

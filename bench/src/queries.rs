@@ -10,6 +10,7 @@
 //! `PositionCache` of decoded bases), and through a new connection each time
 //! (`sajja-hub query --config`, one process per query: nothing cached).
 
+use crate::generate::Batches;
 use std::time::Instant;
 
 use anyhow::ensure;

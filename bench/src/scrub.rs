@@ -9,6 +9,7 @@
 //! check: every event was read and no log is reported damaged; then one
 //! flipped byte is found at its seq.
 
+use crate::generate::Batches;
 use std::time::Instant;
 
 use anyhow::ensure;
@@ -81,7 +82,7 @@ pub fn run(options: &Options) -> anyhow::Result<ScrubReport> {
         Stop::Events(events),
         generate::day_of(generate::LONG_HISTORY_OPENED_ON),
     );
-    crate::generate::GroupLog::ensure_past(&logs)?;
+    crate::generate::ensure_past(&logs)?;
     ensure!(
         logs.iter().all(|l| l.refused == 0),
         "generator refused events"

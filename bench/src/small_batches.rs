@@ -19,6 +19,7 @@
 //! basis), the decode a books-cache miss costs, and a bare SQLite commit per
 //! batch (the hub's pragmas) with and without the two snapshot rows.
 
+use crate::generate::Batches;
 use std::path::Path;
 use std::time::Instant;
 
@@ -465,7 +466,7 @@ pub fn run(options: &Options) -> anyhow::Result<SmallBatchesReport> {
         generate::day_of(generate::LONG_HISTORY_OPENED_ON),
     );
     ensure!(log.refused == 0, "the generator refused events");
-    GroupLog::ensure_past(std::slice::from_ref(&log))?;
+    generate::ensure_past(std::slice::from_ref(&log))?;
     // The pushed month starts at its contribution day.
     let from = *log.month_starts.last().context("a month of activity")?;
     let to = log.events.len() as u64;

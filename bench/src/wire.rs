@@ -10,6 +10,7 @@
 //! Each is reported for the batches alone (after the hello) and for the whole
 //! session (TLS handshake, HTTP/2 set-up and hello included).
 
+use crate::generate::Batches;
 use anyhow::ensure;
 
 use crate::generate::{self, GroupLog, GroupSpec, Stop};

@@ -17,8 +17,10 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod position;
+pub mod rng;
 pub mod snapshot;
 pub mod verify;
+pub mod words;
 
 /// Types generated from `proto/sajja/v1/event.proto` and `exchange.proto`.
 /// Only `event`, `admin` and `exchange` convert between these and the domain

@@ -18,13 +18,13 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::sync::watch;
 
 use anyhow::{Context, bail};
+use sajja_activity::{GroupSpec, OPENED_ON, day_of};
 use sajja_common::{GroupId, PublicKey};
 use sajja_edge::clock::{today, unix_now};
 use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::admin::read_key;
 use sajja_hub::read::positions;
 use sajja_hub::render as report;
-use sajja_hub::simulate;
 use sajja_hub::store::Store;
 use sajja_hub::web::accounts::{Accounts, WebRole};
 
@@ -299,13 +299,17 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
                 "--name",
                 name,
                 "--opened-on",
-                simulate::OPENED_ON,
+                &day_of(OPENED_ON).to_string(),
             ]),
             "sajja-node init",
         )?;
-        let activity = simulate::group_year(&group_id, 7919 * (index as u64 + 1), *members);
+        let spec = GroupSpec {
+            group: group_id.clone(),
+            members: *members,
+            seed: 7919 * (index as u64 + 1),
+        };
         let csv = data.join("year.csv");
-        std::fs::write(&csv, &activity.csv)?;
+        std::fs::write(&csv, sajja_activity::csv::year(&spec)?)?;
         run_checked(
             &mut node(&["import", &csv.display().to_string()]),
             "sajja-node import",
@@ -370,7 +374,7 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         children.0.push(child);
         println!(
             "  group {group} ({} members, {head} events) enrolled; its daemon is pushing",
-            activity.members
+            spec.members
         );
         heads.push((group_id, config.database_path(), head));
     }

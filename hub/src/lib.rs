@@ -12,7 +12,6 @@ pub mod read;
 pub mod relay;
 pub mod render;
 pub mod rpc;
-pub mod simulate;
 pub mod store;
 pub mod values;
 pub mod web;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use sajja_common::event::{BenefitKind, Source};
+use sajja_common::event::Source;
 use sajja_common::position::PoolPosition;
 use sajja_common::{Date, Money};
 use serde_json::{Value, json};
@@ -167,27 +167,6 @@ fn amount(m: Money) -> String {
     m.to_plain()
 }
 
-pub fn source_name(source: Source) -> &'static str {
-    match source {
-        Source::Member => "member",
-        Source::LocalGovernment => "local",
-        Source::NationalGovernment => "national",
-        Source::Donation => "donation",
-    }
-}
-
-pub fn benefit_name(kind: BenefitKind) -> &'static str {
-    match kind {
-        BenefitKind::Childbirth => "childbirth",
-        BenefitKind::Sickness => "sickness",
-        BenefitKind::OldAge => "old_age",
-        BenefitKind::Death => "death",
-        BenefitKind::Education => "education",
-        BenefitKind::Disaster => "disaster",
-        BenefitKind::Other => "other",
-    }
-}
-
 fn pretty(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
     text.push('\n');
@@ -227,7 +206,7 @@ fn group_value(line: &GroupLine, freshness: Freshness) -> Value {
     let by_source = |pairs: &[(Source, Money)]| -> Value {
         pairs
             .iter()
-            .map(|(s, m)| (source_name(*s).to_string(), Value::from(amount(*m))))
+            .map(|(s, m)| (s.word().to_string(), Value::from(amount(*m))))
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
@@ -252,7 +231,7 @@ fn group_value(line: &GroupLine, freshness: Freshness) -> Value {
         "contributions_ytd": by_source(&p.contributions_ytd),
         "benefits_ytd": p.benefits_ytd
             .iter()
-            .map(|(k, m)| (benefit_name(*k).to_string(), Value::from(amount(*m))))
+            .map(|(k, m)| (k.word().to_string(), Value::from(amount(*m))))
             .collect::<serde_json::Map<_, _>>(),
         "loans_in_arrears": p.arrears.loans,
         "arrears_overdue": amount(p.arrears.overdue),

@@ -33,15 +33,9 @@ pub fn next_backoff(current: Duration, max: Duration, jitter_seed: u64) -> Durat
     let max = max.max(BACKOFF_MIN);
     let doubled = (current * 2).clamp(BACKOFF_MIN, max);
     let jitter_ms = (doubled.as_millis() as u64 / 4).max(1);
-    let jitter = Duration::from_millis(splitmix(jitter_seed) % jitter_ms);
+    let jitter =
+        Duration::from_millis(sajja_common::rng::Rng::new(jitter_seed).next_u64() % jitter_ms);
     (doubled + jitter).min(max + max / 4)
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 /// Runs until `shutdown` resolves. A sync in flight when shutdown comes is

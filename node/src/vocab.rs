@@ -117,24 +117,10 @@ fn one_of<T: Copy + PartialEq>(
         })
 }
 
-const CHANNELS: &[(&str, Channel)] = &[("cash", Channel::Cash), ("bank", Channel::Bank)];
-const SOURCES: &[(&str, Source)] = &[
-    ("member", Source::Member),
-    ("local", Source::LocalGovernment),
-    ("national", Source::NationalGovernment),
-    ("donation", Source::Donation),
-];
-/// The English word first (it is what `log` and CSV print, spelled as the
-/// hub and the rules file spell it: `old_age`), then the Thai words
-/// treasurers use and the node's earlier spelling (`old-age`), still read.
-const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
-    ("childbirth", BenefitKind::Childbirth),
-    ("sickness", BenefitKind::Sickness),
-    ("old_age", BenefitKind::OldAge),
-    ("death", BenefitKind::Death),
-    ("education", BenefitKind::Education),
-    ("disaster", BenefitKind::Disaster),
-    ("other", BenefitKind::Other),
+/// Thai words treasurers use and the node's earlier spelling (`old-age`),
+/// read beside the English words `sajja_common::words` spells (`old_age`,
+/// as `log`, CSV and the hubs print it).
+const BENEFIT_SYNONYMS: &[(&str, BenefitKind)] = &[
     ("old-age", BenefitKind::OldAge),
     ("คลอดบุตร", BenefitKind::Childbirth),
     ("ป่วย", BenefitKind::Sickness),
@@ -146,34 +132,26 @@ const BENEFIT_KINDS: &[(&str, BenefitKind)] = &[
     ("ภัยพิบัติ", BenefitKind::Disaster),
     ("อื่นๆ", BenefitKind::Other),
 ];
-const INCOME_KINDS: &[(&str, IncomeKind)] = &[
-    ("bank-interest", IncomeKind::BankInterest),
-    ("donation", IncomeKind::Donation),
-    ("fundraising", IncomeKind::Fundraising),
-    ("fee", IncomeKind::Fee),
-];
-const EXPENSE_KINDS: &[(&str, ExpenseKind)] = &[
-    ("administration", ExpenseKind::Administration),
-    ("meeting", ExpenseKind::Meeting),
-    ("bank-fee", ExpenseKind::BankFee),
-    ("other", ExpenseKind::Other),
-];
-const LEAVE_REASONS: &[(&str, LeaveReason)] = &[
-    ("resigned", LeaveReason::Resigned),
-    ("moved", LeaveReason::Moved),
-    ("died", LeaveReason::Died),
-];
+
+/// A table of the English words of `values` first (the printed ones), then
+/// `synonyms`.
+fn table_of<T: Copy>(
+    values: &[T],
+    word: fn(T) -> &'static str,
+    synonyms: &[(&'static str, T)],
+) -> Vec<(&'static str, T)> {
+    values
+        .iter()
+        .map(|v| (word(*v), *v))
+        .chain(synonyms.iter().copied())
+        .collect()
+}
+
 const SEXES: &[(&str, Sex)] = &[
     ("f", Sex::Female),
     ("m", Sex::Male),
     ("female", Sex::Female),
     ("male", Sex::Male),
-];
-const PERIODS: &[(&str, ContributionPeriod)] = &[
-    ("daily", ContributionPeriod::Daily),
-    ("weekly", ContributionPeriod::Weekly),
-    ("monthly", ContributionPeriod::Monthly),
-    ("yearly", ContributionPeriod::Yearly),
 ];
 
 /// A loan's plan as the treasurer names it (`--plan`, the `plan` column).
@@ -232,28 +210,56 @@ pub fn parse_yes_no(text: &str) -> Result<bool, String> {
 }
 
 pub fn parse_channel(text: &str) -> Result<Channel, String> {
-    one_of(text, CHANNELS, "channel")
+    one_of(
+        text,
+        &table_of(&Channel::ALL, Channel::word, &[]),
+        "channel",
+    )
 }
 pub fn parse_source(text: &str) -> Result<Source, String> {
-    one_of(text, SOURCES, "contribution source")
+    one_of(
+        text,
+        &table_of(&Source::ALL, Source::word, &[]),
+        "contribution source",
+    )
 }
 pub fn parse_benefit_kind(text: &str) -> Result<BenefitKind, String> {
-    one_of(text, BENEFIT_KINDS, "benefit kind")
+    one_of(
+        text,
+        &table_of(&BenefitKind::ALL, BenefitKind::word, BENEFIT_SYNONYMS),
+        "benefit kind",
+    )
 }
 pub fn parse_income_kind(text: &str) -> Result<IncomeKind, String> {
-    one_of(text, INCOME_KINDS, "income kind")
+    one_of(
+        text,
+        &table_of(&IncomeKind::ALL, IncomeKind::word, &[]),
+        "income kind",
+    )
 }
 pub fn parse_expense_kind(text: &str) -> Result<ExpenseKind, String> {
-    one_of(text, EXPENSE_KINDS, "expense kind")
+    one_of(
+        text,
+        &table_of(&ExpenseKind::ALL, ExpenseKind::word, &[]),
+        "expense kind",
+    )
 }
 pub fn parse_leave_reason(text: &str) -> Result<LeaveReason, String> {
-    one_of(text, LEAVE_REASONS, "leave reason")
+    one_of(
+        text,
+        &table_of(&LeaveReason::ALL, LeaveReason::word, &[]),
+        "leave reason",
+    )
 }
 pub fn parse_sex(text: &str) -> Result<Sex, String> {
     one_of(text, SEXES, "sex (f or m)")
 }
 pub fn parse_period(text: &str) -> Result<ContributionPeriod, String> {
-    one_of(text, PERIODS, "contribution period")
+    one_of(
+        text,
+        &table_of(&ContributionPeriod::ALL, ContributionPeriod::word, &[]),
+        "contribution period",
+    )
 }
 
 fn word_of<T: PartialEq + Copy>(value: T, table: &[(&'static str, T)]) -> &'static str {
@@ -264,25 +270,25 @@ fn word_of<T: PartialEq + Copy>(value: T, table: &[(&'static str, T)]) -> &'stat
 }
 
 pub fn channel_word(c: Channel) -> &'static str {
-    word_of(c, CHANNELS)
+    c.word()
 }
 pub fn source_word(s: Source) -> &'static str {
-    word_of(s, SOURCES)
+    s.word()
 }
 pub fn benefit_word(k: BenefitKind) -> &'static str {
-    word_of(k, BENEFIT_KINDS)
+    k.word()
 }
 pub fn income_word(k: IncomeKind) -> &'static str {
-    word_of(k, INCOME_KINDS)
+    k.word()
 }
 pub fn expense_word(k: ExpenseKind) -> &'static str {
-    word_of(k, EXPENSE_KINDS)
+    k.word()
 }
 pub fn leave_word(r: LeaveReason) -> &'static str {
-    word_of(r, LEAVE_REASONS)
+    r.word()
 }
 pub fn period_word(p: ContributionPeriod) -> &'static str {
-    word_of(p, PERIODS)
+    p.word()
 }
 
 pub fn channel(bank: bool) -> Channel {
@@ -306,11 +312,12 @@ mod tests {
     #[test]
     fn vocabularies_round_trip() {
         // Proves every word is read back, and each kind prints its English word.
-        for (word, kind) in BENEFIT_KINDS {
+        let table = table_of(&BenefitKind::ALL, BenefitKind::word, BENEFIT_SYNONYMS);
+        for (word, kind) in &table {
             assert_eq!(parse_benefit_kind(word), Ok(*kind));
             assert!(benefit_word(*kind).is_ascii(), "{word}");
         }
-        for (i, (word, kind)) in BENEFIT_KINDS.iter().take(7).enumerate() {
+        for (i, (word, kind)) in table.iter().take(7).enumerate() {
             assert_eq!(benefit_word(*kind), *word, "entry {i}");
         }
         assert!(parse_source("government").is_err());

@@ -323,7 +323,7 @@ fn a_hub_that_cannot_write_answers_503_and_catches_up_once_it_can() {
     });
     let addr = metrics_addr(&hub);
     assert_eq!(get(&addr, "/health").0, 200);
-    let mut rng = Rng::from_env("SAJJA_FAULT_SEED", 15);
+    let mut rng = rng_from_env("SAJJA_FAULT_SEED", 15);
     import_long_history(&node, dir.path(), 8_000, &mut rng);
     let pushed = run(node.command(&["sync", "--once"]));
     assert!(

@@ -79,7 +79,7 @@ fn network(root: &std::path::Path, tambons: &[&str]) -> (Hub, Vec<Hub>) {
     (province, hubs)
 }
 
-/// A node for `group` at `hub` with a simulated year (`sajja_hub::simulate`),
+/// A node for `group` at `hub` with a simulated year (`sajja_activity`),
 /// synced once; returns the node and its head seq.
 fn simulated_group(
     root: &std::path::Path,
@@ -90,9 +90,14 @@ fn simulated_group(
 ) -> (Node, u64) {
     let node = enrolled_node(&root.join(format!("node-{group}")), hub, group);
     let id = GroupId::parse(group).expect("group id");
-    let activity = sajja_hub::simulate::group_year(&id, seed, members);
+    let spec = sajja_activity::GroupSpec {
+        group: id,
+        members,
+        seed,
+    };
+    let year = sajja_activity::csv::year(&spec).expect("the generator's rows are importable");
     let file = root.join(format!("year-{group}.csv"));
-    std::fs::write(&file, activity.csv).expect("write csv");
+    std::fs::write(&file, year).expect("write csv");
     node.cli(&["import", path_arg(&file)]);
     node.cli(&["sync", "--once"]);
     let head = node.event_bytes().len() as u64;
@@ -157,7 +162,7 @@ fn group_figures(p: &GroupPosition) -> Value {
     let sources = |pairs: &[(sajja_common::event::Source, Money)]| -> Value {
         pairs
             .iter()
-            .map(|(s, m)| (sajja_hub::render::source_name(*s).to_string(), baht(*m)))
+            .map(|(s, m)| (s.word().to_string(), baht(*m)))
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
@@ -176,7 +181,7 @@ fn group_figures(p: &GroupPosition) -> Value {
         "contributions_month": sources(&p.contributions_month),
         "contributions_ytd": sources(&p.contributions_ytd),
         "benefits_ytd": p.benefits_ytd.iter()
-            .map(|(k, m)| (sajja_hub::render::benefit_name(*k).to_string(), baht(*m)))
+            .map(|(k, m)| (k.word().to_string(), baht(*m)))
             .collect::<serde_json::Map<_, _>>(),
         "loans_in_arrears": p.arrears.loans,
         "arrears_overdue": baht(p.arrears.overdue),

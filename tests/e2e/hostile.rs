@@ -92,7 +92,7 @@ fn every_hostile_push_is_refused_by_name_and_changes_nothing() {
     } else {
         panic!("a contribution decodes as one");
     }
-    let mut rng = Rng::from_env("SAJJA_HOSTILE_SEED", 0x4057);
+    let mut rng = rng_from_env("SAJJA_HOSTILE_SEED", 0x4057);
     let garbage: Vec<u8> = (0..64).map(|_| rng.next_u64() as u8).collect();
 
     // (what, events offered after the head, the check that must refuse them)

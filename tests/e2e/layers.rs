@@ -43,11 +43,6 @@ const HUB: &[Layer] = &[
         never: PURE,
     },
     Layer {
-        name: "simulate",
-        may_use: &[],
-        never: PURE,
-    },
-    Layer {
         name: "store",
         may_use: &["values"],
         never: NO_NET,
@@ -104,8 +99,8 @@ const HUB: &[Layer] = &[
     Layer {
         name: "main",
         may_use: &[
-            "values", "config", "pki", "simulate", "store", "read", "ingest", "render", "net",
-            "rpc", "relay", "web", "app",
+            "values", "config", "pki", "store", "read", "ingest", "render", "net", "rpc", "relay",
+            "web", "app",
         ],
         never: &[],
     },
@@ -656,4 +651,67 @@ fn a_circle_and_a_forbidden_import_are_caught() {
         "{text}"
     );
     assert!(text.contains("layer store names `tonic`"), "{text}");
+}
+
+/// The crates a crate's `[dependencies]` name (not its dev- or build-).
+fn dependencies_of(crate_dir: &str) -> BTreeSet<String> {
+    let path = workspace().join(crate_dir).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let mut names = BTreeSet::new();
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = line == "[dependencies]";
+        } else if inside && !line.is_empty() && !line.starts_with('#') {
+            let name = line.split(['=', '.', ' ']).next().unwrap_or_default();
+            names.insert(name.to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn the_crates_depend_one_way() {
+    // ARCHITECTURE.md's codemap: the domain and the generator do no I/O, the
+    // generator needs nothing but the domain, and the node and the hub never
+    // depend on each other.
+    let io = [
+        "tokio",
+        "rusqlite",
+        "tonic",
+        "axum",
+        "hyper",
+        "sajja-proto",
+        "sajja-edge",
+    ];
+    let rules: &[(&str, &[&str])] = &[
+        ("common", &io),
+        ("activity", &io),
+        (
+            "proto",
+            &["rusqlite", "axum", "sajja-edge", "sajja-node", "sajja-hub"],
+        ),
+        ("edge", &["sajja-node", "sajja-hub", "sajja-activity"]),
+        ("node", &["sajja-hub", "sajja-activity"]),
+        ("hub", &["sajja-node"]),
+    ];
+    let mut problems = Vec::new();
+    for (crate_dir, never) in rules {
+        let deps = dependencies_of(crate_dir);
+        assert!(
+            !deps.is_empty() || *crate_dir == "activity",
+            "{crate_dir}: no dependencies read"
+        );
+        for name in deps.iter().filter(|d| never.contains(&d.as_str())) {
+            problems.push(format!("{crate_dir} depends on {name}"));
+        }
+    }
+    let generator = dependencies_of("activity");
+    let allowed: BTreeSet<String> = ["sajja-common", "thiserror"].map(String::from).into();
+    assert!(
+        generator.is_subset(&allowed),
+        "activity depends on {generator:?}"
+    );
+    assert!(generator.contains("sajja-common"), "{generator:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -564,7 +564,7 @@ fn total_bytes(events: &[Vec<u8>]) -> u64 {
 fn a_push_cut_fifty_times_at_random_offsets_completes_and_resends_at_most_a_batch_per_cut() {
     const CUTS: u32 = 50;
     const MAX_BATCH_BYTES: u64 = sajja_proto::MAX_BATCH_BYTES as u64;
-    let mut rng = Rng::from_env("SAJJA_CUT_SEED", 0x5a_77a);
+    let mut rng = rng_from_env("SAJJA_CUT_SEED", 0x5a_77a);
     let dir = tempfile::tempdir().unwrap();
     let (hub, node) = hub_and_node(dir.path(), 0, 0);
     let proxy = Proxy::start(hub.addr.as_deref().unwrap());
@@ -673,7 +673,7 @@ fn a_push_cut_fifty_times_at_random_offsets_completes_and_resends_at_most_a_batc
 // event it acknowledged, and the node then finishes at the same head.
 #[test]
 fn a_hub_killed_repeatedly_while_ingesting_loses_nothing_it_acknowledged() {
-    let mut rng = Rng::from_env("SAJJA_CRASH_SEED", 0xc_2a54);
+    let mut rng = rng_from_env("SAJJA_CRASH_SEED", 0xc_2a54);
     let dir = tempfile::tempdir().unwrap();
     let (mut hub, node) = hub_and_node(dir.path(), 0, 0);
     hub.pin_port();

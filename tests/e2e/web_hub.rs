@@ -140,9 +140,9 @@ fn get(base: &str, path: &str, cookie: &str) -> Answer {
 }
 
 /// The demo's simulated year ends with the close of this month (its activity
-/// is fixed: `simulate::OPENED_ON` plus twelve months); the next is open.
+/// is fixed: `sajja_activity::OPENED_ON` plus twelve months); the next is open.
 fn last_closed_month() -> sajja_common::Month {
-    let opened: Date = sajja_hub::simulate::OPENED_ON.parse().expect("opened on");
+    let opened: Date = sajja_activity::day_of(sajja_activity::OPENED_ON);
     opened.add_months(12).month()
 }
 

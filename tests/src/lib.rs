@@ -406,34 +406,18 @@ impl Node {
     }
 }
 
-/// A small deterministic PRNG (splitmix64) for fault injection. Its seed is
-/// printed so any failing run can be replayed with the same cuts and kills.
-pub struct Rng(u64);
+pub use sajja_common::rng::Rng;
 
-impl Rng {
-    /// Seeded from the environment variable `var` if set, else `default`.
-    pub fn from_env(var: &str, default: u64) -> Rng {
-        let seed = std::env::var(var)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default);
-        println!("{var}={seed} (set it to replay this run)");
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
-
-    /// Uniform in `low..=high`.
-    pub fn between(&mut self, low: u64, high: u64) -> u64 {
-        assert!(low <= high);
-        low + self.next_u64() % (high - low + 1)
-    }
+/// The fault-injection generator, seeded from the environment variable `var`
+/// if set, else `default`. Its seed is printed so any failing run can be
+/// replayed with the same cuts and kills.
+pub fn rng_from_env(var: &str, default: u64) -> Rng {
+    let seed = std::env::var(var)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default);
+    println!("{var}={seed} (set it to replay this run)");
+    Rng::new(seed)
 }
 
 /// What the proxy saw of one connection.

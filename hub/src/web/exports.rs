@@ -300,7 +300,7 @@ fn research_rows(event: &Event, names: &Pseudonyms) -> Vec<Vec<String>> {
             member.map(|m| who(m.0)).unwrap_or_default(),
             amount.to_plain(),
             none(),
-            format!("{} {period}", report::source_name(*source)),
+            format!("{} {period}", source.word()),
         )],
         Body::SavingsDeposited { member, amount, .. }
         | Body::SavingsWithdrawn { member, amount, .. } => {
@@ -315,7 +315,7 @@ fn research_rows(event: &Event, names: &Pseudonyms) -> Vec<Vec<String>> {
             who(member.0),
             amount.to_plain(),
             none(),
-            report::benefit_name(*kind).to_string(),
+            kind.word().to_string(),
         )],
         Body::LoanDisbursed {
             member,
