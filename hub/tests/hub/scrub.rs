@@ -11,9 +11,7 @@ use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 use sajja_hub::values::status::GroupStatus;
 
-mod support;
-
-use support::{GROUP, Log};
+use crate::support::{GROUP, Log};
 
 impl Log {
     /// Events `from..=to` (1-based).

@@ -11,9 +11,7 @@ use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 
-mod support;
-
-use support::{GROUP, Log};
+use crate::support::{GROUP, Log};
 const DAY: i64 = 86_400;
 
 struct Hub {
