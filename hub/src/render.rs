@@ -216,7 +216,7 @@ fn group_value(line: &GroupLine, freshness: Freshness) -> Value {
         "as_of": p.as_of.to_string(),
         "status": line.health(freshness).name(),
         "seq": line.seq,
-        "last_contact_at": line.last_sync_at,
+        "last_contact_at": line.last_contact_at,
         "last_event_date": p.last_event_date.map(|d| d.to_string()),
         "active_members": p.active_members,
         "cash": amount(p.cash),
@@ -311,7 +311,7 @@ pub fn groups_csv(lines: &[GroupLine], freshness: Freshness) -> String {
             p.as_of.to_string(),
             line.health(freshness).name().to_string(),
             line.seq.to_string(),
-            cell(line.last_sync_at),
+            cell(line.last_contact_at),
             p.active_members.to_string(),
             amount(p.cash),
             amount(p.bank),
@@ -467,7 +467,7 @@ fn position_fields(p: &ScopePosition, as_of: Date) -> Vec<(&'static str, Value, 
         ),
         (
             "oldest_contact",
-            (optional(p.oldest_sync), cell(p.oldest_sync)),
+            (optional(p.oldest_contact), cell(p.oldest_contact)),
         ),
         ("fund_a_year_ago", money(p.fund_a_year_ago)),
         ("members_a_year_ago", count(p.members_a_year_ago)),
@@ -533,7 +533,7 @@ pub fn position_table(p: &ScopePosition, pools: &[PoolPosition], as_of: Date, no
         _ => "every group held here".to_string(),
     };
     let _ = writeln!(out, "Position of {what} as of {as_of} (amounts in baht)");
-    let freshness = match p.oldest_sync {
+    let freshness = match p.oldest_contact {
         Some(at) => format!("{} ({} min ago)", timestamp(at), (now - at).max(0) / 60),
         None => "never".into(),
     };

@@ -8,6 +8,7 @@
 //! it ([`Books::apply_unchecked`]).
 
 mod accounts;
+mod as_of;
 mod benefits;
 mod delta;
 mod refusal;
@@ -17,6 +18,7 @@ mod trial_balance;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use accounts::{Account, Accounts, ExpenseAccount, IncomeAccount, PoolBalances};
+pub use as_of::AsOf;
 pub use delta::Delta;
 pub use refusal::{Refusal, Rule};
 pub use refusal_th::benefit_kind_thai;
@@ -322,18 +324,15 @@ impl Books {
         events: impl IntoIterator<Item = &'a Event>,
         date: Date,
     ) -> Books {
-        let mut books = Books::new(group);
+        let mut as_of = AsOf::new(group, Some(date));
         let mut by_seq: Vec<&Event> = Vec::new();
         for event in events {
             by_seq.push(event);
-            if event.date > date {
-                continue;
-            }
             let original = reversal_target(event)
                 .and_then(|seq| by_seq.get(seq.wrapping_sub(1) as usize).copied());
-            books.apply_unchecked(event, original);
+            as_of.push(event, original);
         }
-        books
+        as_of.finish()
     }
 
     /// Validates `event` and applies it. `original` is the event a `Reversal`

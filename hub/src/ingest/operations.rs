@@ -14,7 +14,7 @@ use crate::ingest::admin::{AdminError, HubIdentity};
 use crate::pki::certs::{Pem, TlsError};
 use crate::pki::client_certs::Issued;
 use crate::store::{Credential, Store, StoreError};
-use crate::values::principal::{Principal, check_geocode, scope_within};
+use crate::values::principal::{Principal, is_scope_geocode, scope_within};
 use sajja_edge::clock::unix_now;
 
 #[derive(Debug, Error)]
@@ -158,7 +158,7 @@ pub fn enrol(
             if !crate::values::principal::check_name(name) {
                 return Err(OperationError::BadName(name.clone()));
             }
-            if !check_geocode(scope) {
+            if !is_scope_geocode(scope) {
                 return Err(OperationError::BadGeocode(scope.clone()));
             }
             if !scope_within(scope, &config.hub_id) {
@@ -288,13 +288,13 @@ pub fn principal(
         "group" => GroupId::parse(subject)
             .map(Principal::Group)
             .map_err(|_| OperationError::BadGeocode(subject.to_string())),
-        "hub" if check_geocode(subject) && subject.len() == 6 => {
+        "hub" if is_scope_geocode(subject) && subject.len() == 6 => {
             Ok(Principal::Hub(subject.to_string()))
         }
         "hub" => Err(OperationError::BadGeocode(subject.to_string())),
         "coordinator" => {
             let scope = scope.unwrap_or_default();
-            if !check_geocode(scope) {
+            if !is_scope_geocode(scope) {
                 return Err(OperationError::BadGeocode(scope.to_string()));
             }
             Ok(Principal::Coordinator {

@@ -8,12 +8,14 @@
 //! `sajja://coordinator/230101/somchai` (scope, then name) or
 //! `sajja://operator/ann`. The serial number is what `revoke` records.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use sajja_common::GroupId;
 pub use sajja_edge::enrolment::Role;
 use tonic::{Request, Status};
 
+use crate::net::blocking::{blocking, locked};
 use crate::pki::client_certs::read_certificate;
 use crate::store::{Store, StoreError};
 use crate::values::principal::{Principal, scope_within};
@@ -106,59 +108,82 @@ impl Caller {
 /// credentials table on every call so that `sajja-hub revoke`, run in
 /// another process, takes effect without a restart.
 pub struct Gate {
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
 }
 
 impl Gate {
     pub fn new(store: Store) -> Gate {
         Gate {
-            store: Mutex::new(store),
+            store: Arc::new(Mutex::new(store)),
         }
     }
 
-    pub fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
-        let certs = request.peer_certs().ok_or_else(|| {
-            Status::unauthenticated(
-                "no client certificate: connect with the enrolment bundle this hub issued",
-            )
-        })?;
-        let leaf = certs
-            .first()
-            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
-        let (principal, serial) = read_certificate(leaf.as_ref())
-            .map_err(|reason| Status::unauthenticated(format!("client certificate: {reason}")))?;
-        let credential = {
-            let store = self
-                .store
-                .lock()
-                .map_err(|_| Status::internal("hub state poisoned"))?;
-            store
-                .credential(&serial)
-                .map_err(|e| Status::internal(format!("credentials: {e}")))?
-        };
-        let refuse = |reason: String| {
-            tracing::warn!(caller = %principal, serial = %serial, reason = %reason, "certificate refused");
-            Status::unauthenticated(reason)
-        };
-        let Some(credential) = credential else {
-            return Err(refuse(format!(
-                "certificate {serial} ({principal}) is unknown to this hub"
-            )));
-        };
-        if credential.principal != principal {
-            return Err(refuse(format!(
-                "certificate {serial} names {principal} but was issued to {}",
-                credential.principal
-            )));
+    /// The caller of `request`. The certificate is read at once (the
+    /// returned future holds nothing of the request); the credentials table
+    /// is read on a blocking thread, off the async runtime.
+    pub fn caller<T>(
+        &self,
+        request: &Request<T>,
+    ) -> impl Future<Output = Result<Caller, Status>> + Send + 'static {
+        let presented = presented(request);
+        let store = self.store.clone();
+        async move {
+            let (principal, serial) = presented?;
+            let lookup = serial.clone();
+            let credential = blocking("credentials", move || {
+                locked(&store, "hub")?
+                    .credential(&lookup)
+                    .map_err(lookup_error)
+            })
+            .await?;
+            admit(principal, serial, credential)
         }
-        if let Some(at) = credential.revoked_at {
-            return Err(refuse(format!(
-                "certificate {serial} ({principal}) was revoked at {}",
-                crate::values::time::timestamp(at)
-            )));
-        }
-        Ok(Caller { principal, serial })
     }
+}
+
+/// The principal and serial a request's client certificate names.
+fn presented<T>(request: &Request<T>) -> Result<(Principal, String), Status> {
+    let certs = request.peer_certs().ok_or_else(|| {
+        Status::unauthenticated(
+            "no client certificate: connect with the enrolment bundle this hub issued",
+        )
+    })?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+    read_certificate(leaf.as_ref())
+        .map_err(|reason| Status::unauthenticated(format!("client certificate: {reason}")))
+}
+
+/// Admits a certificate only as the credential this hub recorded for its
+/// serial: issued to the same principal and not revoked.
+fn admit(
+    principal: Principal,
+    serial: String,
+    credential: Option<crate::store::Credential>,
+) -> Result<Caller, Status> {
+    let refuse = |reason: String| {
+        tracing::warn!(caller = %principal, serial = %serial, reason = %reason, "certificate refused");
+        Status::unauthenticated(reason)
+    };
+    let Some(credential) = credential else {
+        return Err(refuse(format!(
+            "certificate {serial} ({principal}) is unknown to this hub"
+        )));
+    };
+    if credential.principal != principal {
+        return Err(refuse(format!(
+            "certificate {serial} names {principal} but was issued to {}",
+            credential.principal
+        )));
+    }
+    if let Some(at) = credential.revoked_at {
+        return Err(refuse(format!(
+            "certificate {serial} ({principal}) was revoked at {}",
+            crate::values::time::timestamp(at)
+        )));
+    }
+    Ok(Caller { principal, serial })
 }
 
 pub fn lookup_error(e: StoreError) -> Status {

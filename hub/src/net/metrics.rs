@@ -15,6 +15,7 @@ use std::time::Duration;
 use sajja_common::GroupId;
 
 use crate::store::GroupSummary;
+use crate::values::lines;
 use crate::values::status::GroupStatus;
 
 /// Upper bounds of the batch latency buckets, in nanoseconds (1 ms .. 10 s).
@@ -215,10 +216,7 @@ impl Metrics {
                     damaged += 1;
                 } else if log.status == GroupStatus::Forked {
                     forked += 1;
-                } else if log
-                    .last_contact_at
-                    .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
-                {
+                } else if lines::stale(log.last_contact_at, now, stale_after_days) {
                     stale += 1;
                 } else if at_risk.contains(&log.group) {
                     risky += 1;

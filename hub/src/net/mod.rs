@@ -2,6 +2,7 @@
 //! that names every caller, per-client limits, the operations endpoint
 //! (`/health`, `/metrics`) and the metrics it serves.
 
+pub mod blocking;
 pub mod gate;
 pub mod http;
 pub mod limits;

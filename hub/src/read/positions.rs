@@ -19,7 +19,7 @@ use crate::read::cache::{PositionCache, Reader, past_basis};
 use crate::read::signoff;
 use crate::store::{GroupRow, PositionRow, Store, StoreError, StoredBasis};
 use crate::values::alert::Alert;
-use crate::values::lines::{Freshness, GroupLine};
+use crate::values::lines::{Freshness, GroupLine, stale};
 use crate::values::status::GroupStatus;
 
 /// Folds the stored events of `row` (those dated on or before `as_of`, when
@@ -90,7 +90,7 @@ pub fn group_lines(store: &Reader, scope: &str, as_of: Date) -> Result<Vec<Group
                 seq: row.seq,
                 forked: row.status == GroupStatus::Forked,
                 damaged: row.status == GroupStatus::Damaged,
-                last_sync_at: row.last_contact_at,
+                last_contact_at: row.last_contact_at,
             });
             Ok(())
         })?;
@@ -232,9 +232,7 @@ fn alerts_in_snapshot(
         if row.status == GroupStatus::Forked {
             out.push(Alert::Forked(group.clone()));
         } else if row.status != GroupStatus::Damaged
-            && row
-                .last_contact_at
-                .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+            && stale(row.last_contact_at, now, stale_after_days)
         {
             out.push(Alert::Stale {
                 group: group.clone(),
@@ -324,7 +322,7 @@ mod tests {
             seq: 1,
             forked: false,
             damaged: false,
-            last_sync_at: Some(0),
+            last_contact_at: Some(0),
             position: Arc::new(position),
             signed_off: Vec::new(),
         }

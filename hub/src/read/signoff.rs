@@ -30,8 +30,8 @@
 use std::collections::BTreeMap;
 
 use sajja_common::admin::AdminBooks;
-use sajja_common::ledger::reversal_target;
-use sajja_common::{Books, Event, GroupId, Hash, Month};
+use sajja_common::ledger::{AsOf, reversal_target};
+use sajja_common::{Event, GroupId, Hash, Month};
 use thiserror::Error;
 
 use crate::store::{Store, StoreError};
@@ -117,13 +117,14 @@ pub fn group_sign_off(store: &Store, group: &GroupId, month: Month) -> Result<Ha
     }
     let events = group_events(store, group)?;
     // The whole log in log order: `closes` records each close as it was applied.
-    let mut books = Books::new(group.clone());
+    let mut folded = AsOf::new(group.clone(), None);
     for event in &events {
         let original = reversal_target(event)
             .and_then(|seq| events.get(seq.wrapping_sub(1) as usize))
             .filter(|e| Some(e.seq) == reversal_target(event));
-        books.apply_unchecked(event, original);
+        folded.push(event, original);
     }
+    let books = folded.finish();
     let close = books
         .closes
         .iter()

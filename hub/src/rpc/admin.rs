@@ -14,6 +14,7 @@ use crate::config::HubConfig;
 use crate::ingest::accept::Ingest;
 use crate::ingest::operations;
 use crate::ingest::operations::{OperationError, RevokeTarget};
+use crate::net::blocking::{blocking, locked};
 use crate::net::gate::Gate;
 
 pub struct AdminService {
@@ -56,14 +57,10 @@ impl AdminService {
     ) -> Result<T, Status> {
         let ingest = self.ingest.clone();
         let config = self.config.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = ingest
-                .lock()
-                .map_err(|_| Status::internal("hub state poisoned"))?;
-            work(&mut guard, &config).map_err(status)
+        blocking("admin", move || {
+            work(&mut *locked(&ingest, "hub")?, &config).map_err(status)
         })
         .await
-        .map_err(|e| Status::internal(format!("admin task failed: {e}")))?
     }
 }
 
@@ -77,7 +74,7 @@ impl Admin for AdminService {
         &self,
         request: Request<EnrolRequest>,
     ) -> Result<Response<EnrolResponse>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         caller.must_be_operator("enrol")?;
         let request = request.into_inner();
         let principal =
@@ -114,7 +111,7 @@ impl Admin for AdminService {
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<RevokeResponse>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         caller.must_be_operator("revoke")?;
         let request = request.into_inner();
         let target = match optional(&request.serial) {
@@ -135,7 +132,7 @@ impl Admin for AdminService {
         &self,
         request: Request<ResolveForkRequest>,
     ) -> Result<Response<ResolveForkResponse>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         caller.must_be_operator("resolve forks")?;
         let request = request.into_inner();
         let group = sajja_proto::convert::group_id(&request.group_id)

@@ -16,6 +16,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
 use crate::config::HubConfig;
+use crate::net::blocking::{blocking, locked};
 use crate::net::gate::{Caller, Gate};
 use crate::net::limits::Guard;
 use crate::read::cache::Reader;
@@ -100,8 +101,12 @@ impl QueryService {
 
     /// Who is calling and the scope asked for, checked: an empty scope is
     /// the caller's own (an operator's is the whole hub).
-    fn scoped<T>(&self, request: &Request<T>, asked: &str) -> Result<(Caller, Scope), Status> {
-        let caller = self.inner.gate.caller(request)?;
+    async fn scoped<T>(
+        &self,
+        request: &Request<T>,
+        asked: &str,
+    ) -> Result<(Caller, Scope), Status> {
+        let caller = self.inner.gate.caller(request).await?;
         let scope = if asked.is_empty() {
             let own = match &caller.principal {
                 Principal::Coordinator { scope, .. } => scope.as_str(),
@@ -124,11 +129,8 @@ impl QueryService {
         work: impl FnOnce(&Context) -> Result<T, QueryError> + Send + 'static,
     ) -> Result<T, Status> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = inner
-                .store
-                .lock()
-                .map_err(|_| Status::internal("query state poisoned"))?;
+        blocking("query", move || {
+            let store = locked(&inner.store, "query")?;
             let cx = Context::new(
                 &store,
                 Freshness {
@@ -140,7 +142,6 @@ impl QueryService {
             work(&cx).map_err(|e| e.status())
         })
         .await
-        .map_err(|e| Status::internal(format!("query task failed: {e}")))?
     }
 
     /// Answers one query for `caller`, holding one of its call places
@@ -191,7 +192,7 @@ impl QueryRpc for QueryService {
         &self,
         request: Request<v1::PositionRequest>,
     ) -> Result<Response<v1::PositionResponse>, Status> {
-        let (caller, scope) = self.scoped(&request, &request.get_ref().scope)?;
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
         let as_of = as_of_arg(request.get_ref().as_of)?;
         let audience = Audience::of(&caller.principal);
         let answer = self
@@ -206,7 +207,7 @@ impl QueryRpc for QueryService {
         &self,
         request: Request<v1::GroupsRequest>,
     ) -> Result<Response<Self::GroupsStream>, Status> {
-        let (caller, scope) = self.scoped(&request, &request.get_ref().scope)?;
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
         let asked = request.into_inner();
         let as_of = as_of_arg(asked.as_of)?;
         let filter = GroupFilter {
@@ -232,7 +233,7 @@ impl QueryRpc for QueryService {
         &self,
         request: Request<v1::ReservesRequest>,
     ) -> Result<Response<v1::ReservesResponse>, Status> {
-        let (caller, scope) = self.scoped(&request, &request.get_ref().scope)?;
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
         let as_of = as_of_arg(request.get_ref().as_of)?;
         let audience = Audience::of(&caller.principal);
         let answer = self
@@ -247,7 +248,7 @@ impl QueryRpc for QueryService {
         &self,
         request: Request<v1::AlertsRequest>,
     ) -> Result<Response<Self::AlertsStream>, Status> {
-        let (caller, scope) = self.scoped(&request, &request.get_ref().scope)?;
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
         let as_of = as_of_arg(request.get_ref().as_of)?;
         let audience = Audience::of(&caller.principal);
         let answer = self
@@ -269,7 +270,7 @@ impl QueryRpc for QueryService {
         &self,
         request: Request<v1::SignOffsRequest>,
     ) -> Result<Response<Self::SignOffsStream>, Status> {
-        let (caller, scope) = self.scoped(&request, &request.get_ref().scope)?;
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
         let answer = self
             .answer_for(&caller, move |cx| {
                 let answer = sign_offs(cx, &scope)?;
@@ -286,7 +287,7 @@ impl QueryRpc for QueryService {
     type LogStream = LogStream;
 
     async fn log(&self, request: Request<v1::LogRequest>) -> Result<Response<LogStream>, Status> {
-        let caller = self.inner.gate.caller(&request)?;
+        let caller = self.inner.gate.caller(&request).await?;
         let asked = request.into_inner();
         let group = sajja_proto::convert::group_id(&asked.group_id)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;

@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::config::Limits;
 use crate::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError, Position};
+use crate::net::blocking::{blocking, locked};
 use crate::net::gate::{Caller, Gate};
 use crate::net::limits;
 use crate::net::limits::Guard;
@@ -62,14 +63,7 @@ impl SyncService {
         work: impl FnOnce(&mut Ingest) -> T + Send + 'static,
     ) -> Result<T, Status> {
         let ingest = self.ingest.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = ingest
-                .lock()
-                .map_err(|_| Status::internal("hub state poisoned"))?;
-            Ok(work(&mut guard))
-        })
-        .await
-        .map_err(|e| Status::internal(format!("ingest task failed: {e}")))?
+        blocking("ingest", move || Ok(work(&mut *locked(&ingest, "hub")?))).await
     }
 }
 
@@ -367,7 +361,7 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<v1::HeadsRequest>,
     ) -> Result<Response<v1::HeadsResponse>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         let ids = request.into_inner().group_ids;
         if ids.len() > 10_000 {
             return Err(Status::invalid_argument(
@@ -407,7 +401,7 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<Streaming<PushRequest>>,
     ) -> Result<Response<Self::PushStream>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         if matches!(
             caller.principal,
             Principal::Coordinator { .. } | Principal::Operator(_)
@@ -496,7 +490,7 @@ impl SyncRpc for SyncService {
         &self,
         request: Request<v1::PullRequest>,
     ) -> Result<Response<PullStream>, Status> {
-        let caller = self.gate.caller(&request)?;
+        let caller = self.gate.caller(&request).await?;
         let request = request.into_inner();
         let group = convert::group_id(&request.group_id)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! The fold kept beside each log: stored books, position inputs and month-end cuts.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sajja_common::ledger::reversal_target;
+use sajja_common::ledger::{AsOf, reversal_target};
 use sajja_common::position::{PositionBasis, PositionCuts};
 use sajja_common::{Books, Date, Event, GroupId, Hash};
 
@@ -130,7 +130,7 @@ pub(super) fn fold_log(
     as_of: Option<Date>,
     mut cuts: Option<&mut PositionCuts>,
 ) -> Result<Books, StoreError> {
-    let mut books = Books::new(group.clone());
+    let mut folded = AsOf::new(group.clone(), as_of);
     let decode = |bytes: &[u8], seq: u64| {
         Event::decode(bytes)
             .map_err(|e| StoreError::Damaged(format!("group {group} seq {seq}: {e}")))
@@ -147,7 +147,7 @@ pub(super) fn fold_log(
             .as_blob()
             .map_err(|e| StoreError::Damaged(format!("event bytes: {e}")))?;
         let event = decode(bytes, seq)?;
-        if as_of.is_some_and(|as_of| event.date > as_of) {
+        if !folded.counts(&event) {
             continue;
         }
         let original = match reversal_target(&event) {
@@ -159,11 +159,11 @@ pub(super) fn fold_log(
             None => None,
         };
         if let Some(cuts) = cuts.as_deref_mut() {
-            cuts.before(&books, event.date);
+            cuts.before(folded.books(), event.date);
         }
-        books.apply_unchecked(&event, original.as_ref());
+        folded.push(&event, original.as_ref());
     }
-    Ok(books)
+    Ok(folded.finish())
 }
 
 /// Writes a group's snapshot, replacing the one before.

@@ -18,9 +18,9 @@ pub struct GroupLine {
     pub forked: bool,
     /// The scrub found this hub's copy of the log damaged.
     pub damaged: bool,
-    /// The group's last verified contact (unix seconds; `last_contact_at`
-    /// in reports): what "stale" is measured from.
-    pub last_sync_at: Option<i64>,
+    /// The group's last verified contact (unix seconds): what "stale" is
+    /// measured from. (The wire's `GroupLine.last_sync_at` carries it.)
+    pub last_contact_at: Option<i64>,
     /// Shared with the reader's [`PositionCache`], which computed it.
     pub position: Arc<GroupPosition>,
     /// Months signed off for this group, in any administrative log held here.
@@ -168,8 +168,13 @@ impl GroupLine {
 
 /// Whether a group counts as stale: no verified contact for `stale_after_days`.
 pub fn is_stale(line: &GroupLine, now: i64, stale_after_days: u32) -> bool {
-    line.last_sync_at
-        .is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
+    stale(line.last_contact_at, now, stale_after_days)
+}
+
+/// The stale rule, the one place it is written (lines, alerts and metrics
+/// ask it): no contact yet, or none for more than `stale_after_days` days.
+pub fn stale(last_contact_at: Option<i64>, now: i64, stale_after_days: u32) -> bool {
+    last_contact_at.is_none_or(|at| now - at > i64::from(stale_after_days) * 86_400)
 }
 
 /// Narrows a list of groups; every filter set must hold (they combine with AND).

@@ -60,10 +60,10 @@ impl Principal {
         let (role, rest) = rest.split_once('/')?;
         match role {
             "group" => GroupId::parse(rest).ok().map(Principal::Group),
-            "hub" => check_geocode(rest).then(|| Principal::Hub(rest.to_string())),
+            "hub" => is_scope_geocode(rest).then(|| Principal::Hub(rest.to_string())),
             "coordinator" => {
                 let (scope, name) = rest.split_once('/')?;
-                (check_geocode(scope) && check_name(name)).then(|| Principal::Coordinator {
+                (is_scope_geocode(scope) && check_name(name)).then(|| Principal::Coordinator {
                     name: name.to_string(),
                     scope: scope.to_string(),
                 })
@@ -85,9 +85,11 @@ impl std::fmt::Display for Principal {
     }
 }
 
-/// A province (2 digits) or tambon (6 digits) geocode.
-pub fn check_geocode(text: &str) -> bool {
-    matches!(text.len(), 2 | 6) && text.bytes().all(|b| b.is_ascii_digit())
+/// Whether `text` names a scope: a province (2 digits) or tambon (6
+/// digits) geocode, as `sajja_common::ids::check_geocode` reads each.
+pub fn is_scope_geocode(text: &str) -> bool {
+    use sajja_common::ids::check_geocode;
+    check_geocode(text, "province", 2).is_ok() || check_geocode(text, "tambon", 6).is_ok()
 }
 
 /// Coordinator and operator names: short, lower-case ASCII, safe in a URI

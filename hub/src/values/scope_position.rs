@@ -32,7 +32,7 @@ pub struct ScopePosition {
     pub benefits_ytd: Money,
     /// The oldest last contact among the groups (unix seconds): how fresh
     /// the figures are at worst.
-    pub oldest_sync: Option<i64>,
+    pub oldest_contact: Option<i64>,
     /// The groups' funds (welfare fund + reserve pledged) twelve months
     /// before (see `GroupPosition::fund_a_year_ago`).
     pub fund_a_year_ago: Money,
@@ -89,7 +89,7 @@ pub fn scope_position(lines: &[GroupLine], scope: &str, freshness: Freshness) ->
         out.member_contributions_ytd =
             add(out.member_contributions_ytd, p.member_contributions_ytd());
         out.contributions_due_ytd = add(out.contributions_due_ytd, p.contributions_due_ytd);
-        out.oldest_sync = match (out.oldest_sync, line.last_sync_at) {
+        out.oldest_contact = match (out.oldest_contact, line.last_contact_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

@@ -13,7 +13,7 @@ use sajja_edge::clock::unix_now;
 use sajja_edge::web::password::{self, PasswordError};
 use sajja_edge::web::sessions;
 
-use crate::values::principal::{Principal, check_geocode, check_name};
+use crate::values::principal::{Principal, check_name, is_scope_geocode};
 
 /// A one-time code is good for a week: long enough to reach a coordinator
 /// by phone, short enough that a lost note stops mattering.
@@ -193,7 +193,7 @@ impl Accounts {
         if !check_name(name) {
             return Err(AccountError::BadName(name.to_string()));
         }
-        if !check_geocode(scope) {
+        if !is_scope_geocode(scope) {
             return Err(AccountError::BadScope(scope.to_string()));
         }
         let code = new_code();

@@ -98,7 +98,7 @@ fn group_record(cx: &Context, line: &GroupLine) -> Vec<String> {
         line.name.clone(),
         p.as_of.to_string(),
         line.health(cx.freshness).name().to_string(),
-        line.last_sync_at.map(iso_time).unwrap_or_default(),
+        line.last_contact_at.map(iso_time).unwrap_or_default(),
         p.active_members.to_string(),
         p.cash.to_plain(),
         p.bank.to_plain(),

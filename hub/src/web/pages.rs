@@ -650,7 +650,7 @@ pub async fn overview(
             by_source,
             by_kind,
             freshness: now
-                .oldest_sync
+                .oldest_contact
                 .map_or(w.never.to_string(), |at| lang.time(at)),
             charts: charts_of(lang, &series, (340, 150)),
         };
@@ -854,7 +854,7 @@ pub fn group_rows(lang: Lang, cx: &Context, lines: &[GroupLine]) -> Vec<GroupRow
                 loans: p.loans_outstanding.to_string(),
                 par30: percent(Some(p.par30_basis_points())),
                 last_contact: l
-                    .last_sync_at
+                    .last_contact_at
                     .map_or(w.never.to_string(), |at| lang.time(at)),
                 fund_key: p.fund().satang(),
                 par_key: p.par30_basis_points(),
@@ -990,7 +990,7 @@ pub async fn group(
                 .collect(),
             date_text: lang.date(as_of),
             last_contact: line
-                .last_sync_at
+                .last_contact_at
                 .map_or(w.never.to_string(), |at| lang.time(at)),
             seq: line.seq,
             figures: key_figures(w, &scope_now),

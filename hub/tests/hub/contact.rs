@@ -69,7 +69,7 @@ impl Hub {
             line.health(freshness) == Health::Stale
         );
         let scope = sajja_hub::values::scope_position::scope_position(&lines, "230101", freshness);
-        assert_eq!(scope.oldest_sync, line.last_sync_at);
+        assert_eq!(scope.oldest_contact, line.last_contact_at);
         let stale_alert = positions::alerts(store, "230101", today, freshness)
             .unwrap()
             .iter()
@@ -82,7 +82,7 @@ impl Hub {
             .collect();
         (
             line.health(freshness),
-            line.last_sync_at,
+            line.last_contact_at,
             stale_alert,
             groups.join(" "),
         )

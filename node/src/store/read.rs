@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 use sajja_common::chain::{self, Hash};
 use sajja_common::date::Date;
 use sajja_common::event::Event;
-use sajja_common::ledger::{Books, reversal_target};
+use sajja_common::ledger::{AsOf, Books, reversal_target};
 
 use super::error::StoreError;
 use super::fold::{damage_at, load_event};
@@ -90,9 +90,10 @@ impl Store {
     }
 
     /// The books as of the end of `date`: the events dated on or before it, in
-    /// log order (the same as `Books::fold_as_of`, but streamed).
+    /// log order (`AsOf`, as `Books::fold_as_of` and the hubs fold, but
+    /// streamed; the query leaves later events unread).
     pub fn books_as_of(&self, date: Date) -> Result<Books, StoreError> {
-        let mut books = Books::new(self.group.clone());
+        let mut books = AsOf::new(self.group.clone(), Some(date));
         let mut statement = self
             .conn
             .prepare("SELECT seq, bytes FROM events WHERE business_date <= ?1 ORDER BY seq")?;
@@ -105,8 +106,8 @@ impl Store {
                 Some(target) => load_event(&self.conn, target)?,
                 None => None,
             };
-            books.apply_unchecked(&event, original.as_ref());
+            books.push(&event, original.as_ref());
         }
-        Ok(books)
+        Ok(books.finish())
     }
 }
