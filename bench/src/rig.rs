@@ -55,7 +55,7 @@ pub struct Hub {
     pub ca_pem: Vec<u8>,
     pub ingest: Arc<Mutex<Ingest>>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<Result<(), sajja_hub::rpc::serve::ServeError>>>,
 }
 
 /// Writes a province hub's TLS files and `hub.toml` into `dir`, and loads it

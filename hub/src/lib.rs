@@ -4,6 +4,7 @@
 //! The modules are layers, lowest first; each uses only those before it
 //! (ARCHITECTURE.md, and `tests/e2e/layers.rs`, which enforces it).
 
+pub mod app;
 pub mod config;
 pub mod ingest;
 pub mod net;

@@ -14,7 +14,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -51,20 +50,41 @@ struct Endpoint {
 
 /// Binds `config.metrics_listen`, if set, writes the bound address to
 /// `<data_dir>/metrics.addr`, and serves in a task until `shutdown`.
+/// Why the operations endpoint did not start, or one answer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("the operations endpoint's store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("binding metrics_listen {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0} timed out")]
+    TimedOut(&'static str),
+    #[error("an answer's task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 pub async fn start(
     config: &HubConfig,
     metrics: Arc<Metrics>,
     scrub: Arc<ScrubState>,
     writes: Arc<crate::ingest::accept::WriteHealth>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<Option<JoinHandle<()>>> {
+) -> Result<Option<JoinHandle<()>>, HttpError> {
     let Some(listen) = config.metrics_listen else {
         return Ok(None);
     };
     let store = Reader::open(&config.database_path())?;
     let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("binding metrics_listen {listen}"))?;
+        .map_err(|source| HttpError::Bind {
+            addr: listen,
+            source,
+        })?;
     let addr = listener.local_addr()?;
     write_addr(&config.metrics_addr_file(), addr)?;
     tracing::info!(hub = %config.hub_id, %addr, "serving /metrics and /health");
@@ -178,10 +198,10 @@ fn parse(head: &[u8]) -> Request {
     }
 }
 
-async fn answer(mut stream: TcpStream, endpoint: &Arc<Endpoint>) -> anyhow::Result<()> {
+async fn answer(mut stream: TcpStream, endpoint: &Arc<Endpoint>) -> Result<(), HttpError> {
     let request = tokio::time::timeout(IO_TIMEOUT, read_head(&mut stream))
         .await
-        .context("request head timed out")??;
+        .map_err(|_| HttpError::TimedOut("the request head"))??;
     let (status, content_type, body) = match request {
         Request::Metrics => {
             let endpoint = endpoint.clone();
@@ -228,7 +248,7 @@ async fn answer(mut stream: TcpStream, endpoint: &Arc<Endpoint>) -> anyhow::Resu
         stream.shutdown().await
     })
     .await
-    .context("writing the answer timed out")??;
+    .map_err(|_| HttpError::TimedOut("writing the answer"))??;
     // Closing with unread bytes (an oversized head) would reset the
     // connection and could destroy the answer in flight: read what the
     // client still sends, within bounds, until it closes its side.

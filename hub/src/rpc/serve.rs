@@ -12,11 +12,29 @@ use tonic::transport::Server;
 
 use crate::config::HubConfig;
 use crate::ingest::accept::Ingest;
+use crate::ingest::operations::OperationError;
 use crate::net::gate::Gate;
 use crate::net::listener;
+use crate::net::listener::ListenerError;
 use crate::net::metrics::Metrics;
 use crate::rpc::sync::SyncService;
 use crate::store::Store;
+use crate::store::StoreError;
+
+/// Why the gRPC server did not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Operation(#[from] OperationError),
+    #[error("TLS: {0}")]
+    Tls(#[from] ListenerError),
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
 
 /// Serves the hub on `listener` until `shutdown` completes, counting into a
 /// registry of its own that nobody reads (see `serve_metered`).
@@ -25,7 +43,7 @@ pub async fn serve(
     ingest: Arc<Mutex<Ingest>>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     serve_metered(config, ingest, Arc::default(), listener, shutdown).await
 }
 
@@ -37,7 +55,7 @@ pub async fn serve_metered(
     metrics: Arc<Metrics>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let limits = &config.limits;
     let gate = Arc::new(Gate::new(Store::open(&config.database_path())?));
     let sync = SyncServer::new(SyncService::new(
