@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use anyhow::{Context, bail};
 use sajja_activity::{GroupSpec, OPENED_ON, day_of};
-use sajja_common::{GroupId, PublicKey};
+use sajja_common::{Date, GroupId, PublicKey};
 use sajja_edge::clock::{today, unix_now};
 use sajja_hub::config::HubConfig;
 use sajja_hub::ingest::admin::read_key;
@@ -176,30 +176,113 @@ fn wait_for_file(
 }
 
 pub fn run(wait: bool) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let mut interrupt = Interrupt::catch()?;
-    let exe = std::env::current_exe().context("locating sajja-hub")?;
-    let node_bin = exe.with_file_name("sajja-node");
-    if !node_bin.is_file() {
-        bail!(
-            "{} is not built: the demo drives real node processes; run `cargo build --release` first",
-            node_bin.display()
-        );
+    let mut demo = Demo::new()?;
+    let (province_path, province) = demo.start_province()?;
+    let hubs = demo.start_tambons(&province_path)?;
+    let mut heads = Vec::new();
+    for (index, group) in GROUPS.iter().enumerate() {
+        demo.interrupt.check()?;
+        heads.push(demo.start_group(index, *group, &hubs)?);
     }
-    let root = std::env::temp_dir().join(format!("sajja-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&root)?;
-    let scratch = Scratch(root.clone());
-    let mut children = Children(Vec::new());
-    println!("Sajja demo network in {}", root.display());
-    let hub = |args: &[&str]| {
-        let mut command = Command::new(&exe);
+    let deadline = Instant::now() + SYNC_TIMEOUT;
+    for (group, database, head) in &heads {
+        demo.wait_held(database, group, *head, "its tambon hub", deadline)?;
+    }
+    println!(
+        "all six logs verified and stored by their tambon hubs in {:.1} s",
+        demo.started.elapsed().as_secs_f64()
+    );
+    demo.print_treasurer_login(deadline)?;
+    for (config, hub_id) in [(&province, "23"), (&hubs[0].config, "230101")] {
+        print_dashboard_logins(config, hub_id)?;
+    }
+    for tambon in &hubs {
+        demo.interrupt.check()?;
+        demo.record_pool_facts(tambon)?;
+    }
+    let province_db = province.database_path();
+    for (group, _, head) in &heads {
+        demo.wait_held(&province_db, group, *head, "the province", deadline)?;
+    }
+    let as_of = today();
+    for tambon in &hubs {
+        demo.wait_admin_relayed(&province_db, tambon.id, as_of, deadline)?;
+    }
+    println!(
+        "the province re-verified every log relayed by its tambon hubs; network up in {:.1} s\n",
+        demo.started.elapsed().as_secs_f64()
+    );
+    print_province(&province, as_of)?;
+    demo.print_queries(&province_path, &hubs)?;
+    if wait {
+        println!(
+            "\nPress Ctrl-C to stop the network and remove {}",
+            demo.scratch.0.display()
+        );
+        demo.interrupt.wait();
+        println!("stopping");
+    }
+    Ok(())
+}
+
+/// The demo as it runs. Fields drop in order: the children are stopped
+/// before the directory they write in is removed.
+struct Demo {
+    children: Children,
+    scratch: Scratch,
+    interrupt: Interrupt,
+    started: Instant,
+    exe: PathBuf,
+    node_bin: PathBuf,
+}
+
+/// A running tambon hub.
+struct TambonHub {
+    id: &'static str,
+    config_path: PathBuf,
+    config: HubConfig,
+    addr: String,
+}
+
+impl Demo {
+    fn new() -> anyhow::Result<Demo> {
+        let started = Instant::now();
+        let interrupt = Interrupt::catch()?;
+        let exe = std::env::current_exe().context("locating sajja-hub")?;
+        let node_bin = exe.with_file_name("sajja-node");
+        if !node_bin.is_file() {
+            bail!(
+                "{} is not built: the demo drives real node processes; run `cargo build --release` first",
+                node_bin.display()
+            );
+        }
+        let root = std::env::temp_dir().join(format!("sajja-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&root)?;
+        println!("Sajja demo network in {}", root.display());
+        Ok(Demo {
+            children: Children(Vec::new()),
+            scratch: Scratch(root),
+            interrupt,
+            started,
+            exe,
+            node_bin,
+        })
+    }
+
+    fn root(&self) -> &Path {
+        &self.scratch.0
+    }
+
+    fn hub(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.exe);
         command.args(args);
         command
-    };
-    let init = |dir: &Path, hub_id: &str, level: &str| {
+    }
+
+    fn init_hub(&self, dir: &Path, hub_id: &str, level: &str) -> anyhow::Result<String> {
         let dir = dir.display().to_string();
         run_checked(
-            &mut hub(&[
+            &mut self.hub(&[
                 "init",
                 "--dir",
                 &dir,
@@ -212,85 +295,112 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             ]),
             "sajja-hub init",
         )
-    };
-    let start =
-        |config_path: &Path, config: &HubConfig, what: &str| -> anyhow::Result<(Child, String)> {
-            let log = std::fs::File::create(config.data_dir.join("hub.log"))?;
-            let mut child = hub(&["run", "--config", &config_path.display().to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()?;
-            let addr = wait_for_file(&config.addr_file(), &mut child, what, &interrupt)?;
-            Ok((child, addr))
-        };
-
-    // The province hub trusts its tambon hubs' keys from its configuration.
-    let province_path = root.join("hub-23").join("hub.toml");
-    init(&root.join("hub-23"), "23", "province")?;
-    let mut children_toml = String::new();
-    for tambon in TAMBONS {
-        let dir = root.join(format!("hub-{tambon}"));
-        init(&dir, tambon, "tambon")?;
-        let key = read_key(&HubConfig::load(&dir.join("hub.toml"))?.signing_key)?.public();
-        children_toml.push_str(&format!(
-            "\n[[children]]\nhub_id = \"{tambon}\"\nkey = \"{key}\"\n"
-        ));
-    }
-    append_text(&province_path, &children_toml)?;
-    // The province and the first tambon serve the coordinators' dashboard.
-    append_text(&province_path, DEMO_WEB)?;
-    append_text(&root.join("hub-230101").join("hub.toml"), DEMO_WEB)?;
-    let province = HubConfig::load(&province_path)?;
-    let (child, province_addr) = start(&province_path, &province, "the province hub")?;
-    children.0.push(child);
-    println!("  province hub 23 listening on https://{province_addr}");
-
-    let mut hubs = Vec::new();
-    let province_text = province_path.display().to_string();
-    for tambon in TAMBONS {
-        let config_path = root.join(format!("hub-{tambon}")).join("hub.toml");
-        // The province enrols each tambon hub; its bundle is the parent link.
-        let bundle = root.join(format!("hub-{tambon}")).join("province.bundle");
-        let bundle_text = bundle.display().to_string();
-        run_checked(
-            &mut hub(&[
-                "enrol",
-                "hub",
-                tambon,
-                "--config",
-                &province_text,
-                "--out",
-                &bundle_text,
-            ]),
-            "sajja-hub enrol hub",
-        )?;
-        append_text(
-            &config_path,
-            &format!("\n[parent]\nbundle = \"{bundle_text}\"\n"),
-        )?;
-        let config = HubConfig::load(&config_path)?;
-        let (child, addr) = start(&config_path, &config, "a tambon hub")?;
-        children.0.push(child);
-        println!("  tambon hub {tambon} listening on https://{addr}, relaying to the province");
-        hubs.push((tambon, config_path, config, addr));
     }
 
-    let mut heads = Vec::new();
-    let mut web_addr_file: Option<PathBuf> = None;
-    for (index, (group, name, members)) in GROUPS.iter().enumerate() {
-        interrupt.check()?;
+    /// Starts `sajja-hub run` and waits for its address.
+    fn start_hub(
+        &mut self,
+        config_path: &Path,
+        config: &HubConfig,
+        what: &str,
+    ) -> anyhow::Result<String> {
+        let log = std::fs::File::create(config.data_dir.join("hub.log"))?;
+        let mut child = self
+            .hub(&["run", "--config", &config_path.display().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        let addr = wait_for_file(&config.addr_file(), &mut child, what, &self.interrupt);
+        self.children.0.push(child);
+        addr
+    }
+
+    /// Initialises every hub and starts the province, which trusts its tambon
+    /// hubs' keys from its configuration. The province and the first tambon
+    /// serve the coordinators' dashboard.
+    fn start_province(&mut self) -> anyhow::Result<(PathBuf, HubConfig)> {
+        let root = self.root().to_path_buf();
+        let province_path = root.join("hub-23").join("hub.toml");
+        self.init_hub(&root.join("hub-23"), "23", "province")?;
+        let mut children_toml = String::new();
+        for tambon in TAMBONS {
+            let dir = root.join(format!("hub-{tambon}"));
+            self.init_hub(&dir, tambon, "tambon")?;
+            let key = read_key(&HubConfig::load(&dir.join("hub.toml"))?.signing_key)?.public();
+            children_toml.push_str(&format!(
+                "\n[[children]]\nhub_id = \"{tambon}\"\nkey = \"{key}\"\n"
+            ));
+        }
+        append_text(&province_path, &children_toml)?;
+        append_text(&province_path, DEMO_WEB)?;
+        append_text(&root.join("hub-230101").join("hub.toml"), DEMO_WEB)?;
+        let province = HubConfig::load(&province_path)?;
+        let addr = self.start_hub(&province_path, &province, "the province hub")?;
+        println!("  province hub 23 listening on https://{addr}");
+        Ok((province_path, province))
+    }
+
+    /// Starts each tambon hub, enrolled by the province, whose bundle is its
+    /// parent link.
+    fn start_tambons(&mut self, province_path: &Path) -> anyhow::Result<Vec<TambonHub>> {
+        let mut hubs = Vec::new();
+        let province_text = province_path.display().to_string();
+        for tambon in TAMBONS {
+            let dir = self.root().join(format!("hub-{tambon}"));
+            let config_path = dir.join("hub.toml");
+            let bundle_text = dir.join("province.bundle").display().to_string();
+            run_checked(
+                &mut self.hub(&[
+                    "enrol",
+                    "hub",
+                    tambon,
+                    "--config",
+                    &province_text,
+                    "--out",
+                    &bundle_text,
+                ]),
+                "sajja-hub enrol hub",
+            )?;
+            append_text(
+                &config_path,
+                &format!("\n[parent]\nbundle = \"{bundle_text}\"\n"),
+            )?;
+            let config = HubConfig::load(&config_path)?;
+            let addr = self.start_hub(&config_path, &config, "a tambon hub")?;
+            println!("  tambon hub {tambon} listening on https://{addr}, relaying to the province");
+            hubs.push(TambonHub {
+                id: tambon,
+                config_path,
+                config,
+                addr,
+            });
+        }
+        Ok(hubs)
+    }
+
+    /// One group: a real node given its simulated year through `sajja-node
+    /// import`, enrolled at its tambon hub and left running its daemon (the
+    /// first group with the treasurer's web app on). Returns the group, its
+    /// hub's database and the node's head.
+    fn start_group(
+        &mut self,
+        index: usize,
+        (group, name, members): (&str, &str, u32),
+        hubs: &[TambonHub],
+    ) -> anyhow::Result<(GroupId, PathBuf, u64)> {
         let group_id = GroupId::parse(group)?;
-        let (_, config_path, config, addr) = hubs
+        let hub = hubs
             .iter()
-            .find(|(t, ..)| *t == group_id.tambon())
+            .find(|h| h.id == group_id.tambon())
             .context("a hub for every group")?;
-        let data = root.join(format!("node-{group}"));
+        let data = self.root().join(format!("node-{group}"));
         let node = |args: &[&str]| {
-            let mut command = Command::new(&node_bin);
+            let mut command = Command::new(&self.node_bin);
             command.arg("--data-dir").arg(&data).args(args);
             command
         };
+        let opened = day_of(OPENED_ON).to_string();
         run_checked(
             &mut node(&[
                 "init",
@@ -299,13 +409,13 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
                 "--name",
                 name,
                 "--opened-on",
-                &day_of(OPENED_ON).to_string(),
+                &opened,
             ]),
             "sajja-node init",
         )?;
         let spec = GroupSpec {
             group: group_id.clone(),
-            members: *members,
+            members,
             seed: 7919 * (index as u64 + 1),
         };
         let csv = data.join("year.csv");
@@ -314,32 +424,19 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             &mut node(&["import", &csv.display().to_string()]),
             "sajja-node import",
         )?;
-        let status = run_checked(&mut node(&["status"]), "sajja-node status")?;
-        let key = status
-            .lines()
-            .find_map(|l| l.strip_prefix("public key"))
-            .map(str::trim)
-            .and_then(PublicKey::from_hex)
-            .context("sajja-node status printed no public key")?;
-        let head: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("local head"))
-            .and_then(|rest| rest.split_whitespace().nth(1))
-            .and_then(|seq| seq.parse().ok())
-            .context("sajja-node status printed no head")?;
-        let config_text = config_path.display().to_string();
+        let (key, head) = key_and_head(&run_checked(&mut node(&["status"]), "sajja-node status")?)?;
         let bundle = data.join("enrolment.bundle").display().to_string();
         run_checked(
-            &mut hub(&[
+            &mut self.hub(&[
                 "enrol",
                 "group",
                 group,
                 "--key",
                 &key.to_hex(),
                 "--config",
-                &config_text,
+                &hub.config_path.display().to_string(),
                 "--url",
-                &format!("https://{addr}"),
+                &format!("https://{}", hub.addr),
                 "--out",
                 &bundle,
             ]),
@@ -350,7 +447,6 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             "sajja-node init --bundle",
         )?;
         let log = std::fs::File::create(data.join("node.log"))?;
-        // The first group also serves the treasurer's web app.
         let mut run = if index == 0 {
             add_demo_treasurer(&mut node(&[
                 "user",
@@ -361,7 +457,6 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             ]))?;
             let node_config = data.join("node.toml");
             std::fs::write(&node_config, "[web]\nlisten = \"127.0.0.1:0\"\n")?;
-            web_addr_file = Some(data.join("web.addr"));
             node(&["--config", &node_config.display().to_string(), "run"])
         } else {
             node(&["run"])
@@ -371,83 +466,72 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?;
-        children.0.push(child);
+        self.children.0.push(child);
         println!(
-            "  group {group} ({} members, {head} events) enrolled; its daemon is pushing",
-            spec.members
+            "  group {group} ({members} members, {head} events) enrolled; its daemon is pushing"
         );
-        heads.push((group_id, config.database_path(), head));
+        Ok((group_id, hub.config.database_path(), head))
     }
 
-    let deadline = Instant::now() + SYNC_TIMEOUT;
-    let held = |database: &Path, group: &GroupId| -> anyhow::Result<u64> {
-        Ok(Store::open(database)?
-            .group(group)?
-            .map_or(0, |row| row.seq))
-    };
-    for (group, database, head) in &heads {
-        while held(database, group)? < *head {
-            interrupt.check()?;
+    /// Waits until the hub database `database` holds `group` up to `head`.
+    fn wait_held(
+        &self,
+        database: &Path,
+        group: &GroupId,
+        head: u64,
+        hub: &str,
+        deadline: Instant,
+    ) -> anyhow::Result<()> {
+        let held = || -> anyhow::Result<u64> {
+            Ok(Store::open(database)?
+                .group(group)?
+                .map_or(0, |row| row.seq))
+        };
+        while held()? < head {
+            self.interrupt.check()?;
             if Instant::now() > deadline {
-                bail!("group {group} did not reach its tambon hub within {SYNC_TIMEOUT:?}");
+                bail!("group {group} did not reach {hub} within {SYNC_TIMEOUT:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(())
     }
-    println!(
-        "all six logs verified and stored by their tambon hubs in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    if let Some(file) = &web_addr_file {
-        while !std::fs::read_to_string(file).is_ok_and(|a| a.starts_with("http://")) {
-            interrupt.check()?;
+
+    /// The first group's web app address, once it serves, and its login.
+    fn print_treasurer_login(&self, deadline: Instant) -> anyhow::Result<()> {
+        let file = self.root().join("node-230101-001").join("web.addr");
+        while !std::fs::read_to_string(&file).is_ok_and(|a| a.starts_with("http://")) {
+            self.interrupt.check()?;
             if Instant::now() > deadline {
                 bail!("the web app of group 230101-001 did not start within {SYNC_TIMEOUT:?}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let addr = std::fs::read_to_string(file)?;
+        let addr = std::fs::read_to_string(&file)?;
         println!(
             "treasurer's web app of group 230101-001: {} (log in as {DEMO_USER}, password {DEMO_PASSWORD})",
             addr.trim()
         );
-    }
-    let dashboards = [(&province, "23"), (&hubs[0].2, "230101")];
-    for (config, hub_id) in dashboards {
-        let addr = std::fs::read_to_string(config.web_addr_file())
-            .with_context(|| format!("hub {hub_id}'s dashboard address"))?;
-        let accounts = Accounts::open(&config.web_users_path())?;
-        let logins = [
-            (DEMO_COORDINATOR, WebRole::Coordinator, "230101"),
-            (DEMO_OPERATOR, WebRole::Operator, hub_id),
-        ];
-        for (name, role, scope) in logins {
-            let code = accounts.issue_code(name, role, scope)?;
-            accounts.redeem(name, &code, DEMO_PASSWORD)?;
-        }
-        println!(
-            "coordinators' dashboard of hub {hub_id}: {} (log in as {DEMO_COORDINATOR} for tambon 230101, or {DEMO_OPERATOR} to sign off months; password {DEMO_PASSWORD})",
-            addr.trim()
-        );
+        Ok(())
     }
 
-    // Each tambon network fund sets a reserve policy, issues community
-    // currency and guarantees a group's bank loan: facts in the hub's own log.
-    for (tambon, config_path, ..) in &hubs {
-        interrupt.check()?;
-        let config = config_path.display().to_string();
+    /// Each tambon network fund sets a reserve policy, issues community
+    /// currency and guarantees a group's bank loan: facts in the hub's own log.
+    fn record_pool_facts(&self, tambon: &TambonHub) -> anyhow::Result<()> {
+        let config = tambon.config_path.display().to_string();
         let pool = |args: &[&str]| {
             run_checked(
-                &mut hub(&[&["pool"], args, &["--config", &config]].concat()),
+                &mut self.hub(&[&["pool"], args, &["--config", &config]].concat()),
                 "sajja-hub pool",
             )
         };
-        pool(&["policy", tambon, "--min-ratio", "50"])?;
-        pool(&["issue-currency", tambon, "20000"])?;
-        let beneficiary = format!("{tambon}-002");
+        let id = tambon.id;
+        pool(&["policy", id, "--min-ratio", "50"])?;
+        pool(&["issue-currency", id, "20000"])?;
+        let beneficiary = format!("{id}-002");
         pool(&[
             "guarantee",
-            tambon,
+            id,
             "--id",
             "1",
             "--group",
@@ -456,38 +540,122 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
             "ธ.ก.ส.",
             "30000",
         ])?;
+        Ok(())
     }
-    let province_db = province.database_path();
-    for (group, _, head) in &heads {
-        while held(&province_db, group)? < *head {
-            interrupt.check()?;
-            if Instant::now() > deadline {
-                bail!("group {group} did not reach the province within {SYNC_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    let as_of = today();
-    for (tambon, ..) in &hubs {
+
+    /// Waits until the province holds tambon hub `tambon`'s log with the
+    /// guarantee just recorded.
+    fn wait_admin_relayed(
+        &self,
+        province_db: &Path,
+        tambon: &str,
+        as_of: Date,
+        deadline: Instant,
+    ) -> anyhow::Result<()> {
         loop {
-            let store = Store::open(&province_db)?;
+            let store = Store::open(province_db)?;
             let books = positions::admin_books_as_of(&store, tambon, as_of)?;
             if books.is_some_and(|b| b.pools.values().any(|p| !p.guarantees.is_empty())) {
-                break;
+                return Ok(());
             }
-            interrupt.check()?;
+            self.interrupt.check()?;
             if Instant::now() > deadline {
                 bail!("the log of hub {tambon} did not reach the province within {SYNC_TIMEOUT:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    println!(
-        "the province re-verified every log relayed by its tambon hubs; network up in {:.1} s\n",
-        started.elapsed().as_secs_f64()
-    );
 
-    let store = sajja_hub::read::cache::Reader::open(&province_db)?;
+    /// The `sajja-hub query` lines to paste while the demo runs; a
+    /// coordinator of tambon 230101 queries the province remotely, over
+    /// mutual TLS, with nothing but its bundle.
+    fn print_queries(&self, province_path: &Path, hubs: &[TambonHub]) -> anyhow::Result<()> {
+        println!("Query the live hubs (paste into another terminal while the demo runs):");
+        let province_text = province_path.display().to_string();
+        let exe_text = self.exe.display().to_string();
+        let coordinator = self
+            .root()
+            .join("coordinator-230101.bundle")
+            .display()
+            .to_string();
+        run_checked(
+            &mut self.hub(&[
+                "enrol",
+                "coordinator",
+                "demo",
+                "--scope",
+                "230101",
+                "--config",
+                &province_text,
+                "--out",
+                &coordinator,
+            ]),
+            "sajja-hub enrol coordinator",
+        )?;
+        println!("  {exe_text} query position --config {province_text} 23");
+        println!("  {exe_text} query groups --config {province_text} 23");
+        println!("  {exe_text} query alerts --config {province_text} 23");
+        println!("  {exe_text} query reserves --config {province_text} 23");
+        println!("  {exe_text} query groups --config {province_text} 230101 --as-of 2026-06-30");
+        for hub in hubs {
+            println!(
+                "  {exe_text} query groups --config {} {}",
+                hub.config_path.display(),
+                hub.id
+            );
+        }
+        println!("  {exe_text} query position --bundle {coordinator} 230101");
+        println!("  {exe_text} heads --config {province_text}");
+        println!(
+            "  {} --data-dir {} balance",
+            self.node_bin.display(),
+            self.root().join("node-230101-001").display()
+        );
+        Ok(())
+    }
+}
+
+/// The node's public key and head, as `sajja-node status` prints them.
+fn key_and_head(status: &str) -> anyhow::Result<(PublicKey, u64)> {
+    let key = status
+        .lines()
+        .find_map(|l| l.strip_prefix("public key"))
+        .map(str::trim)
+        .and_then(PublicKey::from_hex)
+        .context("sajja-node status printed no public key")?;
+    let head: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("local head"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|seq| seq.parse().ok())
+        .context("sajja-node status printed no head")?;
+    Ok((key, head))
+}
+
+/// A hub's dashboard address and the demo's accounts on it, with their
+/// one-time codes redeemed for the demo password.
+fn print_dashboard_logins(config: &HubConfig, hub_id: &str) -> anyhow::Result<()> {
+    let addr = std::fs::read_to_string(config.web_addr_file())
+        .with_context(|| format!("hub {hub_id}'s dashboard address"))?;
+    let accounts = Accounts::open(&config.web_users_path())?;
+    let logins = [
+        (DEMO_COORDINATOR, WebRole::Coordinator, "230101"),
+        (DEMO_OPERATOR, WebRole::Operator, hub_id),
+    ];
+    for (name, role, scope) in logins {
+        let code = accounts.issue_code(name, role, scope)?;
+        accounts.redeem(name, &code, DEMO_PASSWORD)?;
+    }
+    println!(
+        "coordinators' dashboard of hub {hub_id}: {} (log in as {DEMO_COORDINATOR} for tambon 230101, or {DEMO_OPERATOR} to sign off months; password {DEMO_PASSWORD})",
+        addr.trim()
+    );
+    Ok(())
+}
+
+/// The province's group and pool tables, as its hub computes them.
+fn print_province(province: &HubConfig, as_of: Date) -> anyhow::Result<()> {
+    let store = sajja_hub::read::cache::Reader::open(&province.database_path())?;
     println!("Province 23, as its hub computes it from the relayed logs");
     print!(
         "{}",
@@ -503,54 +671,6 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         report::pool_table(&positions::pool_positions(&store, "23", as_of)?, as_of)
     );
     println!();
-    println!("Query the live hubs (paste into another terminal while the demo runs):");
-    let province_text = province_path.display().to_string();
-    let exe_text = exe.display().to_string();
-    // A coordinator of tambon 230101 queries the province remotely, over
-    // mutual TLS, with nothing but its bundle.
-    let coordinator = root.join("coordinator-230101.bundle").display().to_string();
-    run_checked(
-        &mut hub(&[
-            "enrol",
-            "coordinator",
-            "demo",
-            "--scope",
-            "230101",
-            "--config",
-            &province_text,
-            "--out",
-            &coordinator,
-        ]),
-        "sajja-hub enrol coordinator",
-    )?;
-    println!("  {exe_text} query position --config {province_text} 23");
-    println!("  {exe_text} query groups --config {province_text} 23");
-    println!("  {exe_text} query alerts --config {province_text} 23");
-    println!("  {exe_text} query reserves --config {province_text} 23");
-    println!("  {exe_text} query groups --config {province_text} 230101 --as-of 2026-06-30");
-    for (tambon, config_path, ..) in &hubs {
-        println!(
-            "  {exe_text} query groups --config {} {tambon}",
-            config_path.display()
-        );
-    }
-    println!("  {exe_text} query position --bundle {coordinator} 230101");
-    println!("  {exe_text} heads --config {province_text}");
-    println!(
-        "  {} --data-dir {} balance",
-        node_bin.display(),
-        root.join("node-230101-001").display()
-    );
-    if wait {
-        println!(
-            "\nPress Ctrl-C to stop the network and remove {}",
-            root.display()
-        );
-        interrupt.wait();
-        println!("stopping");
-    }
-    drop(children);
-    drop(scratch);
     Ok(())
 }
 
