@@ -324,39 +324,13 @@ impl GroupPosition {
                 .filter(|(m, _)| in_window(*m))
                 .map(|(_, moves)| net(moves))
                 .sum::<i64>();
-        // Members at the end of each month of the year so far (on `as_of`
-        // for its own month): walk back from now, undoing each month's moves.
-        let mut net_by_month = [0i64; 13];
-        for (m, moves) in books.member_moves {
-            if *m >= year_start && *m <= month {
-                net_by_month[m.month_of_year() as usize] += net(moves);
-            }
-        }
-        let mut member_months = 0i64;
-        let mut at_end = active;
-        for m in (1..=month.month_of_year() as usize).rev() {
-            member_months += at_end;
-            at_end -= net_by_month[m];
-        }
+        let member_months = member_months_this_year(books.member_moves, active, month);
         let per_year = i128::from(books.contribution_amount.satang())
             * i128::from(books.contribution_periods_per_year);
         let due = |member_months: i64| {
             Money::from_satang((i128::from(member_months) * per_year / 12) as i64)
         };
-        let mut arrears = Arrears::default();
-        for loan in loans {
-            let behind = loan.arrears_on(as_of);
-            if behind.overdue.is_positive() {
-                arrears.loans += 1;
-                arrears.overdue =
-                    Money::from_satang(arrears.overdue.satang() + behind.overdue.satang());
-                if behind.days_past_due > PAR_DAYS {
-                    arrears.at_risk_outstanding = Money::from_satang(
-                        arrears.at_risk_outstanding.satang() + loan.outstanding().satang(),
-                    );
-                }
-            }
-        }
+        let arrears = arrears_of(loans, as_of);
         GroupPosition {
             as_of,
             cash: a.cash,
@@ -550,6 +524,51 @@ pub fn basis_points_text(basis_points: i64) -> String {
 
 fn ratio(numerator: i64, denominator: i64) -> Option<i64> {
     (denominator > 0).then(|| (i128::from(numerator) * 10_000 / i128::from(denominator)) as i64)
+}
+
+/// Loans overdue on `as_of`, what is overdue, and the outstanding of those
+/// more than `PAR_DAYS` past due (PAR30's numerator).
+fn arrears_of(loans: impl Iterator<Item = LoanSchedule>, as_of: Date) -> Arrears {
+    let mut arrears = Arrears::default();
+    for loan in loans {
+        let behind = loan.arrears_on(as_of);
+        if behind.overdue.is_positive() {
+            arrears.loans += 1;
+            arrears.overdue =
+                Money::from_satang(arrears.overdue.satang() + behind.overdue.satang());
+            if behind.days_past_due > PAR_DAYS {
+                arrears.at_risk_outstanding = Money::from_satang(
+                    arrears.at_risk_outstanding.satang() + loan.outstanding().satang(),
+                );
+            }
+        }
+    }
+    arrears
+}
+
+/// Member-months from January to `month`: the members at the end of each
+/// month of the year so far (on the report date for its own month), walked
+/// back from `active` now by undoing each month's joins and leavings.
+fn member_months_this_year(
+    member_moves: &[(Month, MemberMoves)],
+    active: i64,
+    month: Month,
+) -> i64 {
+    let year_start = Month::new(month.year(), 1).unwrap_or(month);
+    let net = |moves: &MemberMoves| i64::from(moves.joined) - i64::from(moves.left);
+    let mut net_by_month = [0i64; 13];
+    for (m, moves) in member_moves {
+        if *m >= year_start && *m <= month {
+            net_by_month[m.month_of_year() as usize] += net(moves);
+        }
+    }
+    let mut member_months = 0i64;
+    let mut at_end = active;
+    for m in (1..=month.month_of_year() as usize).rev() {
+        member_months += at_end;
+        at_end -= net_by_month[m];
+    }
+    member_months
 }
 
 #[cfg(test)]

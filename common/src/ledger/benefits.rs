@@ -2,8 +2,10 @@
 //! A committee override (with a reason) pays what these rules would refuse; it
 //! never pays beyond the fund or to someone who is not a member.
 
-use crate::event::{BenefitKind, Body, Event, LeaveReason, Tier};
-use crate::ledger::{Books, Rule, dated_rules_apply, positive};
+use crate::date::Date;
+use crate::event::{BenefitKind, Body, Event, LeaveReason, Rules, Tier};
+use crate::ids::MemberNo;
+use crate::ledger::{Books, Member, Rule, dated_rules_apply, positive};
 use crate::money::Money;
 
 pub(crate) fn check(books: &Books, event: &Event) -> Result<(), Rule> {
@@ -71,58 +73,8 @@ pub(crate) fn check(books: &Books, event: &Event) -> Result<(), Rule> {
     };
     match kind {
         BenefitKind::Childbirth => at_most(rules.childbirth_amount),
-        BenefitKind::Sickness => {
-            if *nights == 0 {
-                return Err(Rule::NightsRequired);
-            }
-            let per_night = rules.sickness_per_night;
-            if amount.satang() > per_night.satang().saturating_mul(i64::from(*nights)) {
-                return Err(Rule::AboveNightlyRate {
-                    nights: *nights,
-                    per_night,
-                    asked: *amount,
-                });
-            }
-            let (nights_so_far, amount_so_far) =
-                m.sickness.get(&date.year()).copied().unwrap_or_default();
-            let nights_would_be = nights_so_far.saturating_add(*nights);
-            if nights_would_be > rules.sickness_max_nights_per_year {
-                return Err(Rule::YearlyNightsCap {
-                    cap: rules.sickness_max_nights_per_year,
-                    would_be: nights_would_be,
-                });
-            }
-            let amount_would_be = Money::from_satang(amount_so_far.satang() + amount.satang());
-            if amount_would_be > rules.sickness_max_amount_per_year {
-                return Err(Rule::YearlyAmountCap {
-                    cap: rules.sickness_max_amount_per_year,
-                    would_be: amount_would_be,
-                });
-            }
-            Ok(())
-        }
-        BenefitKind::OldAge => {
-            let age = date.year().saturating_sub(m.birth_year);
-            if age < rules.pension_min_age {
-                return Err(Rule::BelowPensionAge {
-                    member: *member,
-                    age,
-                    year: date.year(),
-                    min_age: rules.pension_min_age,
-                });
-            }
-            let annual =
-                rules.contribution_amount.satang() * rules.contribution_period.periods_per_year();
-            let years = if annual > 0 {
-                (m.contributed.satang() / annual) as u32
-            } else {
-                0
-            };
-            at_most(
-                tier_for(&rules.pension_by_contribution_years, years)
-                    .ok_or(Rule::NoTier { kind: *kind, years })?,
-            )
-        }
+        BenefitKind::Sickness => sickness(m, rules, date, *amount, *nights),
+        BenefitKind::OldAge => at_most(pension_max(m, *member, rules, date)?),
         BenefitKind::Death => {
             let years = date.whole_years_since(m.joined_on);
             at_most(
@@ -143,6 +95,62 @@ pub(crate) fn check(books: &Books, event: &Event) -> Result<(), Rule> {
         }
         BenefitKind::Other => Err(Rule::NeedsCommittee(*kind)),
     }
+}
+
+/// A sickness benefit: nights stated, at most the nightly rate, within the
+/// yearly caps on nights and amount.
+fn sickness(m: &Member, rules: &Rules, date: Date, amount: Money, nights: u32) -> Result<(), Rule> {
+    if nights == 0 {
+        return Err(Rule::NightsRequired);
+    }
+    let per_night = rules.sickness_per_night;
+    if amount.satang() > per_night.satang().saturating_mul(i64::from(nights)) {
+        return Err(Rule::AboveNightlyRate {
+            nights,
+            per_night,
+            asked: amount,
+        });
+    }
+    let (nights_so_far, amount_so_far) = m.sickness.get(&date.year()).copied().unwrap_or_default();
+    let nights_would_be = nights_so_far.saturating_add(nights);
+    if nights_would_be > rules.sickness_max_nights_per_year {
+        return Err(Rule::YearlyNightsCap {
+            cap: rules.sickness_max_nights_per_year,
+            would_be: nights_would_be,
+        });
+    }
+    let amount_would_be = Money::from_satang(amount_so_far.satang() + amount.satang());
+    if amount_would_be > rules.sickness_max_amount_per_year {
+        return Err(Rule::YearlyAmountCap {
+            cap: rules.sickness_max_amount_per_year,
+            would_be: amount_would_be,
+        });
+    }
+    Ok(())
+}
+
+/// The most an old-age benefit may pay: from the pension age, by whole
+/// years of contributions.
+fn pension_max(m: &Member, member: MemberNo, rules: &Rules, date: Date) -> Result<Money, Rule> {
+    let age = date.year().saturating_sub(m.birth_year);
+    if age < rules.pension_min_age {
+        return Err(Rule::BelowPensionAge {
+            member,
+            age,
+            year: date.year(),
+            min_age: rules.pension_min_age,
+        });
+    }
+    let annual = rules.contribution_amount.satang() * rules.contribution_period.periods_per_year();
+    let years = if annual > 0 {
+        (m.contributed.satang() / annual) as u32
+    } else {
+        0
+    };
+    tier_for(&rules.pension_by_contribution_years, years).ok_or(Rule::NoTier {
+        kind: BenefitKind::OldAge,
+        years,
+    })
 }
 
 /// The amount of the highest tier whose threshold `years` reaches.

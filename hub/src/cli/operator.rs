@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::cli::args::RevokeCommand;
 use crate::cli::shared::*;
 use anyhow::{Context, bail};
 use sajja_common::admin::AdminBody;
@@ -194,5 +195,77 @@ pub(crate) fn backup(config: &HubConfig, dest: &Path) -> anyhow::Result<()> {
         config.hub_id,
         dest.display()
     );
+    Ok(())
+}
+
+/// `sajja-hub revoke`: every certificate of the target, refused from its next call.
+pub(crate) fn revoke(
+    config: Option<std::path::PathBuf>,
+    what: RevokeCommand,
+) -> anyhow::Result<()> {
+    let config = load(&config.context("--config is required")?)?;
+    let store = open_store(&config)?;
+    let target = match what {
+        RevokeCommand::Serial { serial } => operations::RevokeTarget::Serial(serial),
+        RevokeCommand::Group { group } => {
+            operations::RevokeTarget::Principal(operations::principal("group", &group, None)?)
+        }
+        RevokeCommand::Hub { hub } => {
+            operations::RevokeTarget::Principal(operations::principal("hub", &hub, None)?)
+        }
+        RevokeCommand::Coordinator { name, scope } => operations::RevokeTarget::Principal(
+            operations::principal("coordinator", &name, Some(&scope))?,
+        ),
+        RevokeCommand::Operator { name } => {
+            operations::RevokeTarget::Principal(operations::principal("operator", &name, None)?)
+        }
+    };
+    for serial in operations::revoke(&store, &target)? {
+        println!("revoked certificate {serial}: refused from its next call");
+    }
+    Ok(())
+}
+
+/// `sajja-hub credentials`: every certificate issued, with its status.
+pub(crate) fn print_credentials(config: &std::path::Path) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let store = open_store(&config)?;
+    println!("{:<34} {:<40} {:<20} status", "serial", "holder", "expires");
+    for credential in operations::credentials(&store)? {
+        let status = match credential.revoked_at {
+            Some(at) => format!("revoked {}", sajja_hub::values::time::timestamp(at)),
+            None if credential.not_after < unix_now() => "expired".to_string(),
+            None => "live".to_string(),
+        };
+        println!(
+            "{:<34} {:<40} {:<20} {status}",
+            credential.serial,
+            credential.principal.to_string(),
+            sajja_hub::values::time::timestamp(credential.not_after)
+        );
+    }
+    Ok(())
+}
+
+/// `sajja-hub heads`: every log held, with its head.
+pub(crate) fn print_heads(config: &std::path::Path) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let store = open_store(&config)?;
+    println!(
+        "{:<12} {:>8} {:>6} {:<7} head",
+        "group", "seq", "epoch", "status"
+    );
+    for group in store.groups()? {
+        if let Some(row) = store.group(&group)? {
+            println!(
+                "{:<12} {:>8} {:>6} {:<7} {}",
+                group.as_str(),
+                row.seq,
+                row.fork_epoch,
+                format!("{:?}", row.status).to_lowercase(),
+                row.head
+            );
+        }
+    }
     Ok(())
 }

@@ -142,144 +142,167 @@ fn answer_push(
     request: PushRequest,
     metrics: &Metrics,
 ) -> Result<PushResponse, Status> {
-    Ok(match request.message {
-        None => refused("malformed", 0, "empty push message".into(), 0, None),
-        Some(PushIn::Hello(hello)) => {
-            let offered = match convert::checkpoint(hello.checkpoint.as_ref(), "hello.checkpoint") {
-                Ok(c) => c,
-                Err(e) => return Ok(wire_refusal(&e)),
+    match request.message {
+        None => Ok(refused(
+            "malformed",
+            0,
+            "empty push message".into(),
+            0,
+            None,
+        )),
+        Some(PushIn::Hello(hello)) => answer_hello(ingest, session, hello),
+        Some(PushIn::Batch(batch)) => answer_batch(ingest, session, batch, metrics),
+    }
+}
+
+/// A hello: binds the session to the group its checkpoint names and says
+/// where to send from.
+fn answer_hello(
+    ingest: &mut Ingest,
+    session: &mut Session,
+    hello: v1::Hello,
+) -> Result<PushResponse, Status> {
+    let offered = match convert::checkpoint(hello.checkpoint.as_ref(), "hello.checkpoint") {
+        Ok(c) => c,
+        Err(e) => return Ok(wire_refusal(&e)),
+    };
+    // A new hello (a relay sends one per log) ends the previous binding.
+    session.group = None;
+    session.pending_contact = None;
+    session.caller.may_write(&offered.checkpoint.group)?;
+    let contact = hello_contact(
+        &session.caller,
+        &offered.checkpoint.group,
+        hello.last_contact_at,
+        unix_now(),
+    )?;
+    Ok(match ingest.greet_contact(&offered, contact) {
+        Ok((position, greeting, verified)) => {
+            session.group = Some(offered.checkpoint.group.clone());
+            // A head beyond this hub's proves contact once a batch
+            // up to it verifies.
+            if !verified {
+                session.pending_contact = contact;
+            }
+            let (directive, send_from, fork) = match &greeting {
+                Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
+                Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
+                Greeting::HubAhead => (v1::Directive::HubAhead, position.seq + 1, None),
+                Greeting::Forked(f) => (v1::Directive::Forked, 0, Some(wire_fork(f))),
             };
-            // A new hello (a relay sends one per log) ends the previous binding.
-            session.group = None;
-            session.pending_contact = None;
-            session.caller.may_write(&offered.checkpoint.group)?;
-            let contact = hello_contact(
-                &session.caller,
-                &offered.checkpoint.group,
-                hello.last_contact_at,
-                unix_now(),
-            )?;
-            match ingest.greet_contact(&offered, contact) {
-                Ok((position, greeting, verified)) => {
-                    session.group = Some(offered.checkpoint.group.clone());
-                    // A head beyond this hub's proves contact once a batch
-                    // up to it verifies.
-                    if !verified {
-                        session.pending_contact = contact;
-                    }
-                    let (directive, send_from, fork) = match &greeting {
-                        Greeting::SendFrom(n) => (v1::Directive::SendFrom, *n, None),
-                        Greeting::UpToDate => (v1::Directive::UpToDate, position.seq + 1, None),
-                        Greeting::HubAhead => (v1::Directive::HubAhead, position.seq + 1, None),
-                        Greeting::Forked(f) => (v1::Directive::Forked, 0, Some(wire_fork(f))),
-                    };
-                    tracing::info!(group = %position.group, hub_seq = position.seq, node_seq = offered.checkpoint.seq, ?directive, "push session");
-                    PushResponse {
-                        message: Some(PushOut::Welcome(v1::Welcome {
-                            position: Some(wire_position(&position)),
-                            directive: directive as i32,
-                            send_from,
-                            fork,
-                        })),
-                    }
-                }
-                Err(e) => refusal(ingest, &offered, &e, &session.presenter()),
+            tracing::info!(group = %position.group, hub_seq = position.seq, node_seq = offered.checkpoint.seq, ?directive, "push session");
+            PushResponse {
+                message: Some(PushOut::Welcome(v1::Welcome {
+                    position: Some(wire_position(&position)),
+                    directive: directive as i32,
+                    send_from,
+                    fork,
+                })),
             }
         }
-        Some(PushIn::Batch(batch)) => {
-            let checkpoint =
-                match convert::checkpoint(batch.checkpoint.as_ref(), "batch.checkpoint") {
-                    Ok(c) => c,
-                    Err(e) => return Ok(wire_refusal(&e)),
-                };
-            let end = batch
-                .from_seq
-                .saturating_add(batch.events.len() as u64)
-                .saturating_sub(1);
-            match session.group.as_ref() {
-                None => {
-                    return Ok(refused(
-                        "malformed",
-                        batch.from_seq,
-                        "a push opens with a hello".into(),
-                        0,
-                        None,
-                    ));
-                }
-                Some(group) if *group != checkpoint.checkpoint.group => {
-                    return Ok(refused(
-                        "checkpoint_wrong_group",
-                        end,
-                        format!(
-                            "group {group}: the checkpoint of the batch ending at seq {end} is for group {}",
-                            checkpoint.checkpoint.group
-                        ),
-                        ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
-                        None,
-                    ));
-                }
-                Some(_) => {}
-            }
-            let bytes: usize = batch.events.iter().map(Vec::len).sum();
-            if batch.events.len() > session.max_batch_events || bytes > session.max_batch_bytes {
-                return Ok(refused(
-                    "batch_too_large",
-                    batch.from_seq,
-                    format!(
-                        "batch of {} events and {bytes} bytes is over the limits",
-                        batch.events.len()
-                    ),
-                    0,
-                    None,
-                ));
-            }
-            // What the hub held before, so a re-sent batch counts no events.
-            let held = ingest
-                .position(&checkpoint.checkpoint.group)
-                .map_or(0, |p| p.seq);
-            match ingest.batch(batch.from_seq, &batch.events, &checkpoint) {
-                Ok(BatchOutcome::Acked { from, to, head }) => {
-                    tracing::debug!(group = %checkpoint.checkpoint.group, from, to, "batch acknowledged");
-                    metrics.batch_acked(to.saturating_sub(held));
-                    if let Some(at) = session.pending_contact.take()
-                        && let Err(e) = ingest.record_contact(&checkpoint.checkpoint.group, at)
-                    {
-                        // The batch is committed: its ack stands.
-                        tracing::error!(group = %checkpoint.checkpoint.group, error = %e, "contact not recorded");
-                    }
-                    PushResponse {
-                        message: Some(PushOut::Ack(v1::Ack {
-                            from_seq: from,
-                            to_seq: to,
-                            head: head.as_bytes().to_vec(),
-                        })),
-                    }
-                }
-                Ok(BatchOutcome::SendFrom(n)) => refused(
-                    "gap",
-                    batch.from_seq,
-                    format!(
-                        "batch starts at seq {} but the hub holds up to {}: send from {n}",
-                        batch.from_seq,
-                        n - 1
-                    ),
-                    n,
-                    None,
-                ),
-                Ok(BatchOutcome::Forked(fork)) => refused(
-                    "fork",
-                    fork.seq,
-                    format!(
-                        "group {} seq {}: differs from the accepted event; group marked forked",
-                        fork.group, fork.seq
-                    ),
-                    0,
-                    Some(&fork),
-                ),
-                Err(e) => refusal(ingest, &checkpoint, &e, &session.presenter()),
-            }
-        }
+        Err(e) => refusal(ingest, &offered, &e, &session.presenter()),
     })
+}
+
+/// A batch of the bound group's log, within the session's limits.
+fn answer_batch(
+    ingest: &mut Ingest,
+    session: &mut Session,
+    batch: v1::Batch,
+    metrics: &Metrics,
+) -> Result<PushResponse, Status> {
+    let checkpoint = match convert::checkpoint(batch.checkpoint.as_ref(), "batch.checkpoint") {
+        Ok(c) => c,
+        Err(e) => return Ok(wire_refusal(&e)),
+    };
+    let end = batch
+        .from_seq
+        .saturating_add(batch.events.len() as u64)
+        .saturating_sub(1);
+    match session.group.as_ref() {
+        None => {
+            return Ok(refused(
+                "malformed",
+                batch.from_seq,
+                "a push opens with a hello".into(),
+                0,
+                None,
+            ));
+        }
+        Some(group) if *group != checkpoint.checkpoint.group => {
+            return Ok(refused(
+                "checkpoint_wrong_group",
+                end,
+                format!(
+                    "group {group}: the checkpoint of the batch ending at seq {end} is for group {}",
+                    checkpoint.checkpoint.group
+                ),
+                ingest.position(group).map(|p| p.seq + 1).unwrap_or(0),
+                None,
+            ));
+        }
+        Some(_) => {}
+    }
+    let bytes: usize = batch.events.iter().map(Vec::len).sum();
+    if batch.events.len() > session.max_batch_events || bytes > session.max_batch_bytes {
+        return Ok(refused(
+            "batch_too_large",
+            batch.from_seq,
+            format!(
+                "batch of {} events and {bytes} bytes is over the limits",
+                batch.events.len()
+            ),
+            0,
+            None,
+        ));
+    }
+    // What the hub held before, so a re-sent batch counts no events.
+    let held = ingest
+        .position(&checkpoint.checkpoint.group)
+        .map_or(0, |p| p.seq);
+    Ok(
+        match ingest.batch(batch.from_seq, &batch.events, &checkpoint) {
+            Ok(BatchOutcome::Acked { from, to, head }) => {
+                tracing::debug!(group = %checkpoint.checkpoint.group, from, to, "batch acknowledged");
+                metrics.batch_acked(to.saturating_sub(held));
+                if let Some(at) = session.pending_contact.take()
+                    && let Err(e) = ingest.record_contact(&checkpoint.checkpoint.group, at)
+                {
+                    // The batch is committed: its ack stands.
+                    tracing::error!(group = %checkpoint.checkpoint.group, error = %e, "contact not recorded");
+                }
+                PushResponse {
+                    message: Some(PushOut::Ack(v1::Ack {
+                        from_seq: from,
+                        to_seq: to,
+                        head: head.as_bytes().to_vec(),
+                    })),
+                }
+            }
+            Ok(BatchOutcome::SendFrom(n)) => refused(
+                "gap",
+                batch.from_seq,
+                format!(
+                    "batch starts at seq {} but the hub holds up to {}: send from {n}",
+                    batch.from_seq,
+                    n - 1
+                ),
+                n,
+                None,
+            ),
+            Ok(BatchOutcome::Forked(fork)) => refused(
+                "fork",
+                fork.seq,
+                format!(
+                    "group {} seq {}: differs from the accepted event; group marked forked",
+                    fork.group, fork.seq
+                ),
+                0,
+                Some(&fork),
+            ),
+            Err(e) => refusal(ingest, &checkpoint, &e, &session.presenter()),
+        },
+    )
 }
 
 /// The contact a hello proves once its checkpoint verifies (`None`: none).
