@@ -706,6 +706,14 @@ fn the_crates_depend_one_way() {
             problems.push(format!("{crate_dir} depends on {name}"));
         }
     }
+    // The test kit is a dev-dependency only.
+    for crate_dir in [
+        "common", "activity", "proto", "edge", "node", "hub", "bench",
+    ] {
+        if dependencies_of(crate_dir).contains("sajja-testkit") {
+            problems.push(format!("{crate_dir} depends on sajja-testkit"));
+        }
+    }
     let generator = dependencies_of("activity");
     let allowed: BTreeSet<String> = ["sajja-common", "thiserror"].map(String::from).into();
     assert!(

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-pub use sajja_tests::*;
+pub use sajja_testkit::*;
 
 /// A node with a fresh group ledger, connected and enrolled at `hub`.
 pub fn enrolled_node(dir: &Path, hub: &Hub, group: &str) -> Node {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sajja_common::Date;
 use sajja_edge::clock::unix_now;
-use sajja_tests::webdriver::{Answer, Browser, http, require_browser};
+use sajja_testkit::webdriver::{Answer, Browser, http, require_browser};
 
 use crate::support::*;
 

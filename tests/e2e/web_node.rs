@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use sajja_tests::webdriver::{Answer, Browser, http, require_browser};
+use sajja_testkit::webdriver::{Answer, Browser, http, require_browser};
 
 use crate::support::*;
 

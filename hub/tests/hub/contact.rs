@@ -11,7 +11,7 @@ use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 
-use crate::support::{GROUP, Log};
+use crate::support::{GROUP, Log, opened};
 const DAY: i64 = 86_400;
 
 struct Hub {
@@ -94,7 +94,7 @@ impl Hub {
 /// nothing is stale everywhere, however recent its last batch.
 #[test]
 fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
-    let log = Log::opened(1);
+    let log = opened(1);
     let hub = Hub::holding(&log);
     let now = unix_now();
 
@@ -145,7 +145,7 @@ fn stale_is_measured_from_the_last_contact_not_the_last_batch() {
 /// moves backwards and moves by a minute or more.
 #[test]
 fn a_verified_hello_records_the_contact_and_nothing_else_does() {
-    let log = Log::opened(1);
+    let log = opened(1);
     let mut hub = Hub::holding(&log);
     hub.set_times(Some(1_000), None);
     let group = log.group.clone();
@@ -199,7 +199,7 @@ fn a_verified_hello_records_the_contact_and_nothing_else_does() {
 /// opens it, filled from `last_sync_at`; opening it again changes nothing.
 #[test]
 fn an_older_database_gains_the_contact_column_from_its_last_sync() {
-    let log = Log::opened(1);
+    let log = opened(1);
     let hub = Hub::holding(&log);
     let path = hub.path();
     let Hub { dir, ingest } = hub;

@@ -11,14 +11,7 @@ use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 use sajja_hub::values::status::GroupStatus;
 
-use crate::support::{GROUP, Log};
-
-impl Log {
-    /// Events `from..=to` (1-based).
-    fn range(&self, from: u64, to: u64) -> Vec<Vec<u8>> {
-        self.events[from as usize - 1..to as usize].to_vec()
-    }
-}
+use crate::support::{GROUP, Log, opened};
 
 struct Hub {
     dir: tempfile::TempDir,
@@ -116,7 +109,7 @@ fn group() -> GroupId {
 /// and its bytes, which hash to the stored chain, repair the log exactly.
 #[test]
 fn a_flipped_byte_is_found_reported_held_and_repaired_by_the_groups_own_bytes() {
-    let log = Log::opened(2);
+    let log = opened(2);
     let mut hub = Hub::holding(&log);
     let good = hub.stored();
     assert_eq!(hub.ingest.store().scrub_log(&group()).unwrap().damage, None);
@@ -179,7 +172,7 @@ fn a_flipped_byte_is_found_reported_held_and_repaired_by_the_groups_own_bytes() 
 /// it, is not a fork: the push finds the damage and repairs it.
 #[test]
 fn a_push_over_an_unnoticed_damaged_row_repairs_it_instead_of_calling_a_fork() {
-    let log = Log::opened(2);
+    let log = opened(2);
     let mut hub = Hub::holding(&log);
     let good = hub.stored();
     hub.flip_event_byte(2);
@@ -200,7 +193,7 @@ fn a_push_over_an_unnoticed_damaged_row_repairs_it_instead_of_calling_a_fork() {
 /// Bytes that do not hash to the stored chain never overwrite it.
 #[test]
 fn a_push_that_does_not_hash_to_the_stored_chain_repairs_nothing() {
-    let log = Log::opened(2);
+    let log = opened(2);
     let mut hub = Hub::holding(&log);
     hub.flip_event_byte(2);
     hub.ingest
@@ -226,7 +219,7 @@ fn a_push_that_does_not_hash_to_the_stored_chain_repairs_nothing() {
 /// A page overwritten on disk fails SQLite's quick check.
 #[test]
 fn a_damaged_page_fails_the_integrity_check() {
-    let log = Log::opened(2);
+    let log = opened(2);
     let hub = Hub::holding(&log);
     assert_eq!(hub.ingest.store().integrity_check(false).unwrap(), None);
     assert_eq!(hub.ingest.store().integrity_check(true).unwrap(), None);

@@ -11,7 +11,7 @@ use sajja_hub::ingest::accept::{BatchOutcome, Greeting};
 use sajja_hub::ingest::admin;
 use sajja_hub::ingest::admin::HubIdentity;
 
-use super::{GROUP, Hub, Log, acked, hub_with, refused_check};
+use super::{GROUP, Hub, Log, acked, hub_with, opened, refused_check};
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_seed(&[seed; 32]).unwrap()
@@ -58,7 +58,7 @@ fn group_key(hub: &Hub, group: &GroupId) -> PublicKey {
 /// Seqs 1-8 under key 1 (opened, 3 members, 3 contributions), the rotation
 /// to key 2 at 9, then 10-12 under key 2.
 fn rotated() -> Log {
-    let mut log = Log::opened(GROUP, 1, 3, 3);
+    let mut log = opened(GROUP, 1, 3, 3);
     assert_eq!(log.events.len(), 8);
     rotate(&mut log, 2);
     banked(&mut log, 3);
@@ -108,7 +108,7 @@ fn the_checkpoint_at_the_rotation_itself_is_the_new_keys() {
 
 #[test]
 fn a_rotation_the_key_in_effect_did_not_sign_is_refused_and_stores_nothing() {
-    let mut log = Log::opened(GROUP, 1, 3, 3);
+    let mut log = opened(GROUP, 1, 3, 3);
     let mut hub = hub_with(&log);
     acked(hub.push(&log, 1, 8));
     let before = hub.stored(&log);

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use sajja_common::Hash;
 
-use super::{Log, hub_with};
+use super::{hub_with, opened};
 use sajja_hub::ingest::accept::BatchOutcome;
 
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ proptest! {
         length in 1u64..10,
         mutations in proptest::collection::vec(mutation(), 1..4),
     ) {
-        let log = Log::opened("230101-007", 1, 4, 20);
+        let log = opened("230101-007", 1, 4, 20);
         let n = log.events.len() as u64;
         let mut hub = hub_with(&log);
         if accepted > 0 {

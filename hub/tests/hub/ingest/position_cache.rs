@@ -16,7 +16,7 @@ use sajja_hub::ingest::admin::HubIdentity;
 use sajja_hub::read::cache::Reader;
 use sajja_hub::read::positions::group_lines;
 
-use super::{GROUP, Hub, Log, acked, hub_with};
+use super::{GROUP, Hub, Log, acked, hub_with, opened};
 
 fn day(y: i64, m: u32, d: u32) -> u32 {
     Date::from_ymd(y, m, d).unwrap().days()
@@ -64,7 +64,7 @@ fn loan(log: &mut Log, on: u32) {
 
 #[test]
 fn a_readers_cache_follows_batches_a_fork_resolution_and_a_new_today() {
-    let mut log = Log::opened(GROUP, 1, 3, 10);
+    let mut log = opened(GROUP, 1, 3, 10);
     loan(&mut log, day(2025, 1, 20));
     let mut hub = hub_with(&log);
     let path = hub._dir.path().join("hub.sqlite");
@@ -131,7 +131,7 @@ fn a_readers_cache_follows_batches_a_fork_resolution_and_a_new_today() {
 
 #[test]
 fn a_readers_cache_shows_a_new_month_sign_off() {
-    let log = Log::opened(GROUP, 1, 3, 10);
+    let log = opened(GROUP, 1, 3, 10);
     let mut hub = hub_with(&log);
     let reader = Reader::open(&hub._dir.path().join("hub.sqlite")).unwrap();
     acked(hub.push(&log, 1, log.events.len() as u64));

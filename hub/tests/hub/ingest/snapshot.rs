@@ -9,7 +9,7 @@ use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
 use sajja_hub::read::positions::group_lines;
 use sajja_hub::store::Store;
 
-use super::{GROUP, Hub, Log, acked, hub_with};
+use super::{GROUP, Hub, Log, acked, hub_with, opened};
 
 fn day(y: i64, m: u32, d: u32) -> u32 {
     Date::from_ymd(y, m, d).unwrap().days()
@@ -93,7 +93,7 @@ fn busy(log: &mut Log) {
 
 #[test]
 fn stored_books_equal_the_fold_after_batches_a_reversal_and_a_reopen() {
-    let mut log = Log::opened(GROUP, 1, 3, 10);
+    let mut log = opened(GROUP, 1, 3, 10);
     busy(&mut log);
     let mut hub = hub_with(&log);
     acked(hub.push(&log, 1, 5));
@@ -154,7 +154,7 @@ fn stored_books_equal_the_fold_after_batches_a_reversal_and_a_reopen() {
 
 #[test]
 fn resolving_a_fork_for_the_offered_branch_refolds_the_stored_books() {
-    let log = Log::opened(GROUP, 1, 3, 10);
+    let log = opened(GROUP, 1, 3, 10);
     let mut hub = hub_with(&log);
     acked(hub.push(&log, 1, 10));
     let mut branch = Log {
@@ -203,7 +203,7 @@ fn log_prefix(log: &Log, seq: usize) -> Log {
 
 #[test]
 fn a_version_1_store_is_migrated_by_folding_every_log() {
-    let mut log = Log::opened(GROUP, 1, 3, 10);
+    let mut log = opened(GROUP, 1, 3, 10);
     busy(&mut log);
     let mut hub = hub_with(&log);
     acked(hub.push(&log, 1, log.events.len() as u64));
@@ -238,7 +238,7 @@ fn a_version_1_store_is_migrated_by_folding_every_log() {
 
 #[test]
 fn a_version_3_store_is_migrated_by_refolding_its_snapshots() {
-    let mut log = Log::opened(GROUP, 1, 3, 10);
+    let mut log = opened(GROUP, 1, 3, 10);
     busy(&mut log);
     let mut hub = hub_with(&log);
     acked(hub.push(&log, 1, log.events.len() as u64));

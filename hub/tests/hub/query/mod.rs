@@ -15,8 +15,7 @@ use sajja_common::admin::AdminBody;
 use sajja_common::event::{BenefitKind, Channel, Rules, Sex, Source};
 use sajja_common::verify::VerifyError;
 use sajja_common::{
-    Body, Books, Checkpoint, Date, Event, GroupId, Hash, LoanNo, MemberNo, Money, Month, PoolId,
-    SigningKey, chain,
+    Body, Books, Date, GroupId, Hash, LoanNo, MemberNo, Money, Month, PoolId, SigningKey, chain,
 };
 use sajja_edge::clock::unix_now;
 use sajja_edge::enrolment::Enrolment;
@@ -36,6 +35,7 @@ use sajja_hub::store::Store;
 use sajja_hub::values::lines::GroupFilter;
 use sajja_hub::values::principal::Principal;
 use sajja_proto::v1;
+use sajja_testkit::SignedLog;
 use tempfile::TempDir;
 use tonic::Code;
 
@@ -60,69 +60,44 @@ fn scope(text: &str) -> Option<Scope> {
 /// A group's log as its node writes it: validated by the same books, encoded
 /// once, chained, signed by the key in effect.
 struct Log {
-    group: GroupId,
-    key: SigningKey,
+    signed: SignedLog,
     first_key: SigningKey,
-    events: Vec<Vec<u8>>,
-    heads: Vec<Hash>,
     books: Books,
     pushed: u64,
 }
 
+impl std::ops::Deref for Log {
+    type Target = SignedLog;
+    fn deref(&self) -> &SignedLog {
+        &self.signed
+    }
+}
+
 impl Log {
     fn new(id: &str, seed: u8) -> Log {
-        let group = GroupId::parse(id).unwrap();
+        let signed = SignedLog::new(id, seed);
         Log {
-            books: Books::new(group.clone()),
-            group,
-            key: SigningKey::from_seed(&[seed; 32]).unwrap(),
+            books: Books::new(signed.group.clone()),
             first_key: SigningKey::from_seed(&[seed; 32]).unwrap(),
-            events: Vec::new(),
-            heads: Vec::new(),
+            signed,
             pushed: 0,
         }
     }
 
-    fn head(&self) -> Hash {
-        self.heads
-            .last()
-            .copied()
-            .unwrap_or_else(|| chain::genesis(&self.group))
-    }
-
     fn append(&mut self, date: Date, body: Body) {
-        let event = Event {
-            group: self.group.clone(),
-            seq: self.events.len() as u64 + 1,
-            date,
-            recorded_at: 0,
-            body,
-        };
+        let event = self.signed.append(date, body);
         if let Err(refusal) = self.books.apply(&event, None) {
             panic!("the test's own log was refused: {refusal}");
         }
-        let bytes = event.encode();
-        self.heads.push(chain::next(&self.head(), &bytes));
-        self.events.push(bytes);
     }
 
     /// Hands the group's key on, signed by the key in effect.
     fn rotate(&mut self, date: Date, seed: u8) {
         let new = SigningKey::from_seed(&[seed; 32]).unwrap();
-        let seq = self.events.len() as u64 + 1;
+        let seq = self.signed.next_seq();
         let body = Body::key_rotated(&self.group, seq, &self.head(), &self.key, new.public());
         self.append(date, body);
-        self.key = new;
-    }
-
-    fn checkpoint(&self) -> sajja_common::SignedCheckpoint {
-        Checkpoint {
-            group: self.group.clone(),
-            seq: self.events.len() as u64,
-            head: self.head(),
-            fork_epoch: 0,
-        }
-        .sign(&self.key)
+        self.signed.key = new;
     }
 
     /// Pushes everything the hub does not hold yet, as one batch.

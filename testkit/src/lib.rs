@@ -1,10 +1,16 @@
-//! Helpers for end-to-end tests: find the built binaries, start real hubs on
-//! ephemeral ports, drive real nodes through their CLI.
+//! Sajja's test kit (a dev-only crate): find the built binaries, start real
+//! hubs on ephemeral ports, drive real nodes through their CLI, build signed
+//! logs (`signed_log`), tamper with them on the wire (`tamper`), draw a
+//! seeded, replayable generator, and drive a real browser (`webdriver`).
 //!
 //! The binaries are the ones `cargo test --workspace` builds for the node and
-//! hub packages' own integration tests, found beside this test executable.
+//! hub packages' own integration tests, found beside the test executable.
 
+pub mod signed_log;
+pub mod tamper;
 pub mod webdriver;
+
+pub use signed_log::SignedLog;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
