@@ -36,19 +36,9 @@ fn ok(args: &[&str]) -> String {
 
 /// A hub directory made by `sajja-hub init`: config, certificates, database.
 fn init(root: &Path, hub_id: &str, level: &str) -> PathBuf {
-    let dir = root.join(format!("hub-{hub_id}"));
-    ok(&[
-        "init",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--hub-id",
-        hub_id,
-        "--level",
-        level,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    dir
+    sajja_testkit::Hub::init(&root.join(format!("hub-{hub_id}")), hub_id, level)
+        .dir
+        .clone()
 }
 
 /// Runs check-config on `text` in a hub directory with real certificates.

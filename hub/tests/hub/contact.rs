@@ -4,37 +4,16 @@
 
 use sajja_common::{Date, GroupId};
 use sajja_edge::clock::unix_now;
-use sajja_hub::ingest::accept::{BatchOutcome, Ingest};
 use sajja_hub::net::metrics::Metrics;
 use sajja_hub::read::positions;
 use sajja_hub::store::{CONTACT_RESOLUTION_S, Store};
 use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 
-use crate::support::{GROUP, Log, opened};
+use crate::support::{GROUP, Hub, opened};
 const DAY: i64 = 86_400;
 
-struct Hub {
-    dir: tempfile::TempDir,
-    ingest: Ingest,
-}
-
 impl Hub {
-    /// A hub holding `log`'s two events, committed through the accept rule.
-    fn holding(log: &Log) -> Hub {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("hub.sqlite")).unwrap();
-        store.enrol(&log.group, &log.key.public(), 0).unwrap();
-        let mut ingest = Ingest::new(store);
-        let outcome = ingest.batch(1, &log.events, &log.checkpoint_at(2)).unwrap();
-        assert!(matches!(outcome, BatchOutcome::Acked { to: 2, .. }));
-        Hub { dir, ingest }
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        self.dir.path().join("hub.sqlite")
-    }
-
     /// Sets the group's two times directly, as weeks of silence would.
     fn set_times(&self, last_sync_at: Option<i64>, last_contact_at: Option<i64>) {
         let conn = rusqlite::Connection::open(self.path()).unwrap();

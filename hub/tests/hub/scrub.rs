@@ -3,7 +3,7 @@
 //! group's own bytes; a damaged page fails the integrity check.
 
 use sajja_common::{Date, GroupId};
-use sajja_hub::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError};
+use sajja_hub::ingest::accept::{BatchOutcome, Greeting, IngestError};
 use sajja_hub::net::metrics::Metrics;
 use sajja_hub::read::positions;
 use sajja_hub::store::Store;
@@ -11,31 +11,9 @@ use sajja_hub::values::alert::Alert;
 use sajja_hub::values::lines::Health;
 use sajja_hub::values::status::GroupStatus;
 
-use crate::support::{GROUP, Log, opened};
-
-struct Hub {
-    dir: tempfile::TempDir,
-    ingest: Ingest,
-}
+use crate::support::{GROUP, Hub, opened};
 
 impl Hub {
-    /// A hub holding `log`'s three events, committed through the accept rule.
-    fn holding(log: &Log) -> Hub {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("hub.sqlite")).unwrap();
-        store.enrol(&log.group, &log.key.public(), 0).unwrap();
-        let mut ingest = Ingest::new(store);
-        let outcome = ingest
-            .batch(1, &log.range(1, 3), &log.checkpoint_at(3))
-            .unwrap();
-        assert!(matches!(outcome, BatchOutcome::Acked { to: 3, .. }));
-        Hub { dir, ingest }
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        self.dir.path().join("hub.sqlite")
-    }
-
     /// Flips one bit of a stored event's bytes, as a failing disk would,
     /// behind the hub's back.
     fn flip_event_byte(&self, seq: u64) {
