@@ -7,37 +7,12 @@
 use std::fmt::Write;
 
 use sajja_common::event::{Channel, LoanPlan, Sex};
+use sajja_common::words::IMPORT_COLUMNS;
 use sajja_common::{Body, Event, Money};
 use thiserror::Error;
 
 use crate::log::GroupLog;
 use crate::spec::GroupSpec;
-
-const COLUMNS: &[&str] = &[
-    "member",
-    "name",
-    "birth_year",
-    "sex",
-    "amount",
-    "interest",
-    "period",
-    "source",
-    "channel",
-    "category",
-    "nights",
-    "override",
-    "pool",
-    "loan",
-    "rate",
-    "term",
-    "guarantors",
-    "plan",
-    "due",
-    "extra",
-    "seq",
-    "month",
-    "reason",
-];
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CsvError {
@@ -54,8 +29,14 @@ pub enum CsvError {
 /// The log's rows after its opening events, with the header. Members are
 /// named "สมาชิก N" (the log holds no names; the node's register does).
 pub fn import_rows(log: &GroupLog) -> Result<String, CsvError> {
+    // Date and kind first, then the other columns in the importer's order.
+    let columns: Vec<&str> = IMPORT_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !matches!(*c, "date" | "kind"))
+        .collect();
     let mut out = String::from("date,kind");
-    for column in COLUMNS {
+    for column in &columns {
         out.push(',');
         out.push_str(column);
     }
@@ -67,7 +48,7 @@ pub fn import_rows(log: &GroupLog) -> Result<String, CsvError> {
         }
         let (kind, cells) = row(&event)?;
         let _ = write!(out, "{},{kind}", event.date);
-        for column in COLUMNS {
+        for column in &columns {
             let value = cells
                 .iter()
                 .find(|(c, _)| c == column)

@@ -126,3 +126,37 @@ impl ContributionPeriod {
         }
     }
 }
+
+/// The columns of `sajja-node import`'s CSV (described in `node/README.md`),
+/// the one list the importer reads and the activity generator writes. A file
+/// uses only those its kinds need, in any order.
+pub const IMPORT_COLUMNS: &[&str] = &[
+    "date",
+    "kind",
+    "member",
+    "amount",
+    "interest",
+    "period",
+    "source",
+    "channel",
+    "category",
+    "nights",
+    "override",
+    "pool",
+    "loan",
+    "rate",
+    "term",
+    "guarantors",
+    "plan",
+    "due",
+    "extra",
+    "reason",
+    "seq",
+    "month",
+    "name",
+    "birth_year",
+    "sex",
+    "phone",
+    "id_number",
+    "note",
+];

@@ -17,36 +17,8 @@ use crate::compose;
 use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
 use crate::vocab::{self, parse_date, parse_loan, parse_member, parse_money};
 
-pub const COLUMNS: &[&str] = &[
-    "date",
-    "kind",
-    "member",
-    "amount",
-    "interest",
-    "period",
-    "source",
-    "channel",
-    "category",
-    "nights",
-    "override",
-    "pool",
-    "loan",
-    "rate",
-    "term",
-    "guarantors",
-    "plan",
-    "due",
-    "extra",
-    "reason",
-    "seq",
-    "month",
-    "name",
-    "birth_year",
-    "sex",
-    "phone",
-    "id_number",
-    "note",
-];
+/// The columns a file may use (`sajja_common::words::IMPORT_COLUMNS`).
+pub const COLUMNS: &[&str] = sajja_common::words::IMPORT_COLUMNS;
 
 pub const KINDS: &[&str] = &[
     "member-join",

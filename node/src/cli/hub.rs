@@ -175,9 +175,7 @@ pub fn restore(
         }
         Err(error) => {
             drop(store);
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = fs::remove_file(format!("{}{suffix}", path.display()));
-            }
+            sajja_node::store::remove_database(&path);
             Err(error.into())
         }
     }

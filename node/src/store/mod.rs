@@ -37,7 +37,7 @@ pub use keys::{Keys, RestoreKeys, RetiredKey};
 pub use limits::{MAX_BATCH_EVENTS, MAX_CHUNK_EVENTS, WRITE_ATTEMPTS};
 pub use open::{GroupInit, Salvage, VerifyReport, rebuild_derived, verify};
 pub use register::{RegisterEdit, RegisterEntry};
-pub use schema::{SCHEMA_VERSION, migrate};
+pub use schema::{SCHEMA_VERSION, migrate, remove_database};
 
 #[cfg(test)]
 mod key_tests;

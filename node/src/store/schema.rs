@@ -150,7 +150,9 @@ pub(super) fn open_existing(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-pub(super) fn remove_database(path: &Path) {
+/// Removes a ledger file and its WAL and shared-memory files (a ledger
+/// half-made by a failed create or restore).
+pub fn remove_database(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
