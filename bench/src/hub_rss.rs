@@ -575,34 +575,9 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
 
     let work = options.workdir("hub-rss")?;
     let dir: PathBuf = work.path().join("hub");
-    run_checked(
-        Command::new(&hub).args(["init", "--dir"]).arg(&dir).args([
-            "--hub-id",
-            "23",
-            "--level",
-            "province",
-            "--listen",
-            "127.0.0.1:0",
-        ]),
-        "sajja-hub init",
-    )?;
-    // The metrics endpoint on, as an operator runs it: its connection counts.
-    let toml = dir.join("hub.toml");
-    let text = std::fs::read_to_string(&toml)?;
-    std::fs::write(&toml, format!("metrics_listen = \"127.0.0.1:0\"\n{text}"))?;
-    let config = HubConfig::load(&toml)?;
+    let (toml, config) = init_province(&hub, &dir)?;
     let database = config.database_path();
-    // Every group enrolled with its own client certificate before the hub starts.
-    let tls: Vec<ClientTls> = {
-        let mut store = HubStore::open(&database)?;
-        for spec in &specs {
-            store.enrol(&spec.group, &spec.key().public(), 0)?;
-        }
-        specs
-            .iter()
-            .map(|s| rig::issue_client_tls(&dir, &store, &Principal::Group(s.group.clone())))
-            .collect::<anyhow::Result<_>>()?
-    };
+    let tls = enrol_groups(&dir, &database, &specs)?;
 
     let processes = Mutex::new(Processes(Vec::new()));
     let start = || -> anyhow::Result<(u32, String, String)> {
@@ -630,17 +605,7 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
     std::thread::sleep(settle);
     let idle_after_ingest = Rss::of(pid)?;
 
-    let bundle = work.path().join("coordinator.bundle");
-    run_checked(
-        Command::new(&hub)
-            .args(["enrol", "coordinator", "bench", "--scope", "23", "--config"])
-            .arg(&toml)
-            .arg("--url")
-            .arg(format!("https://{addr}"))
-            .arg("--out")
-            .arg(&bundle),
-        "sajja-hub enrol coordinator",
-    )?;
+    let bundle = enrol_coordinator(&hub, &toml, &addr, work.path())?;
     let mut queries = Vec::new();
     let sampler = Sampler::start(pid);
     for _ in 0..rounds {
@@ -653,12 +618,7 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
     let idle_after_queries = Rss::of(pid)?;
 
     // A restart on the full store: what an operator sees after a reboot.
-    {
-        let mut guard = processes.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let mut child = guard.0.pop().context("the hub process")?;
-        drop(guard);
-        terminate(&mut child)?;
-    }
+    stop_last(&processes)?;
     let (pid, addr, metrics) = start()?;
     std::thread::sleep(settle);
     let restarted_idle = Rss::of(pid)?;
@@ -666,10 +626,7 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
     std::thread::sleep(settle);
     let restarted_books_cached = Rss::of(pid)?;
     // The bundle names the old port; the hub's CA and the certificate stay valid.
-    let restarted_bundle = work.path().join("coordinator-restarted.bundle");
-    let mut enrolment = sajja_edge::enrolment::Enrolment::read(&bundle)?;
-    enrolment.hub_url = format!("https://{addr}");
-    enrolment.write(&restarted_bundle)?;
+    let restarted_bundle = rebundle(&bundle, &addr)?;
     let sampler = Sampler::start(pid);
     let mut ignored = Vec::new();
     query_round(
@@ -682,23 +639,9 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
     )?;
     let restarted_queries_max = sampler.finish();
     let restarted_hwm_kb = status(pid, "VmHWM")?;
-    {
-        let mut guard = processes.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-        let mut child = guard.0.pop().context("the hub process")?;
-        drop(guard);
-        terminate(&mut child)?;
-    }
+    stop_last(&processes)?;
 
-    let (database_bytes, tables) = table_sizes(&database)?;
-    let held: u64 = tables
-        .iter()
-        .find(|t| t.table == "events")
-        .map_or(0, |t| t.rows);
-    // The hub's own administrative log is in the same table.
-    ensure!(
-        held >= events,
-        "the events table holds {held} of {events} events"
-    );
+    let (database_bytes, tables) = tables_holding(&database, events)?;
     Ok(HubRssReport {
         groups,
         months,
@@ -725,4 +668,89 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
         database_bytes,
         tables,
     })
+}
+
+/// A province hub initialised in `dir` with its metrics endpoint on, as an
+/// operator runs it: its connection counts are part of the report.
+fn init_province(hub: &Path, dir: &Path) -> anyhow::Result<(PathBuf, HubConfig)> {
+    run_checked(
+        Command::new(hub).args(["init", "--dir"]).arg(dir).args([
+            "--hub-id",
+            "23",
+            "--level",
+            "province",
+            "--listen",
+            "127.0.0.1:0",
+        ]),
+        "sajja-hub init",
+    )?;
+    let toml = dir.join("hub.toml");
+    let text = std::fs::read_to_string(&toml)?;
+    std::fs::write(&toml, format!("metrics_listen = \"127.0.0.1:0\"\n{text}"))?;
+    let config = HubConfig::load(&toml)?;
+    Ok((toml, config))
+}
+
+/// The store's size by table, after checking that the events table holds every
+/// pushed event (the hub's own administrative log is in the same table).
+fn tables_holding(database: &Path, events: u64) -> anyhow::Result<(u64, Vec<TableSize>)> {
+    let (database_bytes, tables) = table_sizes(database)?;
+    let held: u64 = tables
+        .iter()
+        .find(|t| t.table == "events")
+        .map_or(0, |t| t.rows);
+    ensure!(
+        held >= events,
+        "the events table holds {held} of {events} events"
+    );
+    Ok((database_bytes, tables))
+}
+
+/// Every group enrolled with its own client certificate before the hub starts.
+fn enrol_groups(
+    dir: &Path,
+    database: &Path,
+    specs: &[generate::GroupSpec],
+) -> anyhow::Result<Vec<ClientTls>> {
+    let mut store = HubStore::open(database)?;
+    for spec in specs {
+        store.enrol(&spec.group, &spec.key().public(), 0)?;
+    }
+    specs
+        .iter()
+        .map(|s| rig::issue_client_tls(dir, &store, &Principal::Group(s.group.clone())))
+        .collect()
+}
+
+fn enrol_coordinator(hub: &Path, toml: &Path, addr: &str, work: &Path) -> anyhow::Result<PathBuf> {
+    let bundle = work.join("coordinator.bundle");
+    run_checked(
+        Command::new(hub)
+            .args(["enrol", "coordinator", "bench", "--scope", "23", "--config"])
+            .arg(toml)
+            .arg("--url")
+            .arg(format!("https://{addr}"))
+            .arg("--out")
+            .arg(&bundle),
+        "sajja-hub enrol coordinator",
+    )?;
+    Ok(bundle)
+}
+
+/// The bundle names the old port after a restart; the hub's CA and the
+/// certificate stay valid, so only the address changes.
+fn rebundle(bundle: &Path, addr: &str) -> anyhow::Result<PathBuf> {
+    let restarted = bundle.with_file_name("coordinator-restarted.bundle");
+    let mut enrolment = sajja_edge::enrolment::Enrolment::read(bundle)?;
+    enrolment.hub_url = format!("https://{addr}");
+    enrolment.write(&restarted)?;
+    Ok(restarted)
+}
+
+/// Stops the most recently started hub the way an operator's service manager does.
+fn stop_last(processes: &Mutex<Processes>) -> anyhow::Result<()> {
+    let mut guard = processes.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let mut child = guard.0.pop().context("the hub process")?;
+    drop(guard);
+    terminate(&mut child)
 }

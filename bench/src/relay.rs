@@ -171,9 +171,60 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
     let hub = hub_binary()?;
     let node = node_binary()?;
     let mut processes = Processes(Vec::new());
+    let (province, tambon) = (root.join("province"), root.join("tambon"));
+    let tambon_addr = start_network(&hub, &province, &tambon, &mut processes)?;
+    let data = root.join("node");
+    let cli = |args: &[&str]| {
+        let mut command = Command::new(&node);
+        command.arg("--data-dir").arg(&data).args(args);
+        command
+    };
+    start_group_node(&cli, &hub, root, &tambon, &tambon_addr, &mut processes)?;
+
+    let province_db = province.join("data/hub.sqlite");
+    // The start-up sync and relay of the opening events.
+    let mut expected = 3;
+    wait_for(
+        "the opening events at the province",
+        Duration::from_secs(60),
+        || Ok((held(&province_db)? >= expected).then_some(())),
+    )?;
+    let mut seconds = Vec::with_capacity(samples);
+    for day in 0..samples {
+        std::thread::sleep(idle);
+        let date = format!("2025-02-{:02}", day % 28 + 1);
+        run_checked(
+            // One member paying daily: each payment after the first is extra.
+            &mut cli(&["contribute", "1", "30", "--date", &date, "--extra"]),
+            "sajja-node contribute",
+        )?;
+        let appended = Instant::now();
+        expected += 1;
+        wait_for(
+            "the province to hold the new event",
+            Duration::from_secs(30),
+            || Ok((held(&province_db)? >= expected).then_some(())),
+        )?;
+        seconds.push(appended.elapsed().as_secs_f64());
+    }
+    ensure!(
+        held(&province_db)? == expected,
+        "the province holds every appended event"
+    );
+    Ok(RelayReport { seconds })
+}
+
+/// A province hub and a tambon hub that relays to it, both running; returns the
+/// tambon hub's address.
+fn start_network(
+    hub: &Path,
+    province: &Path,
+    tambon: &Path,
+    processes: &mut Processes,
+) -> anyhow::Result<String> {
     let init = |dir: &Path, id: &str, level: &str| {
         run_checked(
-            Command::new(&hub).args(["init", "--dir"]).arg(dir).args([
+            Command::new(hub).args(["init", "--dir"]).arg(dir).args([
                 "--hub-id",
                 id,
                 "--level",
@@ -184,11 +235,10 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
             "sajja-hub init",
         )
     };
-    let (province, tambon) = (root.join("province"), root.join("tambon"));
-    init(&province, "23", "province")?;
-    init(&tambon, "230101", "tambon")?;
+    init(province, "23", "province")?;
+    init(tambon, "230101", "tambon")?;
     let key = run_checked(
-        Command::new(&hub)
+        Command::new(hub)
             .args(["key", "--config"])
             .arg(tambon.join("hub.toml")),
         "sajja-hub key",
@@ -200,10 +250,10 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
             key.trim()
         ),
     )?;
-    start_hub(&hub, &province, &mut processes)?;
+    start_hub(hub, province, processes)?;
     let parent_bundle = tambon.join("province.bundle");
     run_checked(
-        Command::new(&hub)
+        Command::new(hub)
             .args(["enrol", "hub", "230101", "--config"])
             .arg(province.join("hub.toml"))
             .arg("--out")
@@ -214,14 +264,18 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
         &tambon.join("hub.toml"),
         &format!("\n[parent]\nbundle = \"{}\"\n", parent_bundle.display()),
     )?;
-    let tambon_addr = start_hub(&hub, &tambon, &mut processes)?;
+    start_hub(hub, tambon, processes)
+}
 
-    let data = root.join("node");
-    let cli = |args: &[&str]| {
-        let mut command = Command::new(&node);
-        command.arg("--data-dir").arg(&data).args(args);
-        command
-    };
+/// One group with one member, enrolled at the tambon hub, its daemon running.
+fn start_group_node(
+    cli: &dyn Fn(&[&str]) -> Command,
+    hub: &Path,
+    root: &Path,
+    tambon: &Path,
+    tambon_addr: &str,
+    processes: &mut Processes,
+) -> anyhow::Result<()> {
     run_checked(
         &mut cli(&[
             "init",
@@ -256,7 +310,7 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
         .to_string();
     let bundle = root.join("group.bundle");
     run_checked(
-        Command::new(&hub)
+        Command::new(hub)
             .args(["enrol", "group", GROUP, "--key", &public, "--config"])
             .arg(tambon.join("hub.toml"))
             .arg("--url")
@@ -277,36 +331,5 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
             .stderr(log)
             .spawn()?,
     );
-
-    let province_db = province.join("data/hub.sqlite");
-    // The start-up sync and relay of the opening events.
-    let mut expected = 3;
-    wait_for(
-        "the opening events at the province",
-        Duration::from_secs(60),
-        || Ok((held(&province_db)? >= expected).then_some(())),
-    )?;
-    let mut seconds = Vec::with_capacity(samples);
-    for day in 0..samples {
-        std::thread::sleep(idle);
-        let date = format!("2025-02-{:02}", day % 28 + 1);
-        run_checked(
-            // One member paying daily: each payment after the first is extra.
-            &mut cli(&["contribute", "1", "30", "--date", &date, "--extra"]),
-            "sajja-node contribute",
-        )?;
-        let appended = Instant::now();
-        expected += 1;
-        wait_for(
-            "the province to hold the new event",
-            Duration::from_secs(30),
-            || Ok((held(&province_db)? >= expected).then_some(())),
-        )?;
-        seconds.push(appended.elapsed().as_secs_f64());
-    }
-    ensure!(
-        held(&province_db)? == expected,
-        "the province holds every appended event"
-    );
-    Ok(RelayReport { seconds })
+    Ok(())
 }
