@@ -28,7 +28,7 @@ use sajja_proto::client::ClientTls;
 
 use crate::footprint::status;
 use crate::generate::{self, GroupLog, Stop};
-use crate::relay::{Processes, hub_binary, run_checked, start_hub, wait_for};
+use crate::relay::{Processes, hub_binary, init_hub, run_checked, start_hub, wait_for};
 use crate::rig::{self, Pusher, median};
 use crate::{Options, Scale};
 
@@ -673,17 +673,7 @@ pub fn run(options: &Options) -> anyhow::Result<HubRssReport> {
 /// A province hub initialised in `dir` with its metrics endpoint on, as an
 /// operator runs it: its connection counts are part of the report.
 fn init_province(hub: &Path, dir: &Path) -> anyhow::Result<(PathBuf, HubConfig)> {
-    run_checked(
-        Command::new(hub).args(["init", "--dir"]).arg(dir).args([
-            "--hub-id",
-            "23",
-            "--level",
-            "province",
-            "--listen",
-            "127.0.0.1:0",
-        ]),
-        "sajja-hub init",
-    )?;
+    init_hub(hub, dir, "23", "province")?;
     let toml = dir.join("hub.toml");
     let text = std::fs::read_to_string(&toml)?;
     std::fs::write(&toml, format!("metrics_listen = \"127.0.0.1:0\"\n{text}"))?;

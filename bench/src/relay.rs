@@ -214,6 +214,22 @@ pub fn run(options: &Options) -> anyhow::Result<RelayReport> {
     Ok(RelayReport { seconds })
 }
 
+/// `sajja-hub init` of a hub in `dir` listening on an ephemeral local port.
+pub fn init_hub(hub: &Path, dir: &Path, id: &str, level: &str) -> anyhow::Result<()> {
+    run_checked(
+        Command::new(hub).args(["init", "--dir"]).arg(dir).args([
+            "--hub-id",
+            id,
+            "--level",
+            level,
+            "--listen",
+            "127.0.0.1:0",
+        ]),
+        "sajja-hub init",
+    )?;
+    Ok(())
+}
+
 /// A province hub and a tambon hub that relays to it, both running; returns the
 /// tambon hub's address.
 fn start_network(
@@ -222,21 +238,8 @@ fn start_network(
     tambon: &Path,
     processes: &mut Processes,
 ) -> anyhow::Result<String> {
-    let init = |dir: &Path, id: &str, level: &str| {
-        run_checked(
-            Command::new(hub).args(["init", "--dir"]).arg(dir).args([
-                "--hub-id",
-                id,
-                "--level",
-                level,
-                "--listen",
-                "127.0.0.1:0",
-            ]),
-            "sajja-hub init",
-        )
-    };
-    init(province, "23", "province")?;
-    init(tambon, "230101", "tambon")?;
+    init_hub(hub, province, "23", "province")?;
+    init_hub(hub, tambon, "230101", "tambon")?;
     let key = run_checked(
         Command::new(hub)
             .args(["key", "--config"])

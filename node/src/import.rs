@@ -16,9 +16,7 @@ use thiserror::Error;
 use crate::compose;
 use crate::store::{ImportSource, RegisterEntry, Store, StoreError};
 use crate::vocab::{self, parse_date, parse_loan, parse_member, parse_money};
-
-/// The columns a file may use (`sajja_common::words::IMPORT_COLUMNS`).
-pub const COLUMNS: &[&str] = sajja_common::words::IMPORT_COLUMNS;
+use sajja_common::words::IMPORT_COLUMNS;
 
 pub const KINDS: &[&str] = &[
     "member-join",
@@ -335,11 +333,14 @@ fn columns(reader: &mut csv::Reader<&[u8]>) -> Result<HashMap<String, usize>, Im
     let mut columns = HashMap::new();
     for (index, name) in headers.iter().enumerate() {
         let name = name.trim().to_ascii_lowercase();
-        if !COLUMNS.contains(&name.as_str()) {
+        if !IMPORT_COLUMNS.contains(&name.as_str()) {
             return Err(ImportError::Cell {
                 row: 1,
                 column: name,
-                message: format!("unknown column; known columns: {}", COLUMNS.join(", ")),
+                message: format!(
+                    "unknown column; known columns: {}",
+                    IMPORT_COLUMNS.join(", ")
+                ),
             });
         }
         if columns.insert(name.clone(), index).is_some() {
