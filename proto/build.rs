@@ -6,7 +6,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sajja/v1/admin.proto",
         "sajja/v1/query.proto",
     ];
-    for file in files {
+    // query.proto imports exchange.proto (and what it imports) for its enums.
+    for file in files
+        .iter()
+        .chain(&["sajja/v1/exchange.proto", "sajja/v1/event.proto"])
+    {
         println!("cargo:rerun-if-changed={file}");
     }
     let descriptors = protox::compile(files, ["."])?;

@@ -6,9 +6,16 @@
 use std::fmt::Write;
 
 use sajja_common::event::Source;
+use sajja_common::exchange::ExchangeAlert;
 use sajja_common::position::PoolPosition;
 use sajja_common::{Date, Money};
 use serde_json::{Value, json};
+
+mod exchanges;
+mod format;
+
+pub use format::display_width;
+use format::{amount, csv_text, optional, pad, percent, pretty};
 
 use crate::read::query::Answer;
 use crate::values::alert::Alert;
@@ -23,26 +30,6 @@ pub enum Output {
     Table,
     Json,
     Csv,
-}
-
-/// Display width of text in a terminal: Thai combining vowels and tone marks
-/// take no column of their own.
-pub fn display_width(text: &str) -> usize {
-    text.chars()
-        .filter(|c| {
-            let c = *c as u32;
-            // Thai above/below vowels and tone marks (combining, zero width).
-            !(c == 0x0E31 || (0x0E34..=0x0E3A).contains(&c) || (0x0E47..=0x0E4E).contains(&c))
-        })
-        .count()
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let mut out = text.to_string();
-    for _ in display_width(text)..width {
-        out.push(' ');
-    }
-    out
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -114,12 +101,6 @@ pub fn group_table(lines: &[GroupLine], as_of: Date, freshness: Freshness) -> St
     out
 }
 
-fn percent(basis_points: Option<i64>) -> String {
-    basis_points.map_or("-".into(), |bp| {
-        format!("{}%", sajja_common::position::basis_points_text(bp))
-    })
-}
-
 pub fn pool_table(pools: &[sajja_common::position::PoolPosition], as_of: Date) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Pooled funds as of {as_of} (amounts in baht)");
@@ -160,41 +141,6 @@ pub fn pool_table(pools: &[sajja_common::position::PoolPosition], as_of: Date) -
         );
     }
     out
-}
-
-/// Baht with two decimals and no grouping: the JSON and CSV form of money.
-fn amount(m: Money) -> String {
-    m.to_plain()
-}
-
-fn pretty(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-    text.push('\n');
-    text
-}
-
-/// CSV (RFC 4180): a field with a comma, quote or line break is quoted.
-fn csv_text(rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    for row in rows {
-        let fields: Vec<String> = row
-            .iter()
-            .map(|f| {
-                if f.contains([',', '"', '\n', '\r']) {
-                    format!("\"{}\"", f.replace('"', "\"\""))
-                } else {
-                    f.clone()
-                }
-            })
-            .collect();
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn optional(value: Option<i64>) -> Value {
-    value.map_or(Value::Null, Value::from)
 }
 
 fn cell(value: Option<i64>) -> String {
@@ -649,6 +595,34 @@ fn alert_value(alert: &Alert) -> Value {
             "signed_digest": signed.to_hex(),
             "current_digest": current.to_hex(),
         }),
+        Alert::Exchange {
+            alert:
+                ExchangeAlert::CoverageBelowPolicy {
+                    coverage_basis_points,
+                    policy_basis_points,
+                    shortfall,
+                },
+            ..
+        } => json!({
+            "coverage_basis_points": coverage_basis_points,
+            "policy_basis_points": policy_basis_points,
+            "shortfall": amount(*shortfall),
+        }),
+        Alert::Exchange {
+            alert:
+                ExchangeAlert::DebitConcentrated {
+                    account,
+                    debit,
+                    share_basis_points,
+                    limit_basis_points,
+                },
+            ..
+        } => json!({
+            "account": account.0,
+            "debit": debit.to_plain(),
+            "share_basis_points": share_basis_points,
+            "limit_basis_points": limit_basis_points,
+        }),
     };
     if let (Value::Object(into), Value::Object(from)) = (&mut value, extra) {
         into.extend(from);
@@ -783,6 +757,11 @@ impl Answer {
                 Output::Table => signoffs_table(&a.scope, &a.sign_offs),
                 Output::Json => signoffs_json(&a.scope, &a.sign_offs),
                 Output::Csv => signoffs_csv(&a.sign_offs),
+            },
+            Answer::Exchanges(a) => match output {
+                Output::Table => exchanges::exchanges_table(&a.scope, &a.exchanges, a.as_of),
+                Output::Json => exchanges::exchanges_json(&a.scope, &a.exchanges, a.as_of),
+                Output::Csv => exchanges::exchanges_csv(&a.exchanges, a.as_of),
             },
         }
     }

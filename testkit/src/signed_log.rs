@@ -1,9 +1,10 @@
-//! A group's log as its node writes it, built in a test: exact event bytes,
+//! A group's (or an exchange's) log as its node writes it, built in a test: exact event bytes,
 //! their chain hashes and the key that signs its checkpoints. The bytes are
 //! not validated by the ledger here (a test may want a log the ledger would
 //! refuse); `Books` checks them where a test wants that.
 
 use sajja_common::event::{Body, Rules};
+use sajja_common::exchange::{ExchangeBody, ExchangeEvent};
 use sajja_common::{Checkpoint, Date, Event, GroupId, Hash, SignedCheckpoint, SigningKey, chain};
 
 pub struct SignedLog {
@@ -58,10 +59,27 @@ impl SignedLog {
             recorded_at: 0,
             body,
         };
-        let bytes = event.encode();
+        self.chain(event.encode());
+        event
+    }
+
+    /// Encodes `body` as the next event of an exchange's log (the log's id
+    /// is `TTTTTT-XNN`) on `date`, and chains it.
+    pub fn append_exchange(&mut self, date: impl OnDay, body: ExchangeBody) -> ExchangeEvent {
+        let event = ExchangeEvent {
+            log: self.group.clone(),
+            seq: self.next_seq(),
+            date: date.day(),
+            recorded_at: 0,
+            body,
+        };
+        self.chain(event.encode());
+        event
+    }
+
+    fn chain(&mut self, bytes: Vec<u8>) {
         self.hashes.push(chain::next(&self.head(), &bytes));
         self.events.push(bytes);
-        event
     }
 
     /// The chain head after the last event (the genesis of an empty log).
@@ -96,6 +114,20 @@ impl SignedLog {
     /// Events `from..=to`, as bytes.
     pub fn range(&self, from: u64, to: u64) -> Vec<Vec<u8>> {
         self.events[from as usize - 1..to as usize].to_vec()
+    }
+}
+
+impl Clone for SignedLog {
+    /// Another copy of the log under the same key: a test grows it apart
+    /// from the original (an offered continuation, a fork).
+    fn clone(&self) -> SignedLog {
+        SignedLog {
+            group: self.group.clone(),
+            key: SigningKey::from_seed(self.key.seed()).expect("a 32-byte seed"),
+            events: self.events.clone(),
+            hashes: self.hashes.clone(),
+            epoch: self.epoch,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::*;
 
 /// A province hub 23 and a tambon hub 230101 relaying to it, both running.
-fn province_and_tambon(root: &std::path::Path) -> (Hub, Hub) {
+pub(crate) fn province_and_tambon(root: &std::path::Path) -> (Hub, Hub) {
     let mut province = Hub::init(&root.join("province"), "23", "province");
     let mut tambon = Hub::init(&root.join("tambon"), "230101", "tambon");
     province.add_child(&tambon);
@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Today in Thailand (UTC+7): the hubs' default report date.
-fn today() -> Date {
+pub(crate) fn today() -> Date {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -56,7 +56,7 @@ fn today() -> Date {
     Date::thai_date_at(seconds as i64)
 }
 
-fn date(text: &str) -> Date {
+pub(crate) fn date(text: &str) -> Date {
     text.parse().expect("date")
 }
 
@@ -105,7 +105,7 @@ fn simulated_group(
 }
 
 /// Waits until `hub` holds `group`'s log up to `seq`.
-fn wait_held(hub: &Hub, group: &str, seq: u64) {
+pub(crate) fn wait_held(hub: &Hub, group: &str, seq: u64) {
     wait_for(
         &format!("{} to hold {group} up to seq {seq}", hub.dir.display()),
         WAIT,
@@ -120,21 +120,21 @@ fn wait_admin_relayed(province: &Hub, tambon: &Hub, tambon_id: &str) {
 }
 
 /// Runs a query and parses its stdout as JSON.
-fn query_json(hub: &Hub, args: &[&str]) -> Value {
+pub(crate) fn query_json(hub: &Hub, args: &[&str]) -> Value {
     let output = run(hub.command(args));
     assert!(output.status.success(), "{args:?}: {}", text(&output));
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", text(&output)))
 }
 
-fn node_events(node: &Node) -> Vec<Event> {
+pub(crate) fn node_events(node: &Node) -> Vec<Event> {
     node.event_bytes()
         .iter()
         .map(|b| Event::decode(b).expect("the node's own events decode"))
         .collect()
 }
 
-fn refold(node: &Node, group: &str, as_of: Date) -> GroupPosition {
+pub(crate) fn refold(node: &Node, group: &str, as_of: Date) -> GroupPosition {
     let events = node_events(node);
     let books = Books::fold_as_of(GroupId::parse(group).expect("group id"), &events, as_of);
     GroupPosition::of(&books, as_of)

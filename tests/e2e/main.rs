@@ -3,6 +3,7 @@
 
 mod contact;
 mod demo;
+mod exchange;
 mod faults;
 mod federation;
 mod hostile;

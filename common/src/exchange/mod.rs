@@ -31,5 +31,5 @@ pub use event::{
     MAX_UNIT_NAME_BYTES,
 };
 pub use position::{AccountDebit, ExchangeAlert, ExchangePosition, Volume};
-pub use refusal::{ExchangeRefusal, ExchangeRule};
+pub use refusal::{ExchangeRefusal, ExchangeRule, check_not_future};
 pub use vouchers::{MAX_VOUCHERS_PER_EVENT, VoucherRun, Vouchers};

@@ -5,7 +5,7 @@
 use thiserror::Error;
 
 use super::credits::Credits;
-use super::event::AccountNo;
+use super::event::{AccountNo, ExchangeEvent};
 use crate::date::Date;
 use crate::ids::{GroupId, PoolId};
 use crate::money::Money;
@@ -152,6 +152,71 @@ pub enum ExchangeRule {
     AlreadyReversed(u64),
     #[error("dated {date}, before the transfer it reverses ({original})")]
     ReversalBeforeOriginal { date: Date, original: Date },
+    #[error(
+        "dated {date}, after {latest}: an entry cannot be dated in the future (check the exchange node's clock)"
+    )]
+    FutureDate { date: Date, latest: Date },
     #[error("balances would overflow")]
     Overflow,
+}
+
+impl ExchangeRule {
+    /// A stable name for the rule, for clients and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExchangeRule::WrongLog(_) => "wrong_log",
+            ExchangeRule::OutOfSequence { .. } => "out_of_sequence",
+            ExchangeRule::NotOpened => "not_opened",
+            ExchangeRule::AlreadyOpened => "already_opened",
+            ExchangeRule::BadTerms(_) => "bad_terms",
+            ExchangeRule::PoolOutsideNetwork { .. } => "pool_outside_network",
+            ExchangeRule::BeforeOpening { .. } => "before_opening",
+            ExchangeRule::BadAccountNumber(_) => "bad_account_number",
+            ExchangeRule::DuplicateAccount(_) => "duplicate_account",
+            ExchangeRule::UnknownAccount(_) => "unknown_account",
+            ExchangeRule::AccountNotOpen { .. } => "account_not_open",
+            ExchangeRule::BeforeAccountOpened { .. } => "before_account_opened",
+            ExchangeRule::SelfTransfer(_) => "self_transfer",
+            ExchangeRule::BadAmount(_) => "bad_amount",
+            ExchangeRule::BadLimit(_) => "bad_limit",
+            ExchangeRule::LimitBreached { .. } => "limit_breached",
+            ExchangeRule::LimitBelowDebit { .. } => "limit_below_debit",
+            ExchangeRule::RaiseNeedsCommittee { .. } => "raise_needs_committee",
+            ExchangeRule::ReasonRequired(_) => "reason_required",
+            ExchangeRule::LimitChangeBeforeLatest { .. } => "limit_change_before_latest",
+            ExchangeRule::BadSerials { .. } => "bad_serials",
+            ExchangeRule::SerialAlreadyIssued(_) => "serial_already_issued",
+            ExchangeRule::VoucherNotOutstanding(_) => "voucher_not_outstanding",
+            ExchangeRule::ReturnBeforeIssue { .. } => "return_before_issue",
+            ExchangeRule::NotZeroBalance { .. } => "not_zero_balance",
+            ExchangeRule::NotInDebit { .. } => "not_in_debit",
+            ExchangeRule::WriteOffMismatch { .. } => "write_off_mismatch",
+            ExchangeRule::SettlementMismatch { .. } => "settlement_mismatch",
+            ExchangeRule::WrongPool { .. } => "wrong_pool",
+            ExchangeRule::BeforeLastActivity { .. } => "before_last_activity",
+            ExchangeRule::UnknownReversalTarget(_) => "unknown_reversal_target",
+            ExchangeRule::AlreadyReversed(_) => "already_reversed",
+            ExchangeRule::ReversalBeforeOriginal { .. } => "reversal_before_original",
+            ExchangeRule::FutureDate { .. } => "future_date",
+            ExchangeRule::Overflow => "overflow",
+        }
+    }
+}
+
+/// Refuses an event dated beyond tomorrow (the ledger's tolerance for a
+/// clock a day out), on the hub as on the exchange's node: an entry from a
+/// clock running ahead would otherwise hold every later entry behind it.
+pub fn check_not_future(event: &ExchangeEvent, today: Date) -> Result<(), ExchangeRefusal> {
+    let latest = today.add_days(crate::ledger::FUTURE_TOLERANCE_DAYS);
+    if event.date > latest {
+        return Err(ExchangeRefusal {
+            log: event.log.clone(),
+            seq: event.seq,
+            rule: ExchangeRule::FutureDate {
+                date: event.date,
+                latest,
+            },
+        });
+    }
+    Ok(())
 }

@@ -260,6 +260,21 @@ pub(crate) enum QueryCommand {
         #[command(flatten)]
         format: Format,
     },
+    /// Community exchanges: credits in circulation, debit and vouchers
+    /// outstanding, and how much of them the reserve pledged by the groups
+    /// covers, against the exchange's policy. Credits are the exchange's own
+    /// unit, never baht.
+    Exchanges {
+        #[command(flatten)]
+        source: QuerySource,
+        /// Province or tambon geocode, or an exchange's log id such as
+        /// 230101-X01 (default: this hub's, or the bundle holder's scope).
+        scope: Option<String>,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        format: Format,
+    },
     /// Month sign-offs recorded in the hub logs held here, each checked
     /// against the logs as they are now (BROKEN when they no longer agree).
     Signoffs {

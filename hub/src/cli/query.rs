@@ -80,6 +80,18 @@ pub(crate) fn query(command: QueryCommand) -> anyhow::Result<()> {
             };
             (source, ask, format)
         }
+        QueryCommand::Exchanges {
+            source,
+            scope,
+            as_of,
+            format,
+        } => {
+            let ask = query::Ask::Exchanges {
+                scope: scope_arg(scope)?,
+                as_of: as_of_arg(as_of)?,
+            };
+            (source, ask, format)
+        }
         QueryCommand::Signoffs {
             source,
             scope,

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use sajja_common::admin::{AdminBody, AdminBooks, AdminEvent, AdminRefusal};
+use sajja_common::exchange::ExchangeRefusal;
 use sajja_common::ledger::{Refusal, reversal_target};
 use sajja_common::position::PositionCuts;
 use sajja_common::verify::{ChainVerifier, VerifyError};
@@ -61,6 +62,8 @@ pub enum IngestError {
     #[error(transparent)]
     Admin(#[from] AdminRefusal),
     #[error(transparent)]
+    Exchange(#[from] ExchangeRefusal),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -78,6 +81,7 @@ impl IngestError {
             IngestError::Verify(e) => e.check(),
             IngestError::Ledger(r) => r.rule.name(),
             IngestError::Admin(_) => "admin_rule",
+            IngestError::Exchange(r) => r.rule.name(),
             IngestError::Store(_) => "storage",
         }
     }
@@ -88,6 +92,7 @@ impl IngestError {
             IngestError::Verify(e) => e.seq(),
             IngestError::Ledger(r) => r.seq,
             IngestError::Admin(r) => r.seq,
+            IngestError::Exchange(r) => r.seq,
             IngestError::AbandonedBranch { seq, .. } => *seq,
             IngestError::OutOfOrder { found, .. } => *found,
             IngestError::Damaged { seq, .. } | IngestError::RepairMismatch { seq, .. } => *seq,
@@ -116,6 +121,25 @@ fn name_gap(error: VerifyError, later: &[Vec<u8>]) -> IngestError {
         };
     }
     error.into()
+}
+
+/// Verifies the next event of `log` with the decoder of its kind: a hub's
+/// administrative log, an exchange's log or a group's. Only the hash chain
+/// and the header are checked here; the rules of each kind are its books'.
+fn push_any(
+    verifier: &mut ChainVerifier,
+    log: &GroupId,
+    bytes: &[u8],
+    later: &[Vec<u8>],
+) -> Result<(), IngestError> {
+    if log.is_hub_log() {
+        verifier.push_admin(bytes)?;
+    } else if log.is_exchange_log() {
+        verifier.push_exchange(bytes)?;
+    } else {
+        verifier.push(bytes).map_err(|e| name_gap(e, later))?;
+    }
+    Ok(())
 }
 
 fn new_events<'a>(fresh: &'a [Vec<u8>], hashes: &[Hash], dates: &[u32]) -> Vec<NewEvent<'a>> {
@@ -495,6 +519,9 @@ impl Ingest {
         if row.group.is_hub_log() {
             return self.admin_batch(&row, from, end, fresh, checkpoint);
         }
+        if row.group.is_exchange_log() {
+            return self.exchange_batch(&row, from, end, fresh, checkpoint);
+        }
         let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
         let mut decoded = Vec::with_capacity(fresh.len());
         let mut hashes = Vec::with_capacity(fresh.len());
@@ -561,9 +588,7 @@ impl Ingest {
         let key = self.store.key_at(row, from - 1)?;
         let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start, key);
         for (i, bytes) in events.iter().enumerate() {
-            verifier
-                .push(bytes)
-                .map_err(|e| name_gap(e, &events[i + 1..]))?;
+            push_any(&mut verifier, &row.group, bytes, &events[i + 1..])?;
         }
         if checkpoint.checkpoint.fork_epoch < row.fork_epoch && checkpoint.verify(&verifier.key()) {
             return Err(IngestError::AbandonedBranch {
@@ -677,13 +702,7 @@ impl Ingest {
         let mut verifier = ChainVerifier::resume(row.group.clone(), from - 1, start, key);
         let mut hashes = Vec::with_capacity(events.len());
         for (i, bytes) in events.iter().enumerate() {
-            if row.group.is_hub_log() {
-                verifier.push_admin(bytes)?;
-            } else {
-                verifier
-                    .push(bytes)
-                    .map_err(|e| name_gap(e, &events[i + 1..]))?;
-            }
+            push_any(&mut verifier, &row.group, bytes, &events[i + 1..])?;
             hashes.push(verifier.head());
         }
         verifier.finish(checkpoint, row.fork_epoch)?;
@@ -837,6 +856,43 @@ impl Ingest {
         let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
         let new_events = new_events(fresh, &hashes, &dates);
         self.commit(row, &new_events, checkpoint, None, &keys)?;
+        Ok(BatchOutcome::Acked {
+            from,
+            to: end,
+            head: verifier.head(),
+        })
+    }
+
+    /// Accepts a batch of a community exchange's log: chain, the exchange's
+    /// signature, the exchange's rules ([`sajja_common::exchange::ExchangeBooks::apply`], the same
+    /// code its node runs before an append); then commit. An exchange log
+    /// has no group books, so no snapshot: its position is folded from the
+    /// log when asked ([`crate::read::exchanges`]).
+    fn exchange_batch(
+        &mut self,
+        row: &GroupRow,
+        from: u64,
+        end: u64,
+        fresh: &[Vec<u8>],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<BatchOutcome, IngestError> {
+        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
+        let mut decoded = Vec::with_capacity(fresh.len());
+        let mut hashes = Vec::with_capacity(fresh.len());
+        for bytes in fresh {
+            decoded.push(verifier.push_exchange(bytes)?);
+            hashes.push(verifier.head());
+        }
+        verifier.finish(checkpoint, row.fork_epoch)?;
+        let mut books = self.store.exchange_books(row.gid, &row.group)?;
+        let today = today();
+        for event in &decoded {
+            sajja_common::exchange::check_not_future(event, today)?;
+            books.apply(event)?;
+        }
+        let dates: Vec<u32> = decoded.iter().map(|e| e.date.days()).collect();
+        let new_events = new_events(fresh, &hashes, &dates);
+        self.commit(row, &new_events, checkpoint, None, &[])?;
         Ok(BatchOutcome::Acked {
             from,
             to: end,

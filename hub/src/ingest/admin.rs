@@ -55,7 +55,7 @@ pub fn sign_off(
                     config.hub_id
                 ),
             })?;
-            if group.tambon() != config.hub_id || group.is_hub_log() {
+            if group.tambon() != config.hub_id || !group.is_group() {
                 return Err(SignOffError::NotOurGroup {
                     group,
                     hub: config.hub_id.clone(),

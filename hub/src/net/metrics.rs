@@ -211,7 +211,7 @@ impl Metrics {
         if let Some(logs) = logs {
             let (mut ok, mut forked, mut stale, mut damaged, mut risky) =
                 (0u64, 0u64, 0u64, 0u64, 0u64);
-            for log in logs.iter().filter(|l| !l.group.is_hub_log()) {
+            for log in logs.iter().filter(|l| l.group.is_group()) {
                 if log.status == GroupStatus::Damaged {
                     damaged += 1;
                 } else if log.status == GroupStatus::Forked {

@@ -3,6 +3,7 @@
 //! here writes.
 
 pub mod cache;
+pub mod exchanges;
 pub mod positions;
 pub mod query;
 pub mod signoff;

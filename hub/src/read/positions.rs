@@ -78,7 +78,7 @@ pub fn group_lines(store: &Reader, scope: &str, as_of: Date) -> Result<Vec<Group
         let mut lines = Vec::new();
         let joined = cache.needs_most();
         store.for_each_position_row(scope, joined, |row, stored| {
-            if row.group.is_hub_log() {
+            if !row.group.is_group() {
                 return Ok(());
             }
             let (name, position) = name_and_position(store, &mut cache, &row, stored, as_of)?;
@@ -225,7 +225,9 @@ fn alerts_in_snapshot(
     let joined = cache.needs_most();
     store.for_each_position_row(scope, joined, |row, stored| {
         let group = row.group.clone();
-        if group.is_hub_log() {
+        // Hub logs have no position; an exchange's alerts are its own
+        // ([`crate::read::query::alerts`]).
+        if !group.is_group() {
             return Ok(());
         }
         // A damaged log has its own alert, above.

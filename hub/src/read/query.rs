@@ -18,6 +18,7 @@ use sajja_common::{Date, GroupId, PoolId};
 use thiserror::Error;
 
 use crate::read::cache::Reader;
+use crate::read::exchanges::{self, ExchangeLine};
 use crate::read::positions;
 use crate::read::signoff;
 use crate::store::StoreError;
@@ -35,6 +36,10 @@ pub const MAX_ALERTS: usize = 50_000;
 /// The most sign-offs one answer lists: a province of 3,000 groups signs
 /// 36,000 group-months a year.
 pub const MAX_SIGN_OFFS: usize = 250_000;
+
+/// The most exchanges one answer lists: each carries its monthly volume (up
+/// to 48 lines a year), and the answer is one gRPC message.
+pub const MAX_EXCHANGES: usize = 200;
 
 /// A scope is a geocode or a group id: ten characters at most; anything far
 /// longer is refused before it is even echoed back.
@@ -159,6 +164,10 @@ pub enum Ask {
     SignOffs {
         scope: Option<Scope>,
     },
+    Exchanges {
+        scope: Option<Scope>,
+        as_of: Option<Date>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -192,6 +201,13 @@ pub struct AlertsAnswer {
 }
 
 #[derive(Clone, Debug)]
+pub struct ExchangesAnswer {
+    pub scope: String,
+    pub as_of: Date,
+    pub exchanges: Vec<ExchangeLine>,
+}
+
+#[derive(Clone, Debug)]
 pub struct SignOffsAnswer {
     pub scope: String,
     pub sign_offs: Vec<SignOff>,
@@ -205,6 +221,7 @@ pub enum Answer {
     Reserves(ReservesAnswer),
     Alerts(AlertsAnswer),
     SignOffs(SignOffsAnswer),
+    Exchanges(ExchangesAnswer),
 }
 
 /// What every answer is computed against: the hub's data, its clock and
@@ -250,6 +267,9 @@ pub fn answer(
             Answer::Alerts(alerts(cx, &or_default(scope), *as_of, audience)?)
         }
         Ask::SignOffs { scope } => Answer::SignOffs(sign_offs(cx, &or_default(scope))?),
+        Ask::Exchanges { scope, as_of } => {
+            Answer::Exchanges(exchanges(cx, &or_default(scope), *as_of)?)
+        }
     })
 }
 
@@ -349,7 +369,18 @@ pub fn alerts(
     audience: &Audience,
 ) -> Result<AlertsAnswer, QueryError> {
     let as_of = as_of.unwrap_or(cx.today);
-    let mut alerts = positions::alerts(cx.store, scope.as_str(), as_of, cx.freshness)?;
+    let mut alerts = cx.store.read_snapshot(|| {
+        let mut alerts = positions::alerts(cx.store, scope.as_str(), as_of, cx.freshness)?;
+        for line in exchanges::exchange_lines(cx.store, scope.as_str(), as_of)? {
+            for alert in line.position.alerts() {
+                alerts.push(Alert::Exchange {
+                    exchange: line.position.log.clone(),
+                    alert,
+                });
+            }
+        }
+        Ok(alerts)
+    })?;
     alerts.retain(|alert| match alert {
         Alert::ReserveBelowPolicy { pool, .. } => !scope.is_group() && audience.sees_pool(pool),
         _ => true,
@@ -358,6 +389,21 @@ pub fn alerts(
         scope: scope.to_string(),
         as_of,
         alerts,
+    })
+}
+
+/// The community exchanges under `scope` (a network, or one exchange's log
+/// id), each beside the reserve that guarantees it.
+pub fn exchanges(
+    cx: &Context,
+    scope: &Scope,
+    as_of: Option<Date>,
+) -> Result<ExchangesAnswer, QueryError> {
+    let as_of = as_of.unwrap_or(cx.today);
+    Ok(ExchangesAnswer {
+        scope: scope.to_string(),
+        as_of,
+        exchanges: exchanges::exchange_lines(cx.store, scope.as_str(), as_of)?,
     })
 }
 

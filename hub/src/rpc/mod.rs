@@ -3,6 +3,7 @@
 //! answers and the remote query client, and `serve`, which knows them all.
 
 pub mod admin;
+pub mod exchange_wire;
 pub mod pull;
 pub mod query;
 pub mod query_client;

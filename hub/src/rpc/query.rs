@@ -21,8 +21,8 @@ use crate::net::gate::{Caller, Gate};
 use crate::net::limits::Guard;
 use crate::read::cache::Reader;
 use crate::read::query::{
-    Audience, Context, MAX_ALERTS, MAX_GROUPS, MAX_SIGN_OFFS, QueryError, Scope, alerts, groups,
-    position, reserves, sign_offs,
+    Audience, Context, MAX_ALERTS, MAX_EXCHANGES, MAX_GROUPS, MAX_SIGN_OFFS, QueryError, Scope,
+    alerts, exchanges, groups, position, reserves, sign_offs,
 };
 use crate::rpc::query_wire as wire;
 use crate::store::{Store, StoreError};
@@ -282,6 +282,24 @@ impl QueryRpc for QueryService {
             &answer,
             SIGN_OFFS_PER_CHUNK,
         ))))
+    }
+
+    async fn exchanges(
+        &self,
+        request: Request<v1::ExchangesRequest>,
+    ) -> Result<Response<v1::ExchangesResponse>, Status> {
+        let (caller, scope) = self.scoped(&request, &request.get_ref().scope).await?;
+        let as_of = as_of_arg(request.get_ref().as_of)?;
+        let answer = self
+            .answer_for(&caller, move |cx| {
+                let answer = exchanges(cx, &scope, as_of)?;
+                refuse_more("exchanges", &scope, answer.exchanges.len(), MAX_EXCHANGES)?;
+                Ok(answer)
+            })
+            .await?;
+        Ok(Response::new(
+            crate::rpc::exchange_wire::exchanges_response(&answer),
+        ))
     }
 
     type LogStream = LogStream;

@@ -132,6 +132,16 @@ impl Remote {
                     collect(stream, |c| c.sign_offs.len(), MAX_SIGN_OFFS, "sign-offs").await?;
                 Answer::SignOffs(wire::sign_offs_answer(chunks)?)
             }
+            Ask::Exchanges { scope, as_of } => {
+                let request = v1::ExchangesRequest {
+                    scope: text(scope),
+                    as_of: day(as_of),
+                };
+                let reply = timed(self.client.exchanges(request)).await?;
+                Answer::Exchanges(crate::rpc::exchange_wire::exchanges_answer(
+                    reply.into_inner(),
+                )?)
+            }
         })
     }
 
@@ -288,10 +298,11 @@ impl LogAudit {
         let Some(started) = self.started.as_mut() else {
             return Err(AuditError::Empty);
         };
-        let admin = self.group.is_hub_log();
         for bytes in &chunk.events {
-            if admin {
+            if self.group.is_hub_log() {
                 started.verifier.push_admin(bytes)?;
+            } else if self.group.is_exchange_log() {
+                started.verifier.push_exchange(bytes)?;
             } else {
                 started.verifier.push(bytes)?;
             }

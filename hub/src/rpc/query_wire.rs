@@ -8,6 +8,7 @@
 //! renderer derives them from the figures they come from, as it does locally.
 
 use sajja_common::event::{BenefitKind, Source};
+use sajja_common::exchange::{AccountNo, Credits, ExchangeAlert};
 use sajja_common::ledger::PoolBalances;
 use sajja_common::position::{Arrears, GroupPosition, PoolPosition};
 use sajja_common::{Date, GroupId, Hash, Money, Month, PoolId};
@@ -23,34 +24,34 @@ use crate::values::scope_position::ScopePosition;
 use crate::values::signoff::SignOff;
 use crate::values::status::GroupStatus;
 
-fn invalid(field: &'static str, reason: impl ToString) -> WireError {
+pub(crate) fn invalid(field: &'static str, reason: impl ToString) -> WireError {
     WireError::Invalid {
         field,
         reason: reason.to_string(),
     }
 }
 
-fn date(days: u32, field: &'static str) -> Result<Date, WireError> {
+pub(crate) fn date(days: u32, field: &'static str) -> Result<Date, WireError> {
     Date::from_days(days).map_err(|e| invalid(field, e))
 }
 
-fn month(yyyymm: u32, field: &'static str) -> Result<Month, WireError> {
+pub(crate) fn month(yyyymm: u32, field: &'static str) -> Result<Month, WireError> {
     Month::from_yyyymm(yyyymm).map_err(|e| invalid(field, e))
 }
 
-fn group(text: &str, field: &'static str) -> Result<GroupId, WireError> {
+pub(crate) fn group(text: &str, field: &'static str) -> Result<GroupId, WireError> {
     GroupId::parse(text).map_err(|e| invalid(field, e))
 }
 
-fn pool(text: &str, field: &'static str) -> Result<PoolId, WireError> {
+pub(crate) fn pool(text: &str, field: &'static str) -> Result<PoolId, WireError> {
     PoolId::parse(text).map_err(|e| invalid(field, e))
 }
 
-fn scope(text: &str, field: &'static str) -> Result<String, WireError> {
+pub(crate) fn scope(text: &str, field: &'static str) -> Result<String, WireError> {
     Ok(Scope::parse(text).map_err(|e| invalid(field, e))?.0)
 }
 
-fn money(satang: i64) -> Money {
+pub(crate) fn money(satang: i64) -> Money {
     Money::from_satang(satang)
 }
 
@@ -62,10 +63,13 @@ pub fn group_status(status: GroupStatus) -> v1::GroupStatus {
     }
 }
 
-/// What a log's events are, from its id: `-000` logs are hubs' own.
+/// What a log's events are, from its id: `-000` logs are hubs' own,
+/// `-XNN` logs are community exchanges'.
 pub fn log_payload(log: &GroupId) -> v1::LogPayload {
     if log.is_hub_log() {
         v1::LogPayload::AdminEvents
+    } else if log.is_exchange_log() {
+        v1::LogPayload::ExchangeEvents
     } else {
         v1::LogPayload::GroupEvents
     }
@@ -465,6 +469,7 @@ pub fn alert(a: &Alert) -> v1::Alert {
             signed_digest: signed.as_bytes().to_vec(),
             current_digest: current.as_bytes().to_vec(),
         }),
+        Alert::Exchange { exchange, alert } => Kind::Exchange(exchange_alert(exchange, alert)),
     };
     v1::Alert {
         kind: Some(kind),
@@ -537,6 +542,58 @@ pub fn alert_from(wire: v1::Alert) -> Result<Alert, WireError> {
             signed: convert::hash(&a.signed_digest, "alert.signed_digest")?,
             current: convert::hash(&a.current_digest, "alert.current_digest")?,
         },
+        Kind::Exchange(a) => exchange_alert_from(a)?,
+    })
+}
+
+fn exchange_alert(exchange: &GroupId, alert: &ExchangeAlert) -> v1::ExchangeAlert {
+    use v1::exchange_alert::Kind;
+    let kind = match alert {
+        ExchangeAlert::CoverageBelowPolicy {
+            coverage_basis_points,
+            policy_basis_points,
+            shortfall,
+        } => Kind::CoverageBelowPolicy(v1::ExchangeCoverageBelowPolicy {
+            coverage_basis_points: *coverage_basis_points,
+            policy_basis_points: *policy_basis_points,
+            shortfall: shortfall.satang(),
+        }),
+        ExchangeAlert::DebitConcentrated {
+            account,
+            debit,
+            share_basis_points,
+            limit_basis_points,
+        } => Kind::DebitConcentrated(v1::ExchangeDebitConcentrated {
+            account: account.0,
+            debit: debit.centi(),
+            share_basis_points: *share_basis_points,
+            limit_basis_points: *limit_basis_points,
+        }),
+    };
+    v1::ExchangeAlert {
+        exchange_id: exchange.as_str().to_string(),
+        kind: Some(kind),
+    }
+}
+
+fn exchange_alert_from(wire: v1::ExchangeAlert) -> Result<Alert, WireError> {
+    use v1::exchange_alert::Kind;
+    let alert = match wire.kind.ok_or(WireError::Missing("alert.exchange.kind"))? {
+        Kind::CoverageBelowPolicy(a) => ExchangeAlert::CoverageBelowPolicy {
+            coverage_basis_points: a.coverage_basis_points,
+            policy_basis_points: a.policy_basis_points,
+            shortfall: money(a.shortfall),
+        },
+        Kind::DebitConcentrated(a) => ExchangeAlert::DebitConcentrated {
+            account: AccountNo(a.account),
+            debit: Credits::from_centi(a.debit),
+            share_basis_points: a.share_basis_points,
+            limit_basis_points: a.limit_basis_points,
+        },
+    };
+    Ok(Alert::Exchange {
+        exchange: group(&wire.exchange_id, "alert.exchange.exchange_id")?,
+        alert,
     })
 }
 

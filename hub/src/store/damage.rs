@@ -265,6 +265,9 @@ impl Store {
                 }
                 let date = if row.group.is_hub_log() {
                     sajja_common::admin::AdminEvent::decode(bytes).map_or(0, |e| e.date.days())
+                } else if row.group.is_exchange_log() {
+                    sajja_common::exchange::ExchangeEvent::decode(bytes)
+                        .map_or(0, |e| e.date.days())
                 } else {
                     Event::decode(bytes).map_or(0, |e| e.date.days())
                 };

@@ -1,6 +1,7 @@
 //! Group and hub logs: enrolment, events, checkpoints, contact, and the batch commit.
 
 use rusqlite::{OptionalExtension, params};
+use sajja_common::exchange::{ExchangeBooks, ExchangeEvent};
 use sajja_common::{Books, Date, GroupId, Hash, PublicKey, SignedCheckpoint, chain};
 
 use super::handle::*;
@@ -243,6 +244,21 @@ impl Store {
     /// Folds a group's stored log (up to `as_of`, when given).
     pub fn fold(&self, row: &GroupRow, as_of: Option<Date>) -> Result<Books, StoreError> {
         fold_log(&self.conn, row.gid, &row.group, as_of, None)
+    }
+
+    /// Folds an exchange's stored log. Its events were validated as they
+    /// were accepted, so none is refused here; the books keep dated
+    /// records, so the position as of any date is read from them
+    /// ([`sajja_common::exchange::ExchangePosition::of`]).
+    pub fn exchange_books(&self, gid: i64, log: &GroupId) -> Result<ExchangeBooks, StoreError> {
+        let mut books = ExchangeBooks::new(log.clone());
+        self.for_each_event(gid, |seq, bytes| {
+            let event = ExchangeEvent::decode(bytes)
+                .map_err(|e| StoreError::Damaged(format!("exchange {log} seq {seq}: {e}")))?;
+            books.apply_unchecked(&event);
+            Ok(())
+        })?;
+        Ok(books)
     }
 
     /// Every hub administrative log (`*-000`) held here with its size and

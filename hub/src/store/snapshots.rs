@@ -201,13 +201,14 @@ pub(super) fn write_snapshot(
     Ok(())
 }
 
-/// Re-folds log `gid` as stored and writes its snapshot (hub logs have none).
+/// Re-folds log `gid` as stored and writes its snapshot (only group logs
+/// have one: hub and exchange logs have no group books).
 pub(super) fn refold_snapshot(
     conn: &Connection,
     gid: i64,
     group: &GroupId,
 ) -> Result<(), StoreError> {
-    if group.is_hub_log() {
+    if !group.is_group() {
         return Ok(());
     }
     let mut cuts = PositionCuts::default();

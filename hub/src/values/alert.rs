@@ -1,6 +1,8 @@
 //! Something a coordinator must look at, with the line that says it.
 
 use crate::values::lines::Risk;
+use sajja_common::exchange::ExchangeAlert;
+use sajja_common::position::basis_points_text;
 use sajja_common::{GroupId, Hash, Money, Month, PoolId};
 
 /// Something a coordinator must look at.
@@ -42,6 +44,12 @@ pub enum Alert {
         signed: Hash,
         current: Hash,
     },
+    /// A community exchange's coverage below its policy, or one account
+    /// holding too much of its debit ([`crate::read::exchanges`]).
+    Exchange {
+        exchange: GroupId,
+        alert: ExchangeAlert,
+    },
 }
 
 impl Alert {
@@ -55,6 +63,14 @@ impl Alert {
             Alert::AtRisk { .. } => "at_risk",
             Alert::DigestMismatch { .. } => "digest_mismatch",
             Alert::SignOffBroken { .. } => "sign_off_broken",
+            Alert::Exchange {
+                alert: ExchangeAlert::CoverageBelowPolicy { .. },
+                ..
+            } => "exchange_coverage_below_policy",
+            Alert::Exchange {
+                alert: ExchangeAlert::DebitConcentrated { .. },
+                ..
+            } => "exchange_debit_concentrated",
         }
     }
 
@@ -66,7 +82,10 @@ impl Alert {
             | Alert::Damaged { group, .. }
             | Alert::Stale { group, .. }
             | Alert::AtRisk { group, .. }
-            | Alert::DigestMismatch { group, .. } => group.as_str().to_string(),
+            | Alert::DigestMismatch { group, .. }
+            | Alert::Exchange {
+                exchange: group, ..
+            } => group.as_str().to_string(),
             Alert::SignOffBroken { subject, .. } => subject.clone(),
         }
     }
@@ -118,6 +137,35 @@ impl std::fmt::Display for Alert {
                     "{subject}: sign-off of {month} by hub {signed_by} is BROKEN: events dated in or before the month changed its books after the sign-off"
                 )
             }
+            Alert::Exchange {
+                exchange,
+                alert:
+                    ExchangeAlert::CoverageBelowPolicy {
+                        coverage_basis_points,
+                        policy_basis_points,
+                        shortfall,
+                    },
+            } => write!(
+                f,
+                "exchange {exchange}: the reserve covers {}% of its debit and vouchers, below the policy of {}%; {shortfall} baht more reserve is needed",
+                basis_points_text(*coverage_basis_points),
+                basis_points_text(i64::from(*policy_basis_points))
+            ),
+            Alert::Exchange {
+                exchange,
+                alert:
+                    ExchangeAlert::DebitConcentrated {
+                        account,
+                        debit,
+                        share_basis_points,
+                        limit_basis_points,
+                    },
+            } => write!(
+                f,
+                "exchange {exchange}: account {account} holds {}% of the debit ({debit} credits), above the limit of {}%",
+                basis_points_text(*share_basis_points),
+                basis_points_text(i64::from(*limit_basis_points))
+            ),
         }
     }
 }

@@ -9,6 +9,8 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use sajja_common::event::{BenefitKind, Source};
+use sajja_common::exchange::ExchangeAlert;
+use sajja_common::position::basis_points_text;
 use sajja_common::{Date, GroupId, Money, Month};
 use sajja_edge::web::lang::Lang;
 use sajja_edge::web::sessions::SESSION_SECONDS;
@@ -738,6 +740,7 @@ fn alert_words(lang: Lang, alert: &Alert) -> (u32, String) {
                 )
             },
         ),
+        Alert::Exchange { alert, .. } => (4, exchange_alert_words(th, alert)),
         Alert::Stale { last_sync_at, .. } => (
             5,
             match last_sync_at {
@@ -747,6 +750,50 @@ fn alert_words(lang: Lang, alert: &Alert) -> (u32, String) {
                 None => "has never reached the hub".to_string(),
             },
         ),
+    }
+}
+
+/// An exchange's alert in words. Credits are the exchange's own unit, never
+/// baht: only the reserve's shortfall is in baht.
+fn exchange_alert_words(th: bool, alert: &ExchangeAlert) -> String {
+    match alert {
+        ExchangeAlert::CoverageBelowPolicy {
+            coverage_basis_points,
+            policy_basis_points,
+            shortfall,
+        } => {
+            let (coverage, policy) = (
+                basis_points_text(*coverage_basis_points),
+                basis_points_text(i64::from(*policy_basis_points)),
+            );
+            if th {
+                format!(
+                    "เงินสำรองค้ำประกันครอบคลุมยอดติดลบและคูปองได้ {coverage}% ต่ำกว่าเกณฑ์ {policy}%: ต้องเพิ่มเงินสำรองอีก {shortfall} บาท"
+                )
+            } else {
+                format!(
+                    "the reserve covers {coverage}% of the debit and vouchers, below the policy of {policy}%: {shortfall} baht more reserve is needed"
+                )
+            }
+        }
+        ExchangeAlert::DebitConcentrated {
+            account,
+            share_basis_points,
+            limit_basis_points,
+            ..
+        } => {
+            let (share, limit) = (
+                basis_points_text(*share_basis_points),
+                basis_points_text(i64::from(*limit_basis_points)),
+            );
+            if th {
+                format!("บัญชี {account} มียอดติดลบ {share}% ของทั้งหมด เกินเกณฑ์ {limit}%")
+            } else {
+                format!(
+                    "account {account} holds {share}% of the debit, above the limit of {limit}%"
+                )
+            }
+        }
     }
 }
 
@@ -769,7 +816,12 @@ pub fn concerns(
         let entry = by_subject
             .entry(subject.clone())
             .or_insert_with(|| Concern {
-                link: if GroupId::parse(&subject).is_ok() {
+                // An exchange has no group page: its figures are the scope's.
+                link: if let Ok(exchange) = GroupId::parse(&subject)
+                    && exchange.is_exchange_log()
+                {
+                    format!("/scope/{}", exchange.tambon())
+                } else if GroupId::parse(&subject).is_ok() {
                     format!("/group/{subject}")
                 } else if subject.len() == 6 || subject.len() == 2 {
                     format!("/scope/{subject}")

@@ -7,6 +7,7 @@ use sajja_hub::ingest::accept::{BatchOutcome, Greeting, Ingest, IngestError};
 use sajja_hub::store::Store;
 use sajja_testkit::{SignedLog, tamper};
 
+mod exchange;
 mod keys;
 mod mutation;
 mod position_cache;
