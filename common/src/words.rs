@@ -160,3 +160,24 @@ pub const IMPORT_COLUMNS: &[&str] = &[
     "id_number",
     "note",
 ];
+
+/// Display width of text in a terminal: Thai combining vowels and tone marks
+/// take no column of their own.
+pub fn display_width(text: &str) -> usize {
+    text.chars()
+        .filter(|c| {
+            let c = *c as u32;
+            // Thai above/below vowels and tone marks (combining, zero width).
+            !(c == 0x0E31 || (0x0E34..=0x0E3A).contains(&c) || (0x0E47..=0x0E4E).contains(&c))
+        })
+        .count()
+}
+
+/// `text` padded with spaces to `width` columns of display width.
+pub fn pad(text: &str, width: usize) -> String {
+    let mut out = text.to_string();
+    for _ in display_width(text)..width {
+        out.push(' ');
+    }
+    out
+}

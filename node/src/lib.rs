@@ -7,6 +7,8 @@
 //! - [`config`]: the optional `node.toml` and `check-config`.
 //! - [`store`]: the SQLite ledger — the event log with its hash chain, the
 //!   derived books, the private member register and the group's signing keys.
+//! - [`exchange`]: exchange mode — a community exchange's log, key and
+//!   holders' register in its own SQLite file.
 //! - [`compose`]: the treasurer's intentions, turned into event bodies.
 //! - [`import`]: all-or-nothing CSV import of an existing paper ledger.
 //! - [`report`]: event summaries, the fund summary and members' passbooks.
@@ -22,6 +24,7 @@
 pub mod compose;
 pub mod config;
 pub mod daemon;
+pub mod exchange;
 pub mod import;
 pub mod link;
 pub mod report;

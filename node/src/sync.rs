@@ -19,6 +19,7 @@ use sajja_proto::v1::{self, Directive};
 use thiserror::Error;
 use tonic::transport::Channel;
 
+use crate::exchange::{ExchangeStore, ExchangeStoreError};
 use crate::link::StoredLink;
 use crate::store::{RestoreKeys, Store, StoreError};
 
@@ -90,6 +91,16 @@ pub enum SyncError {
     BadPull { group: GroupId, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Exchange(#[from] ExchangeStoreError),
+    #[error(
+        "the hub holds more of exchange {log}'s log (seq {hub_seq}) than this node (seq {ours}): this node's file is older than what it pushed; restore it from a backup of exchange.sqlite"
+    )]
+    ExchangeBehind {
+        log: GroupId,
+        hub_seq: u64,
+        ours: u64,
+    },
     #[error(
         "the stored link to {url} has no client certificate, which every hub now requires: ask the hub operator for this group's enrolment bundle and install it with `sajja-node init --bundle FILE`"
     )]
@@ -144,15 +155,108 @@ fn refused(r: v1::Refused) -> SyncError {
     }
 }
 
+/// The log a node pushes: a group's ledger, or a community exchange's log
+/// (`sajja-node exchange`). The protocol is one; only where the bytes,
+/// hashes and signatures come from differs.
+pub enum LocalLog<'a> {
+    Group(&'a mut Store),
+    Exchange(&'a mut ExchangeStore),
+}
+
+impl LocalLog<'_> {
+    fn refresh(&mut self) -> Result<(), SyncError> {
+        match self {
+            LocalLog::Group(store) => store.refresh()?,
+            LocalLog::Exchange(store) => store.refresh()?,
+        }
+        Ok(())
+    }
+
+    fn id(&self) -> GroupId {
+        match self {
+            LocalLog::Group(store) => store.group().clone(),
+            LocalLog::Exchange(store) => store.log().clone(),
+        }
+    }
+
+    fn head(&self) -> u64 {
+        match self {
+            LocalLog::Group(store) => store.head().0,
+            LocalLog::Exchange(store) => store.head().0,
+        }
+    }
+
+    fn hash_at(&self, seq: u64) -> Result<Option<Hash>, SyncError> {
+        Ok(match self {
+            LocalLog::Group(store) => store.hash_at(seq)?,
+            LocalLog::Exchange(store) => store.hash_at(seq)?,
+        })
+    }
+
+    fn sign_checkpoint_at(&self, seq: u64) -> Result<SignedCheckpoint, SyncError> {
+        Ok(match self {
+            LocalLog::Group(store) => store.sign_checkpoint_at(seq)?,
+            LocalLog::Exchange(store) => store.sign_checkpoint_at(seq)?,
+        })
+    }
+
+    fn events_from(&self, from: u64, max_bytes: usize) -> Result<Vec<(u64, Vec<u8>)>, SyncError> {
+        Ok(match self {
+            LocalLog::Group(store) => store.events_from(from, max_bytes)?,
+            LocalLog::Exchange(store) => store.events_from(from, max_bytes)?,
+        })
+    }
+
+    fn set_acked(&self, seq: u64, at: i64) -> Result<(), SyncError> {
+        match self {
+            LocalLog::Group(store) => store.set_acked(seq, at)?,
+            LocalLog::Exchange(store) => store.set_acked(seq, at)?,
+        }
+        Ok(())
+    }
+
+    fn adopt_epoch(&self, hub_epoch: u32) -> Result<(), SyncError> {
+        match self {
+            LocalLog::Group(store) => adopt_epoch(store, hub_epoch)?,
+            LocalLog::Exchange(store) if hub_epoch > store.fork_epoch()? => {
+                store.set_fork_epoch(hub_epoch)?
+            }
+            LocalLog::Exchange(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// A resolved fork bumps the hub's epoch; a node whose chain the hub kept
+/// signs at the new epoch from then on.
+fn adopt_epoch(store: &Store, hub_epoch: u32) -> Result<(), SyncError> {
+    if hub_epoch > store.fork_epoch()? {
+        store.set_fork_epoch(hub_epoch)?;
+    }
+    Ok(())
+}
+
 /// Brings the hub up to date with this node, or this node up to date with the
 /// hub when the hub holds more (a node restored from an old backup). Returns
 /// once the hub has acknowledged everything the node holds.
 pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, SyncError> {
-    store.refresh()?;
+    sync_log(LocalLog::Group(store), link).await
+}
+
+/// [`sync_once`] for a community exchange's log.
+pub async fn sync_exchange_once(
+    store: &mut ExchangeStore,
+    link: &HubLink,
+) -> Result<SyncReport, SyncError> {
+    sync_log(LocalLog::Exchange(store), link).await
+}
+
+async fn sync_log(mut log: LocalLog<'_>, link: &HubLink) -> Result<SyncReport, SyncError> {
+    log.refresh()?;
     let mut client = connect(link).await?;
     let mut session = PushSession::open(&mut client).await?;
-    let group = store.group().clone();
-    let welcome = hello(&mut session, &store.sign_checkpoint()?).await?;
+    let group = log.id();
+    let welcome = hello(&mut session, &log.sign_checkpoint_at(log.head())?).await?;
     let position = welcome
         .position
         .ok_or(WireError::Missing("welcome.position"))?;
@@ -166,28 +270,41 @@ pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, 
 
     match Directive::try_from(welcome.directive).unwrap_or(Directive::Unspecified) {
         Directive::UpToDate => {
-            adopt_epoch(store, position.fork_epoch)?;
+            log.adopt_epoch(position.fork_epoch)?;
         }
         Directive::Forked => {
             let seq = welcome.fork.map_or(position.seq, |f| f.seq);
             return Err(SyncError::Forked { group, seq });
         }
         Directive::HubAhead => {
-            adopt_epoch(store, position.fork_epoch)?;
-            report.pulled_events = pull_tail(&mut client, store).await?;
+            log.adopt_epoch(position.fork_epoch)?;
+            match &mut log {
+                LocalLog::Group(store) => {
+                    report.pulled_events = pull_tail(&mut client, store).await?;
+                }
+                // An exchange's node is its log's only writer and keeps no
+                // pull path: a hub ahead of it means this file is an old copy.
+                LocalLog::Exchange(store) => {
+                    return Err(SyncError::ExchangeBehind {
+                        log: group,
+                        hub_seq: position.seq,
+                        ours: store.head().0,
+                    });
+                }
+            }
         }
         Directive::SendFrom | Directive::Unspecified => {
             // The hub's head must be a point on this node's own chain; if not,
             // sign our view of that position so the hub holds the proof.
-            if store.hash_at(position.seq)? != Some(hub_head) {
-                let ours = store.sign_checkpoint_at(position.seq)?;
+            if log.hash_at(position.seq)? != Some(hub_head) {
+                let ours = log.sign_checkpoint_at(position.seq)?;
                 let welcome = hello(&mut session, &ours).await?;
                 let seq = welcome.fork.map_or(position.seq, |f| f.seq);
                 return Err(SyncError::Forked { group, seq });
             }
-            adopt_epoch(store, position.fork_epoch)?;
+            log.adopt_epoch(position.fork_epoch)?;
             push_from(
-                store,
+                &log,
                 &mut session,
                 welcome.send_from.max(position.seq + 1),
                 &mut report,
@@ -195,38 +312,29 @@ pub async fn sync_once(store: &mut Store, link: &HubLink) -> Result<SyncReport, 
             .await?;
         }
     }
-    let (head, _) = store.head();
+    let head = log.head();
     report.hub_seq = report.hub_seq.max(head);
-    store.set_acked(head, unix_now())?;
+    log.set_acked(head, unix_now())?;
     Ok(report)
 }
 
-/// A resolved fork bumps the hub's epoch; a node whose chain the hub kept
-/// signs at the new epoch from then on.
-fn adopt_epoch(store: &Store, hub_epoch: u32) -> Result<(), SyncError> {
-    if hub_epoch > store.fork_epoch()? {
-        store.set_fork_epoch(hub_epoch)?;
-    }
-    Ok(())
-}
-
 async fn push_from(
-    store: &mut Store,
+    log: &LocalLog<'_>,
     session: &mut PushSession,
     mut next: u64,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    let group = store.group().clone();
+    let group = log.id();
     loop {
-        let (head, _) = store.head();
+        let head = log.head();
         if next > head {
             return Ok(());
         }
-        let chunk = store.events_from(next, MAX_BATCH_BYTES)?;
+        let chunk = log.events_from(next, MAX_BATCH_BYTES)?;
         let Some(&(last, _)) = chunk.last() else {
             return Ok(());
         };
-        let checkpoint = store.sign_checkpoint_at(last)?;
+        let checkpoint = log.sign_checkpoint_at(last)?;
         let count = chunk.len() as u64;
         let bytes: usize = chunk.iter().map(|(_, b)| b.len()).sum();
         tracing::debug!(group = %group, from = next, to = last, bytes, "sending batch");
@@ -238,7 +346,7 @@ async fn push_from(
         match session.ask(PushOut::Batch(batch)).await? {
             PushIn::Ack(ack) => {
                 let head = convert::hash(&ack.head, "ack.head")?;
-                if ack.to_seq != last || store.hash_at(ack.to_seq)? != Some(head) {
+                if ack.to_seq != last || log.hash_at(ack.to_seq)? != Some(head) {
                     return Err(SyncError::Refused {
                         check: "ack_mismatch".into(),
                         seq: ack.to_seq,
@@ -248,7 +356,7 @@ async fn push_from(
                         ),
                     });
                 }
-                store.set_acked(ack.to_seq, unix_now())?;
+                log.set_acked(ack.to_seq, unix_now())?;
                 tracing::debug!(group = %group, from = ack.from_seq, to = ack.to_seq, "batch acknowledged");
                 report.pushed_events += count;
                 report.batches += 1;

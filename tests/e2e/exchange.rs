@@ -1,21 +1,20 @@
-//! A community exchange's log travels like any other log: pushed over
-//! mutual TLS by the exchange's pusher to its tambon hub, relayed to the
-//! province, verified and checked by the exchange's rules at both. What the
-//! hubs report of it (credit, debit, vouchers, coverage by the reserve the
-//! groups pledged) must equal a re-fold, in this test, of the exchange's
-//! events and the groups' own SQLite logs.
-//!
-//! The exchange's pusher is this test over the raw Sync protocol (the
-//! exchange node mode of `sajja-node` is not built yet); the two groups are
-//! real `sajja-node` processes.
+//! A community exchange's log travels like any other log: written by the
+//! exchange's own node (`sajja-node exchange`), pushed over mutual TLS to
+//! its tambon hub, relayed to the province, verified and checked by the
+//! exchange's rules at both. What the hubs report of it (credit, debit,
+//! vouchers, coverage by the reserve the groups pledged) must equal a
+//! re-fold, in this test, of the exchange node's and the groups' own SQLite
+//! files. Every process is real: two hubs, two group nodes, the exchange's
+//! node; a tampered transfer is sent over the raw protocol.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use sajja_common::exchange::{
     AccountNo, Category, Credits, ExchangeBody, ExchangeBooks, ExchangeEvent, ExchangePosition,
     ExchangeTerms, HolderKind,
 };
-use sajja_common::{Date, GroupId, MemberNo, Money, PoolId};
+use sajja_common::{Date, GroupId, Money, PoolId, SigningKey};
 use serde_json::{Value, json};
 
 use crate::federation::{date, province_and_tambon, query_json, refold, today, wait_held};
@@ -36,21 +35,29 @@ fn terms() -> ExchangeTerms {
     }
 }
 
-fn holder(account: u32) -> HolderKind {
+/// How account `n` is held, in the CLI's words and as the log records it.
+fn holder(account: u32) -> (String, HolderKind) {
     let group = |g: &str| GroupId::parse(g).expect("group id");
+    let member = |g: &str, n: u32| HolderKind::Member {
+        group: group(g),
+        member: sajja_common::MemberNo(n),
+    };
     match account {
-        1..=10 => HolderKind::Member {
-            group: group("230101-001"),
-            member: MemberNo(account),
-        },
-        11..=20 => HolderKind::Member {
-            group: group("230101-002"),
-            member: MemberNo(account - 10),
-        },
-        21..=25 => HolderKind::Producer,
-        26..=28 => HolderKind::Enterprise,
-        29 => HolderKind::Shop,
-        _ => HolderKind::Group(group("230101-001")),
+        1..=10 => (
+            format!("member:230101-001:{account}"),
+            member("230101-001", account),
+        ),
+        11..=20 => (
+            format!("member:230101-002:{}", account - 10),
+            member("230101-002", account - 10),
+        ),
+        21..=25 => ("producer".into(), HolderKind::Producer),
+        26..=28 => ("enterprise".into(), HolderKind::Enterprise),
+        29 => ("shop".into(), HolderKind::Shop),
+        _ => (
+            "group:230101-001".into(),
+            HolderKind::Group(group("230101-001")),
+        ),
     }
 }
 
@@ -64,90 +71,153 @@ fn transfer(from: u32, to: u32, credits: i64, category: Category) -> ExchangeBod
     }
 }
 
-/// The exchange's log and its events: opened on 2026-11-01 with 30
-/// accounts (limit 300 credits each), a month of random transfers that the
-/// exchange's rules accept (each is checked on a copy of the books before it
-/// is appended), and vouchers 1–20 of 5 credits, five of them returned.
-struct Exchange {
-    log: SignedLog,
-    events: Vec<ExchangeEvent>,
-    books: ExchangeBooks,
-}
-
-impl Exchange {
-    fn append(&mut self, on: Date, body: ExchangeBody) -> bool {
-        let mut trial = self.books.clone();
+/// A month of the exchange as CSV for `sajja-node exchange import`: 30
+/// accounts (limit 300 credits each) opened on 2026-11-01, vouchers 1–20
+/// of 5 credits bought by account 21, 80 random transfers the exchange's
+/// rules accept (each tried on a copy of the books first, so the file
+/// imports whole), and five vouchers returned to account 22.
+fn month_csv(seed: u64) -> String {
+    let log = GroupId::parse(EXCHANGE).expect("log id");
+    let mut books = ExchangeBooks::new(log.clone());
+    let opened = date("2026-11-01");
+    let mut seq = 0;
+    let mut try_append = |books: &mut ExchangeBooks, on: Date, body: ExchangeBody| {
         let event = ExchangeEvent {
-            log: self.log.group.clone(),
-            seq: self.log.next_seq(),
+            log: log.clone(),
+            seq: seq + 1,
             date: on,
             recorded_at: 0,
-            body: body.clone(),
+            body,
         };
-        if trial.apply(&event).is_err() {
-            return false;
+        let mut trial = books.clone();
+        let accepted = trial.apply(&event).is_ok();
+        if accepted {
+            *books = trial;
+            seq += 1;
         }
-        self.books = trial;
-        self.events.push(self.log.append_exchange(on, body));
-        true
+        accepted
+    };
+    assert!(try_append(
+        &mut books,
+        opened,
+        ExchangeBody::ExchangeOpened(terms())
+    ));
+    let mut rows = vec!["date,kind,account,other,amount,category,text".to_string()];
+    for account in 1..=30 {
+        let (words, kind) = holder(account);
+        let opens = ExchangeBody::AccountOpened {
+            account: AccountNo(account),
+            holder: kind,
+            credit_limit: Credits::from_whole(300),
+        };
+        assert!(try_append(&mut books, opened, opens));
+        rows.push(format!(
+            "2026-11-01,open,{account},{words},300,,ผู้ถือบัญชี {account}"
+        ));
+    }
+    let vouchers = ExchangeBody::VouchersIssued {
+        account: AccountNo(21),
+        first_serial: 1,
+        last_serial: 20,
+        denomination: Credits::from_whole(5),
+    };
+    assert!(try_append(&mut books, date("2026-11-05"), vouchers));
+    rows.push("2026-11-05,issue,21,1-20,5,,".into());
+    let mut rng = Rng::new(seed);
+    let mut accepted = 0;
+    while accepted < 80 {
+        let from = 1 + rng.below(30) as u32;
+        let to = 1 + rng.below(30) as u32;
+        let credits = 10 + rng.below(140) as i64;
+        let category = Category::ALL[rng.below(4) as usize];
+        // Transfers go in date order, as a treasurer records them.
+        let on = date("2026-11-01")
+            .add_days(rng.below(30) as u32)
+            .max(books.last_date.unwrap_or(opened));
+        if from != to && try_append(&mut books, on, transfer(from, to, credits, category)) {
+            rows.push(format!(
+                "{on},transfer,{from},{to},{credits},{},ผัก ข้าว แรงงาน",
+                category.name()
+            ));
+            accepted += 1;
+        }
+    }
+    rows.push("2026-11-30,return,22,1-5,,,".into());
+    rows.join("\n") + "\n"
+}
+
+/// The exchange's node: `sajja-node exchange` on its own data directory.
+struct ExchangeNode {
+    dir: std::path::PathBuf,
+}
+
+impl ExchangeNode {
+    fn cli(&self, args: &[&str]) -> String {
+        let mut command = std::process::Command::new(bin("sajja-node"));
+        command
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg("exchange")
+            .args(args);
+        let output = run(command);
+        assert!(
+            output.status.success(),
+            "exchange {args:?}: {}",
+            text(&output)
+        );
+        text(&output)
     }
 
-    fn month(seed: u64) -> Exchange {
-        let log = SignedLog::new(EXCHANGE, 41);
-        let books = ExchangeBooks::new(log.group.clone());
-        let mut exchange = Exchange {
-            log,
-            events: Vec::new(),
-            books,
-        };
-        let opened = date("2026-11-01");
-        assert!(exchange.append(opened, ExchangeBody::ExchangeOpened(terms())));
-        for account in 1..=30 {
-            let opens = ExchangeBody::AccountOpened {
-                account: AccountNo(account),
-                holder: holder(account),
-                credit_limit: Credits::from_whole(300),
-            };
-            assert!(exchange.append(opened, opens));
-        }
-        let vouchers = ExchangeBody::VouchersIssued {
-            account: AccountNo(21),
-            first_serial: 1,
-            last_serial: 20,
-            denomination: Credits::from_whole(5),
-        };
-        assert!(exchange.append(date("2026-11-05"), vouchers));
-        let mut rng = Rng::new(seed);
-        let mut accepted = 0;
-        while accepted < 80 {
-            let from = 1 + rng.below(30) as u32;
-            let to = 1 + rng.below(30) as u32;
-            let credits = 10 + rng.below(140) as i64;
-            let category = Category::ALL[rng.below(4) as usize];
-            let on = date("2026-11-01").add_days(rng.below(30) as u32);
-            // Transfers go in date order, as a treasurer records them.
-            let on = on.max(exchange.books.last_date.unwrap_or(opened));
-            if from != to && exchange.append(on, transfer(from, to, credits, category)) {
-                accepted += 1;
-            }
-        }
-        let returned = ExchangeBody::VouchersReturned {
-            first_serial: 1,
-            last_serial: 5,
-            to_account: AccountNo(22),
-        };
-        assert!(exchange.append(date("2026-11-30"), returned));
-        exchange
+    fn try_cli(&self, args: &[&str]) -> (bool, String) {
+        let mut command = std::process::Command::new(bin("sajja-node"));
+        command
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg("exchange")
+            .args(args);
+        let output = run(command);
+        (output.status.success(), text(&output))
+    }
+
+    fn file(&self) -> std::path::PathBuf {
+        self.dir.join("exchange.sqlite")
+    }
+
+    fn event_bytes(&self) -> Vec<Vec<u8>> {
+        read_blobs(&self.file(), "SELECT bytes FROM events ORDER BY seq", [])
+    }
+
+    fn events(&self) -> Vec<ExchangeEvent> {
+        self.event_bytes()
+            .iter()
+            .map(|b| ExchangeEvent::decode(b).expect("the node's own events decode"))
+            .collect()
+    }
+
+    /// The node's log as a raw pusher needs it: bytes, hashes and key.
+    fn signed_log(&self) -> SignedLog {
+        let seed = read_blobs(&self.file(), "SELECT signing_seed FROM meta", [])
+            .pop()
+            .expect("a signing seed");
+        let mut log = SignedLog::new(EXCHANGE, 0);
+        log.key = SigningKey::from_seed(&seed).expect("seed");
+        log.events = self.event_bytes();
+        log.hashes = read_blobs(&self.file(), "SELECT hash FROM events ORDER BY seq", [])
+            .iter()
+            .map(|h| sajja_common::Hash::from_slice(h).expect("32-byte hash"))
+            .collect();
+        log
     }
 
     fn seq(&self) -> u64 {
-        self.events.len() as u64
+        self.event_bytes().len() as u64
     }
 
-    /// The exchange's position as of `as_of`, folded here from its events
-    /// and the groups' own logs' pledges to its pool.
+    /// The exchange's position as of `as_of`, folded here from the node's
+    /// file and the groups' own logs' pledges to its pool.
     fn refolded(&self, nodes: &[(Node, &str)], as_of: Date) -> ExchangePosition {
-        let books = ExchangeBooks::fold_as_of(self.log.group.clone(), &self.events, as_of);
+        let log = GroupId::parse(EXCHANGE).expect("log id");
+        let books = ExchangeBooks::fold_as_of(log, &self.events(), as_of);
         let pool = PoolId::parse(POOL).expect("pool id");
         let reserve: BTreeMap<GroupId, Money> = nodes
             .iter()
@@ -165,6 +235,40 @@ impl Exchange {
             .collect();
         ExchangePosition::of(&books, as_of, &reserve).expect("the exchange had opened")
     }
+}
+
+/// Starts the exchange's node, enrols it at `tambon` and imports a month.
+fn exchange_node(root: &Path, tambon: &Hub) -> ExchangeNode {
+    let node = ExchangeNode {
+        dir: root.join("exchange"),
+    };
+    node.cli(&[
+        "init",
+        "--log",
+        EXCHANGE,
+        "--name",
+        "ตลาดบุญตำบลในเมือง",
+        "--unit",
+        "บุญ",
+        "--rate",
+        "1",
+        "--reserve-pool",
+        POOL,
+        "--opened-on",
+        "2026-11-01",
+    ]);
+    let status = node.cli(&["status"]);
+    let key = status
+        .lines()
+        .find_map(|l| l.strip_prefix("public key"))
+        .map(|k| k.trim().to_string())
+        .expect("status prints the public key");
+    let bundle = tambon.enrol(&["group", EXCHANGE, "--key", &key]);
+    node.cli(&["init", "--bundle", path_arg(&bundle)]);
+    let csv = root.join("exchange-month.csv");
+    std::fs::write(&csv, month_csv(2026)).expect("write csv");
+    node.cli(&["import", path_arg(&csv)]);
+    node
 }
 
 fn optional(value: Option<i64>) -> Value {
@@ -252,24 +356,46 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
         })
         .collect();
 
-    let exchange = Exchange::month(2026);
-    let key = exchange.log.key.public().to_hex();
-    let bundle = tambon.enrol(&["group", EXCHANGE, "--key", &key]);
-    let mut raw = RawHub::connect(&tambon, &bundle);
+    let exchange = exchange_node(dir.path(), &tambon);
+    // A transfer beyond the payer's limit is refused on the exchange's own
+    // node, by the rule, before anything is written.
     let n = exchange.seq();
+    let (ok, said) = exchange.try_cli(&[
+        "transfer",
+        "23",
+        "24",
+        "900",
+        "--category",
+        "goods",
+        "--date",
+        "2026-11-30",
+    ]);
+    assert!(!ok && said.contains("beyond its credit limit"), "{said}");
+    assert_eq!(exchange.seq(), n);
+    let synced = exchange.cli(&["sync"]);
+    assert!(synced.contains(&format!("hub holds seq {n}")), "{synced}");
+    let status = exchange.cli(&["status"]);
+    assert!(status.contains(&format!("hub holds   seq {n}")), "{status}");
+
+    // The same two refusals at the hub, from a pusher holding the exchange's
+    // certificate and key: a transfer changed on the way (500 credits where
+    // 50 were signed) and a signed transfer beyond the limit. Each is
+    // refused by name and stores nothing.
+    let log = exchange.signed_log();
+    let bundle = tambon.enrol(&["group", EXCHANGE, "--key", &log.key.public().to_hex()]);
+    let mut raw = RawHub::connect(&tambon, &bundle);
     {
         let mut push = raw.open();
-        let welcome = push.hello(&exchange.log.checkpoint_at(n));
-        assert_eq!(welcome.send_from, 1, "{welcome:?}");
-        let acked = ack(push.batch(1, exchange.log.range(1, n), &exchange.log.checkpoint_at(n)));
-        assert_eq!(acked.to_seq, n);
-
-        // A transfer changed on the way (500 credits where 50 were signed):
-        // refused by name, nothing stored.
-        let mut signed = exchange.log.clone();
+        let welcome = push.hello(&log.checkpoint_at(n));
+        assert_eq!(
+            welcome.position.as_ref().map(|p| p.seq),
+            Some(n),
+            "{welcome:?}"
+        );
+        let mut signed = log.clone();
         signed.append_exchange(date("2026-11-30"), transfer(23, 24, 50, Category::Goods));
         let tampered = ExchangeEvent {
-            log: exchange.log.group.clone(),
+            log: log.group.clone(),
             seq: n + 1,
             date: date("2026-11-30"),
             recorded_at: 0,
@@ -279,9 +405,7 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
             refusal(push.batch(n + 1, vec![tampered.encode()], &signed.checkpoint_at(n + 1)));
         assert_eq!(refused.check, "hash_mismatch", "{refused:?}");
 
-        // A signed transfer beyond the payer's limit: refused by the
-        // exchange's rule, by name.
-        let mut beyond = exchange.log.clone();
+        let mut beyond = log.clone();
         beyond.append_exchange(date("2026-11-30"), transfer(23, 24, 900, Category::Goods));
         let refused = refusal(push.batch(
             n + 1,
@@ -294,7 +418,7 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
     drop(raw);
     assert_eq!(tambon.seq(EXCHANGE), n);
     wait_held(&province, EXCHANGE, n);
-    assert_eq!(hub_event_bytes(&province, EXCHANGE), exchange.log.events);
+    assert_eq!(hub_event_bytes(&province, EXCHANGE), exchange.event_bytes());
 
     // At a past date and today, at both levels: the re-fold's figures.
     for as_of in [date("2026-11-15"), today()] {

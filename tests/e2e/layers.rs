@@ -134,6 +134,11 @@ const NODE: &[Layer] = &[
         never: NO_NET,
     },
     Layer {
+        name: "exchange",
+        may_use: &["link"],
+        never: NO_NET,
+    },
+    Layer {
         name: "compose",
         may_use: &["vocab"],
         never: PURE,
@@ -150,7 +155,7 @@ const NODE: &[Layer] = &[
     },
     Layer {
         name: "sync",
-        may_use: &["link", "store"],
+        may_use: &["exchange", "link", "store"],
         never: &["axum"],
     },
     Layer {
@@ -171,6 +176,7 @@ const NODE: &[Layer] = &[
             "rules_file",
             "config",
             "store",
+            "exchange",
             "compose",
             "import",
             "report",

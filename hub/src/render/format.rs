@@ -4,25 +4,7 @@
 use sajja_common::Money;
 use serde_json::Value;
 
-/// Display width of text in a terminal: Thai combining vowels and tone marks
-/// take no column of their own.
-pub fn display_width(text: &str) -> usize {
-    text.chars()
-        .filter(|c| {
-            let c = *c as u32;
-            // Thai above/below vowels and tone marks (combining, zero width).
-            !(c == 0x0E31 || (0x0E34..=0x0E3A).contains(&c) || (0x0E47..=0x0E4E).contains(&c))
-        })
-        .count()
-}
-
-pub(crate) fn pad(text: &str, width: usize) -> String {
-    let mut out = text.to_string();
-    for _ in display_width(text)..width {
-        out.push(' ');
-    }
-    out
-}
+pub use sajja_common::words::{display_width, pad};
 
 pub(crate) fn percent(basis_points: Option<i64>) -> String {
     basis_points.map_or("-".into(), |bp| {

@@ -24,6 +24,7 @@ use super::words::Words;
 use super::words::percent;
 use crate::ingest::admin;
 use crate::ingest::admin::SignedOff;
+use crate::read::exchanges::ExchangeLine;
 use crate::read::query;
 use crate::read::query::{Audience, Context, QueryError, Scope};
 use crate::values::alert::Alert;
@@ -1124,12 +1125,66 @@ fn pool_row(p: &sajja_common::position::PoolPosition, svg: String) -> PoolRow {
     }
 }
 
+/// One community exchange's card: credits in its own unit, the reserve in
+/// baht, never one added to the other.
+pub struct ExchangeRow {
+    pub exchange: String,
+    pub unit: String,
+    pub accounts_open: usize,
+    pub credit: String,
+    pub debit: String,
+    pub vouchers: String,
+    pub written_off: String,
+    pub reserve: String,
+    pub exposure: String,
+    pub coverage: String,
+    pub policy: String,
+    pub without_one: String,
+    pub largest_debtor: String,
+    pub transfers: String,
+    pub below: bool,
+    pub svg: String,
+}
+
+fn exchange_row(line: &ExchangeLine, svg: String) -> ExchangeRow {
+    let p = &line.position;
+    let month = p.month_total(p.date.month());
+    ExchangeRow {
+        exchange: p.log.as_str().to_string(),
+        unit: p.unit_name.clone(),
+        accounts_open: p.accounts_open,
+        credit: p.credit_in_circulation.to_string(),
+        debit: p.debit_outstanding.to_string(),
+        vouchers: p.vouchers_outstanding.to_string(),
+        written_off: p.debit_written_off.to_string(),
+        reserve: p.reserve_pledged.to_string(),
+        exposure: p.exposure.to_string(),
+        coverage: percent(p.coverage_basis_points),
+        policy: percent(Some(i64::from(p.policy_min_coverage_basis_points))),
+        without_one: percent(p.coverage_without_largest_pledger),
+        largest_debtor: p.largest_debtor.as_ref().map_or("–".into(), |d| {
+            format!(
+                "#{} · {} ({})",
+                d.account,
+                d.debit,
+                percent(Some(d.share_basis_points))
+            )
+        }),
+        transfers: format!("{} · {}", month.transfers, month.volume),
+        below: p
+            .coverage_basis_points
+            .is_some_and(|c| c < i64::from(p.policy_min_coverage_basis_points)),
+        svg,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pools.html")]
 struct PoolsPage {
     f: Frame,
     date_text: String,
     pools: Vec<PoolRow>,
+    exchanges: Vec<ExchangeRow>,
 }
 
 pub async fn pools(
@@ -1146,8 +1201,10 @@ pub async fn pools(
         }
         let as_of = view.as_of(cx.today).unwrap_or(cx.today);
         let months = view.months();
-        // Each pool's reserve ratio at each month end, for its trend.
+        // Each pool's reserve ratio and each exchange's coverage at each
+        // month end, for their trends.
         let mut ratios: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        let mut coverage: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut ticks = Vec::new();
         for back in (0..months).rev() {
             let month = as_of.month().minus(back);
@@ -1163,7 +1220,33 @@ pub async fn pools(
                     .or_insert_with(|| vec![0; (months - 1 - back) as usize])
                     .push(pool.reserve_ratio_basis_points().unwrap_or(0));
             }
+            let exchanges =
+                or_respond!(query::exchanges(cx, &asked.scope, Some(date)).map_err(query_failed));
+            for line in &exchanges.exchanges {
+                coverage
+                    .entry(line.position.log.as_str().to_string())
+                    .or_insert_with(|| vec![0; (months - 1 - back) as usize])
+                    .push(line.position.coverage_basis_points.unwrap_or(0));
+            }
         }
+        let exchanges =
+            or_respond!(query::exchanges(cx, &asked.scope, Some(as_of)).map_err(query_failed));
+        let exchanges = exchanges
+            .exchanges
+            .iter()
+            .map(|line| {
+                let svg = charts::trend_svg(
+                    &ticks,
+                    coverage
+                        .get(line.position.log.as_str())
+                        .map_or(&[][..], Vec::as_slice),
+                    Unit::BasisPoints,
+                    lang,
+                    (340, 150),
+                );
+                exchange_row(line, svg)
+            })
+            .collect();
         let now = or_respond!(
             query::reserves(cx, &asked.scope, Some(as_of), &asked.audience).map_err(query_failed)
         );
@@ -1185,6 +1268,7 @@ pub async fn pools(
             f: Frame::new(lang, &asked.account, asked.scope.as_str(), "pools"),
             date_text: lang.date(as_of),
             pools,
+            exchanges,
         };
         render(&page, StatusCode::OK)
     })

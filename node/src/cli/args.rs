@@ -160,6 +160,11 @@ pub enum Command {
         #[command(subcommand)]
         command: sajja_node::web::cli::UserCommand,
     },
+    /// Exchange mode: a community exchange's log (the tambon network
+    /// office's node), in its own file beside the data directory's ledger.
+    /// Credits are the exchange's own unit, not money: never baht.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
     /// Sync with the hub now and exit 0 once it has acknowledged everything.
     Sync {
         /// Push everything pending and exit (for cron and scripts).
@@ -529,5 +534,223 @@ pub enum DebugCommand {
     AppendLoop {
         #[arg(long, default_value_t = u64::MAX)]
         count: u64,
+    },
+}
+
+/// An exchange's account holder: `member:GROUP:N` (a member of a Sajja
+/// group, by the group's member number), `group:GROUP`, `producer`,
+/// `enterprise` or `shop`.
+pub fn parse_holder(text: &str) -> Result<sajja_common::exchange::HolderKind, String> {
+    use sajja_common::exchange::HolderKind;
+    let group = |g: &str| GroupId::parse(g).map_err(|e| e.to_string());
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        ["member", g, n] => Ok(HolderKind::Member {
+            group: group(g)?,
+            member: parse_member(n)?,
+        }),
+        ["group", g] => Ok(HolderKind::Group(group(g)?)),
+        ["producer"] => Ok(HolderKind::Producer),
+        ["enterprise"] => Ok(HolderKind::Enterprise),
+        ["shop"] => Ok(HolderKind::Shop),
+        _ => Err(format!(
+            "'{text}' is not a holder: give member:GROUP:N (e.g. member:230101-001:7), group:GROUP, producer, enterprise or shop"
+        )),
+    }
+}
+
+/// Credits as typed: like an amount (two decimals at most, Thai digits
+/// accepted), in the exchange's own unit.
+pub fn parse_credits(text: &str) -> Result<sajja_common::exchange::Credits, String> {
+    parse_money(text)
+        .map(|m| sajja_common::exchange::Credits::from_centi(m.satang()))
+        .map_err(|e| format!("{e} (credits are written like amounts: 150 or 12.50)"))
+}
+
+/// What a transfer paid for, in English or Thai.
+pub fn parse_category(text: &str) -> Result<sajja_common::exchange::Category, String> {
+    use sajja_common::exchange::Category;
+    match text.trim() {
+        "goods" | "สินค้า" => Ok(Category::Goods),
+        "produce" | "ผลผลิต" => Ok(Category::Produce),
+        "services" | "บริการ" => Ok(Category::Services),
+        "labour" | "labor" | "แรงงาน" => Ok(Category::Labour),
+        other => Err(format!(
+            "'{other}' is not a category: goods (สินค้า), produce (ผลผลิต), services (บริการ) or labour (แรงงาน)"
+        )),
+    }
+}
+
+fn parse_account(text: &str) -> Result<sajja_common::exchange::AccountNo, String> {
+    parse_member(text)
+        .map(|m| sajja_common::exchange::AccountNo(m.0))
+        .map_err(|_| format!("'{text}' is not an account number (1 and up)"))
+}
+
+#[derive(Subcommand)]
+pub enum ExchangeCommand {
+    /// Open a new exchange (its log, key and terms), or install the
+    /// enrolment bundle the tambon hub issued for it (`--bundle`).
+    Init(ExchangeInitArgs),
+    /// The exchange's log id, head, the hub's acknowledged seq and its public key.
+    Status,
+    /// Accounts: open, change a limit, close, default.
+    #[command(subcommand)]
+    Account(ExchangeAccountCommand),
+    /// Every account with its holder, balance and limit.
+    Accounts {
+        /// As of this business date (default: today).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+    },
+    /// Move credits from one account to another.
+    Transfer {
+        #[arg(value_parser = parse_account)]
+        from: sajja_common::exchange::AccountNo,
+        #[arg(value_parser = parse_account)]
+        to: sajja_common::exchange::AccountNo,
+        #[arg(value_parser = parse_credits)]
+        amount: sajja_common::exchange::Credits,
+        /// goods, produce, services or labour (Thai words accepted).
+        #[arg(long, value_parser = parse_category)]
+        category: sajja_common::exchange::Category,
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// Paper vouchers: issue a serial range to an account, or take one back.
+    #[command(subcommand)]
+    Vouchers(VoucherCommand),
+    /// Reverse a transfer recorded by mistake.
+    Reverse {
+        seq: u64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// One account's transfers and vouchers, with the running balance.
+    Statement {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+    },
+    /// The exchange's figures as of a date (the reserve's coverage is the
+    /// hub's to report: the pledges are in the groups' logs).
+    Position {
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+    },
+    /// Import accounts, transfers and vouchers from CSV, all or nothing:
+    /// `date,kind,account,other,amount,category,text` with kind `open`
+    /// (other = holder, amount = limit, text = name), `transfer` (account
+    /// pays other; text = memo), `issue` (other = FIRST-LAST, amount =
+    /// denomination) or `return` (account receives FIRST-LAST).
+    Import { file: PathBuf },
+    /// Push the exchange's log to its hub now; exit 0 once all is acknowledged.
+    Sync,
+}
+
+#[derive(Args)]
+pub struct ExchangeInitArgs {
+    /// The exchange's log id: the tambon's geocode, -X and its number (230101-X01).
+    #[arg(long, value_parser = |t: &str| GroupId::parse(t).map_err(|e| e.to_string()))]
+    pub log: Option<GroupId>,
+    /// The exchange's name, e.g. ตลาดบุญตำบลในเมือง.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Its unit of account, e.g. บุญ: never baht.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Baht per whole credit, used only to value debit against the reserve.
+    #[arg(long, value_parser = parse_money)]
+    pub rate: Option<Money>,
+    /// The pool the groups pledge their reserve to (e.g. 230101-XCH).
+    #[arg(long, value_parser = |t: &str| PoolId::parse(t).map_err(|e| e.to_string()))]
+    pub reserve_pool: Option<PoolId>,
+    /// The least share of debit and vouchers the reserve must cover, percent.
+    #[arg(long, default_value_t = 50)]
+    pub min_coverage: u32,
+    /// The most of the debit one account may hold before an alert, percent.
+    #[arg(long, default_value_t = 25)]
+    pub concentration: u32,
+    #[arg(long, value_parser = parse_date)]
+    pub opened_on: Option<Date>,
+    /// Install this enrolment bundle as the exchange's hub link.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum ExchangeAccountCommand {
+    /// Open account NUMBER for a holder with a credit limit.
+    Open {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+        /// member:GROUP:N, group:GROUP, producer, enterprise or shop.
+        #[arg(long, value_parser = parse_holder)]
+        holder: sajja_common::exchange::HolderKind,
+        /// The holder's name: kept on this machine only, never in the log.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// How far the account may go into debit.
+        #[arg(long, value_parser = parse_credits)]
+        limit: sajja_common::exchange::Credits,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// Set an account's credit limit (a raise needs --committee).
+    Limit {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+        #[arg(value_parser = parse_credits)]
+        limit: sajja_common::exchange::Credits,
+        #[arg(long)]
+        committee: bool,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// Close an account at a zero balance.
+    Close {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// An account in debit defaults: its whole debit is written off against
+    /// the exchange's reserve at the stated rate.
+    Default {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+        #[command(flatten)]
+        dated: Dated,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum VoucherCommand {
+    /// Vouchers FIRST..=LAST of DENOMINATION credits each, bought by ACCOUNT.
+    Issue {
+        #[arg(value_parser = parse_account)]
+        account: sajja_common::exchange::AccountNo,
+        first: u32,
+        last: u32,
+        #[arg(long, value_parser = parse_credits)]
+        denomination: sajja_common::exchange::Credits,
+        #[command(flatten)]
+        dated: Dated,
+    },
+    /// Vouchers FIRST..=LAST returned, credited to account --to.
+    Return {
+        first: u32,
+        last: u32,
+        #[arg(long, value_parser = parse_account)]
+        to: sajja_common::exchange::AccountNo,
+        #[command(flatten)]
+        dated: Dated,
     },
 }

@@ -7,7 +7,7 @@ use sajja_node::config::{self, NodeConfig};
 
 use super::args::{Cli, Command, DebugCommand};
 use super::shared::usage;
-use super::{debug, hub, import, keys, loan, member, pool, record, reports, setup};
+use super::{debug, exchange, hub, import, keys, loan, member, pool, record, reports, setup};
 
 pub fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
     // A flag (or SAJJA_NODE_DATA) wins over the file, the file over the default.
@@ -47,6 +47,7 @@ pub fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sync { .. } => hub::sync_now(data_dir, config),
+        Command::Exchange(command) => exchange::exchange(data_dir, command),
         Command::Restore(args) => hub::restore_command(data_dir, args, config),
         Command::KeyExport { file } => keys::key_export(data_dir, &file),
         Command::RotateKey { dated } => keys::rotate_key(data_dir, dated),

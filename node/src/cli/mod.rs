@@ -5,6 +5,7 @@
 mod args;
 mod debug;
 mod dispatch;
+mod exchange;
 mod hub;
 mod import;
 mod keys;

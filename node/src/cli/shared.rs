@@ -53,8 +53,13 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 Some(ImportError::Store(e)) => Some(e),
                 _ => None,
             });
+    let exchange_damaged = matches!(
+        error.downcast_ref::<sajja_node::exchange::ExchangeStoreError>(),
+        Some(sajja_node::exchange::ExchangeStoreError::Damaged(_))
+    );
     match store_error {
         Some(StoreError::Damaged(_)) => EXIT_DAMAGED,
+        _ if exchange_damaged => EXIT_DAMAGED,
         _ => EXIT_REFUSED,
     }
 }
