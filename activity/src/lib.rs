@@ -13,9 +13,12 @@
 //! loan balances, so an event the ledger would refuse is never emitted;
 //! `GroupLog::refused` counts any that were (it must stay zero).
 //!
+//! [`exchange`] generates a community exchange's month the same way.
+//!
 //! Pure: no clock, no file, no network.
 
 pub mod csv;
+pub mod exchange;
 mod log;
 mod spec;
 mod year;

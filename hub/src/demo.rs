@@ -28,6 +28,8 @@ use sajja_hub::render as report;
 use sajja_hub::store::Store;
 use sajja_hub::web::accounts::{Accounts, WebRole};
 
+mod exchange;
+
 const TAMBONS: [&str; 2] = ["230101", "230102"];
 /// Group, name, members: sizes skewed like real funds.
 const GROUPS: [(&str, &str, u32); 6] = [
@@ -184,6 +186,12 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         demo.interrupt.check()?;
         heads.push(demo.start_group(index, *group, &hubs)?);
     }
+    let exchange_groups: Vec<GroupId> = heads
+        .iter()
+        .map(|(group, _, _)| group.clone())
+        .filter(|g| g.tambon() == hubs[0].id)
+        .collect();
+    let (exchange, exchange_head) = demo.start_exchange(&hubs[0], &exchange_groups)?;
     let deadline = Instant::now() + SYNC_TIMEOUT;
     for (group, database, head) in &heads {
         demo.wait_held(database, group, *head, "its tambon hub", deadline)?;
@@ -204,6 +212,13 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
     for (group, _, head) in &heads {
         demo.wait_held(&province_db, group, *head, "the province", deadline)?;
     }
+    demo.wait_held(
+        &province_db,
+        &exchange,
+        exchange_head,
+        "the province",
+        deadline,
+    )?;
     let as_of = today();
     for tambon in &hubs {
         demo.wait_admin_relayed(&province_db, tambon.id, as_of, deadline)?;
@@ -424,6 +439,21 @@ impl Demo {
             &mut node(&["import", &csv.display().to_string()]),
             "sajja-node import",
         )?;
+        if group_id.tambon() == hubs[0].id {
+            // The tambon's groups guarantee its community exchange.
+            let on = exchange::opened_on().to_string();
+            run_checked(
+                &mut node(&[
+                    "pool",
+                    "pledge",
+                    exchange::RESERVE_POOL,
+                    exchange::PLEDGE_BAHT,
+                    "--date",
+                    &on,
+                ]),
+                "sajja-node pool pledge (the exchange's reserve)",
+            )?;
+        }
         let (key, head) = key_and_head(&run_checked(&mut node(&["status"]), "sajja-node status")?)?;
         let bundle = data.join("enrolment.bundle").display().to_string();
         run_checked(
@@ -596,6 +626,7 @@ impl Demo {
         println!("  {exe_text} query groups --config {province_text} 23");
         println!("  {exe_text} query alerts --config {province_text} 23");
         println!("  {exe_text} query reserves --config {province_text} 23");
+        println!("  {exe_text} query exchanges --config {province_text} 23");
         println!("  {exe_text} query groups --config {province_text} 230101 --as-of 2026-06-30");
         for hub in hubs {
             println!(
@@ -670,6 +701,14 @@ fn print_province(province: &HubConfig, as_of: Date) -> anyhow::Result<()> {
         "{}",
         report::pool_table(&positions::pool_positions(&store, "23", as_of)?, as_of)
     );
+    println!();
+    let exchanges =
+        sajja_hub::read::query::Answer::Exchanges(sajja_hub::read::query::ExchangesAnswer {
+            scope: "23".into(),
+            as_of,
+            exchanges: sajja_hub::read::exchanges::exchange_lines(&store, "23", as_of)?,
+        });
+    print!("{}", exchanges.render(report::Output::Table));
     println!();
     Ok(())
 }

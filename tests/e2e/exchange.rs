@@ -12,7 +12,7 @@ use std::path::Path;
 
 use sajja_common::exchange::{
     AccountNo, Category, Credits, ExchangeBody, ExchangeBooks, ExchangeEvent, ExchangePosition,
-    ExchangeTerms, HolderKind,
+    ExchangeTerms,
 };
 use sajja_common::{Date, GroupId, Money, PoolId, SigningKey};
 use serde_json::{Value, json};
@@ -35,32 +35,6 @@ fn terms() -> ExchangeTerms {
     }
 }
 
-/// How account `n` is held, in the CLI's words and as the log records it.
-fn holder(account: u32) -> (String, HolderKind) {
-    let group = |g: &str| GroupId::parse(g).expect("group id");
-    let member = |g: &str, n: u32| HolderKind::Member {
-        group: group(g),
-        member: sajja_common::MemberNo(n),
-    };
-    match account {
-        1..=10 => (
-            format!("member:230101-001:{account}"),
-            member("230101-001", account),
-        ),
-        11..=20 => (
-            format!("member:230101-002:{}", account - 10),
-            member("230101-002", account - 10),
-        ),
-        21..=25 => ("producer".into(), HolderKind::Producer),
-        26..=28 => ("enterprise".into(), HolderKind::Enterprise),
-        29 => ("shop".into(), HolderKind::Shop),
-        _ => (
-            "group:230101-001".into(),
-            HolderKind::Group(group("230101-001")),
-        ),
-    }
-}
-
 fn transfer(from: u32, to: u32, credits: i64, category: Category) -> ExchangeBody {
     ExchangeBody::Transfer {
         from: AccountNo(from),
@@ -71,79 +45,22 @@ fn transfer(from: u32, to: u32, credits: i64, category: Category) -> ExchangeBod
     }
 }
 
-/// A month of the exchange as CSV for `sajja-node exchange import`: 30
-/// accounts (limit 300 credits each) opened on 2026-11-01, vouchers 1–20
-/// of 5 credits bought by account 21, 80 random transfers the exchange's
-/// rules accept (each tried on a copy of the books first, so the file
-/// imports whole), and five vouchers returned to account 22.
+/// A month of the exchange from the one activity generator: 30 accounts
+/// (ten members of each group, producers, enterprises, a shop, a group) of
+/// limit 300, vouchers 1–20 of 5 credits, 80 transfers, five vouchers back.
 fn month_csv(seed: u64) -> String {
-    let log = GroupId::parse(EXCHANGE).expect("log id");
-    let mut books = ExchangeBooks::new(log.clone());
-    let opened = date("2026-11-01");
-    let mut seq = 0;
-    let mut try_append = |books: &mut ExchangeBooks, on: Date, body: ExchangeBody| {
-        let event = ExchangeEvent {
-            log: log.clone(),
-            seq: seq + 1,
-            date: on,
-            recorded_at: 0,
-            body,
-        };
-        let mut trial = books.clone();
-        let accepted = trial.apply(&event).is_ok();
-        if accepted {
-            *books = trial;
-            seq += 1;
-        }
-        accepted
-    };
-    assert!(try_append(
-        &mut books,
-        opened,
-        ExchangeBody::ExchangeOpened(terms())
-    ));
-    let mut rows = vec!["date,kind,account,other,amount,category,text".to_string()];
-    for account in 1..=30 {
-        let (words, kind) = holder(account);
-        let opens = ExchangeBody::AccountOpened {
-            account: AccountNo(account),
-            holder: kind,
-            credit_limit: Credits::from_whole(300),
-        };
-        assert!(try_append(&mut books, opened, opens));
-        rows.push(format!(
-            "2026-11-01,open,{account},{words},300,,ผู้ถือบัญชี {account}"
-        ));
-    }
-    let vouchers = ExchangeBody::VouchersIssued {
-        account: AccountNo(21),
-        first_serial: 1,
-        last_serial: 20,
-        denomination: Credits::from_whole(5),
-    };
-    assert!(try_append(&mut books, date("2026-11-05"), vouchers));
-    rows.push("2026-11-05,issue,21,1-20,5,,".into());
-    let mut rng = Rng::new(seed);
-    let mut accepted = 0;
-    while accepted < 80 {
-        let from = 1 + rng.below(30) as u32;
-        let to = 1 + rng.below(30) as u32;
-        let credits = 10 + rng.below(140) as i64;
-        let category = Category::ALL[rng.below(4) as usize];
-        // Transfers go in date order, as a treasurer records them.
-        let on = date("2026-11-01")
-            .add_days(rng.below(30) as u32)
-            .max(books.last_date.unwrap_or(opened));
-        if from != to && try_append(&mut books, on, transfer(from, to, credits, category)) {
-            rows.push(format!(
-                "{on},transfer,{from},{to},{credits},{},ผัก ข้าว แรงงาน",
-                category.name()
-            ));
-            accepted += 1;
-        }
-    }
-    rows.push("2026-11-30,return,22,1-5,,,".into());
-    rows.join("\n") + "\n"
+    sajja_activity::exchange::month_csv(&sajja_activity::exchange::ExchangeSpec {
+        log: GroupId::parse(EXCHANGE).expect("log id"),
+        terms: terms(),
+        opened_on: date("2026-11-01"),
+        groups: GROUPS
+            .iter()
+            .map(|(g, _)| GroupId::parse(g).expect("group id"))
+            .collect(),
+        transfers: 80,
+        limit: 300,
+        seed,
+    })
 }
 
 /// The exchange's node: `sajja-node exchange` on its own data directory.

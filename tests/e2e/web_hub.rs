@@ -214,6 +214,40 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
     );
     browser.screenshot("hub-attention-desktop");
 
+    // The tambon's community exchange beside the pools that guarantee it:
+    // its coverage is the Query service's, and the page says credits are
+    // not money.
+    let exchanges = demo.hub_cli(&[
+        "query",
+        "exchanges",
+        "--config",
+        &demo.config("23"),
+        "230101",
+        "--json",
+    ]);
+    let exchanges: serde_json::Value = serde_json::from_str(&exchanges).expect("exchanges json");
+    let coverage = exchanges["exchanges"][0]["coverage_basis_points"]
+        .as_i64()
+        .map(percent)
+        .expect("the exchange's coverage");
+    browser.go(&format!("{}/scope/230101/pools#exchanges", demo.province));
+    let card = browser.text("#exchange-230101-X01");
+    assert!(
+        card.contains(&format!("{coverage}%")),
+        "{coverage} in {card}"
+    );
+    assert!(
+        card.contains("บุญ") && card.contains("ตลาดบุญตำบลในเมือง"),
+        "{card}"
+    );
+    assert!(browser.text("#exchanges").contains("ตลาดแลกเปลี่ยนชุมชน"));
+    assert!(
+        browser.source().contains("ไม่ใช่เงิน"),
+        "the page says credits are not money"
+    );
+    assert!(browser.count("#exchange-230101-X01 .chart svg") >= 1);
+    browser.screenshot("hub-pools-exchange-desktop");
+
     browser.go(&format!("{}/group/230101-003", demo.province));
     assert_eq!(browser.text("#status"), "เสี่ยง");
     assert!(browser.count(".chart svg") >= 8);

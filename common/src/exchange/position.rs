@@ -36,6 +36,8 @@ pub struct AccountDebit {
 pub struct ExchangePosition {
     pub log: GroupId,
     pub date: Date,
+    /// The exchange's name, from its terms.
+    pub name: String,
     pub unit_name: String,
     pub rate_per_credit: Money,
     pub reserve_pool: PoolId,
@@ -209,6 +211,7 @@ impl ExchangePosition {
         Some(ExchangePosition {
             log: books.log.clone(),
             date,
+            name: terms.name.clone(),
             unit_name: terms.unit_name.clone(),
             rate_per_credit: terms.rate_per_credit,
             reserve_pool: terms.reserve_pool.clone(),

@@ -50,8 +50,9 @@ pub fn exchanges_table(scope: &str, lines: &[ExchangeLine], as_of: Date) -> Stri
         let unit = &p.unit_name;
         let _ = writeln!(
             out,
-            "\n{} (unit {unit}; {} baht a credit values its debit against the reserve), seq {}, {}",
+            "\n{} {} (unit {unit}; {} baht a credit values its debit against the reserve), seq {}, {}",
             p.log,
+            p.name,
             money(p.rate_per_credit),
             line.seq,
             line.status.as_str()
@@ -118,6 +119,10 @@ pub fn exchanges_table(scope: &str, lines: &[ExchangeLine], as_of: Date) -> Stri
         // The last three months' trade, up to the report's date.
         for month in (0..3).rev().map(|n| as_of.month().minus(n)) {
             let total = p.month_total(month);
+            // Months before the first trade are not the exchange's.
+            if total.transfers == 0 && month != as_of.month() {
+                continue;
+            }
             rows.push((
                 format!("transfers in {month} ({unit})"),
                 format!("{}: {}", total.transfers, total.volume),
@@ -170,6 +175,7 @@ fn exchange_value(line: &ExchangeLine) -> Value {
     let p = &line.position;
     json!({
         "exchange": p.log.as_str(),
+        "name": p.name,
         "seq": line.seq,
         "status": line.status.as_str(),
         "last_contact_at": line.last_contact_at,

@@ -71,6 +71,7 @@ pub fn exchange_position(line: &ExchangeLine) -> v1::ExchangePosition {
         seq: line.seq,
         status: group_status(line.status) as i32,
         last_contact_at: line.last_contact_at,
+        name: p.name.clone(),
         unit_name: p.unit_name.clone(),
         rate_per_credit: p.rate_per_credit.satang(),
         reserve_pool: p.reserve_pool.as_str().to_string(),
@@ -130,6 +131,7 @@ pub fn exchange_position_from(
     let position = ExchangePosition {
         log,
         date: as_of,
+        name: wire.name,
         unit_name: wire.unit_name,
         rate_per_credit: money(wire.rate_per_credit),
         reserve_pool: pool(&wire.reserve_pool, "exchange.reserve_pool")?,

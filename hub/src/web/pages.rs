@@ -1129,6 +1129,7 @@ fn pool_row(p: &sajja_common::position::PoolPosition, svg: String) -> PoolRow {
 /// baht, never one added to the other.
 pub struct ExchangeRow {
     pub exchange: String,
+    pub name: String,
     pub unit: String,
     pub accounts_open: usize,
     pub credit: String,
@@ -1142,6 +1143,7 @@ pub struct ExchangeRow {
     pub without_one: String,
     pub largest_debtor: String,
     pub transfers: String,
+    pub transfers_last_month: String,
     pub below: bool,
     pub svg: String,
 }
@@ -1149,8 +1151,10 @@ pub struct ExchangeRow {
 fn exchange_row(line: &ExchangeLine, svg: String) -> ExchangeRow {
     let p = &line.position;
     let month = p.month_total(p.date.month());
+    let last_month = p.month_total(p.date.month().minus(1));
     ExchangeRow {
         exchange: p.log.as_str().to_string(),
+        name: p.name.clone(),
         unit: p.unit_name.clone(),
         accounts_open: p.accounts_open,
         credit: p.credit_in_circulation.to_string(),
@@ -1171,6 +1175,7 @@ fn exchange_row(line: &ExchangeLine, svg: String) -> ExchangeRow {
             )
         }),
         transfers: format!("{} · {}", month.transfers, month.volume),
+        transfers_last_month: format!("{} · {}", last_month.transfers, last_month.volume),
         below: p
             .coverage_basis_points
             .is_some_and(|c| c < i64::from(p.policy_min_coverage_basis_points)),
@@ -1222,10 +1227,12 @@ pub async fn pools(
             }
             let exchanges =
                 or_respond!(query::exchanges(cx, &asked.scope, Some(date)).map_err(query_failed));
+            // An exchange's trend starts in the month it opened: before
+            // that there was nothing to cover, not a coverage of zero.
             for line in &exchanges.exchanges {
                 coverage
                     .entry(line.position.log.as_str().to_string())
-                    .or_insert_with(|| vec![0; (months - 1 - back) as usize])
+                    .or_default()
                     .push(line.position.coverage_basis_points.unwrap_or(0));
             }
         }
@@ -1235,15 +1242,12 @@ pub async fn pools(
             .exchanges
             .iter()
             .map(|line| {
-                let svg = charts::trend_svg(
-                    &ticks,
-                    coverage
-                        .get(line.position.log.as_str())
-                        .map_or(&[][..], Vec::as_slice),
-                    Unit::BasisPoints,
-                    lang,
-                    (340, 150),
-                );
+                let values = coverage
+                    .get(line.position.log.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                let since = ticks.len().saturating_sub(values.len());
+                let svg =
+                    charts::trend_svg(&ticks[since..], values, Unit::BasisPoints, lang, (340, 150));
                 exchange_row(line, svg)
             })
             .collect();
