@@ -29,6 +29,9 @@ use sajja_hub::store::Store;
 use sajja_hub::web::accounts::{Accounts, WebRole};
 
 mod exchange;
+mod steps;
+
+use steps::run_checked;
 
 const TAMBONS: [&str; 2] = ["230101", "230102"];
 /// Group, name, members: sizes skewed like real funds.
@@ -140,21 +143,6 @@ fn append_text(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_checked(command: &mut Command, what: &str) -> anyhow::Result<String> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("starting {what}"))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 fn wait_for_file(
     path: &Path,
     child: &mut Child,
@@ -191,7 +179,17 @@ pub fn run(wait: bool) -> anyhow::Result<()> {
         .map(|(group, _, _)| group.clone())
         .filter(|g| g.tambon() == hubs[0].id)
         .collect();
-    let (exchange, exchange_head) = demo.start_exchange(&hubs[0], &exchange_groups)?;
+    let programs = exchange::Programs {
+        node: &demo.node_bin,
+        hub: &demo.exe,
+        root: demo.root(),
+    };
+    let site = exchange::Site {
+        config: &hubs[0].config_path,
+        addr: &hubs[0].addr,
+        id: hubs[0].id,
+    };
+    let (exchange, exchange_head) = exchange::start(&programs, &site, &exchange_groups)?;
     let deadline = Instant::now() + SYNC_TIMEOUT;
     for (group, database, head) in &heads {
         demo.wait_held(database, group, *head, "its tambon hub", deadline)?;

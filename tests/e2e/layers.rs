@@ -160,12 +160,12 @@ const NODE: &[Layer] = &[
     },
     Layer {
         name: "daemon",
-        may_use: &["config", "store", "sync"],
+        may_use: &["config", "exchange", "store", "sync"],
         never: &["axum"],
     },
     Layer {
         name: "web",
-        may_use: &["compose", "report", "store", "vocab"],
+        may_use: &["compose", "exchange", "report", "store", "vocab"],
         never: &["tonic"],
     },
     Layer {

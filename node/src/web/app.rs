@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::sheet;
 use super::users::{Session, UserError, Users};
 use super::words::Lang;
-use crate::store::{Store, StoreError};
+use crate::exchange::{ExchangeStore, ExchangeStoreError};
+use crate::store::{Damage, Store, StoreError};
 
 /// The largest request body the app reads: a 5,000-member meeting sheet with
 /// every field typed stays well under it.
@@ -36,6 +37,8 @@ pub enum WebError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Exchange(#[from] ExchangeStoreError),
+    #[error(transparent)]
     Users(#[from] UserError),
     #[error("page template: {0}")]
     Template(#[from] askama::Error),
@@ -46,11 +49,22 @@ pub enum WebError {
     },
 }
 
+/// What the app keeps the books of: a group's ledger (the treasurer's
+/// screen) or a community exchange's log (exchange mode). Each mode has its
+/// own router ([`super::router`], [`super::exchange_router`]); login,
+/// sessions and the language switch are shared.
+enum Ledger {
+    Group {
+        store: Mutex<Store>,
+        paid: Mutex<sheet::PaidPeriods>,
+    },
+    Exchange(Mutex<ExchangeStore>),
+}
+
 /// What every handler shares: the ledger, the accounts, the login throttle.
 pub struct App {
     pub data_dir: PathBuf,
-    store: Mutex<Store>,
-    paid: Mutex<sheet::PaidPeriods>,
+    ledger: Ledger,
     users: Mutex<Users>,
     throttle: sajja_edge::web::throttle::Throttle,
 }
@@ -69,8 +83,20 @@ impl App {
     pub fn open(data_dir: &Path, ledger: &Path) -> Result<App, WebError> {
         Ok(App {
             data_dir: data_dir.to_path_buf(),
-            store: Mutex::new(Store::open(ledger)?),
-            paid: Mutex::new(sheet::PaidPeriods::default()),
+            ledger: Ledger::Group {
+                store: Mutex::new(Store::open(ledger)?),
+                paid: Mutex::new(sheet::PaidPeriods::default()),
+            },
+            users: Mutex::new(Users::open(data_dir)?),
+            throttle: Default::default(),
+        })
+    }
+
+    /// The app of an exchange's node, on its `exchange.sqlite`.
+    pub fn open_exchange(data_dir: &Path, file: &Path) -> Result<App, WebError> {
+        Ok(App {
+            data_dir: data_dir.to_path_buf(),
+            ledger: Ledger::Exchange(Mutex::new(ExchangeStore::open(file)?)),
             users: Mutex::new(Users::open(data_dir)?),
             throttle: Default::default(),
         })
@@ -78,14 +104,38 @@ impl App {
 
     /// The ledger as it stands now, re-read if the CLI appended meanwhile.
     pub fn store(&self) -> Result<MutexGuard<'_, Store>, StoreError> {
-        let mut store = lock(&self.store);
+        let Ledger::Group { store, .. } = &self.ledger else {
+            return Err(Damage::Meta(
+                "this node keeps a community exchange, not a group's ledger".into(),
+            )
+            .into());
+        };
+        let mut store = lock(store);
+        store.refresh()?;
+        Ok(store)
+    }
+
+    /// The exchange's log as it stands now, re-read if the CLI appended.
+    pub fn exchange(&self) -> Result<MutexGuard<'_, ExchangeStore>, ExchangeStoreError> {
+        let Ledger::Exchange(store) = &self.ledger else {
+            return Err(ExchangeStoreError::Damaged(
+                "this node keeps a group's ledger, not a community exchange".into(),
+            ));
+        };
+        let mut store = lock(store);
         store.refresh()?;
         Ok(store)
     }
 
     /// Contributions per member and period, brought up to `store`'s head.
     pub fn paid(&self, store: &Store) -> Result<MutexGuard<'_, sheet::PaidPeriods>, StoreError> {
-        let mut paid = lock(&self.paid);
+        let Ledger::Group { paid, .. } = &self.ledger else {
+            return Err(Damage::Meta(
+                "this node keeps a community exchange, not a group's ledger".into(),
+            )
+            .into());
+        };
+        let mut paid = lock(paid);
         paid.update(store)?;
         Ok(paid)
     }
