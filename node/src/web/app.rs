@@ -54,11 +54,13 @@ pub enum WebError {
 /// own router ([`super::router`], [`super::exchange_router`]); login,
 /// sessions and the language switch are shared.
 enum Ledger {
-    Group {
-        store: Mutex<Store>,
-        paid: Mutex<sheet::PaidPeriods>,
-    },
-    Exchange(Mutex<ExchangeStore>),
+    Group(Box<GroupLedger>),
+    Exchange(Box<Mutex<ExchangeStore>>),
+}
+
+struct GroupLedger {
+    store: Mutex<Store>,
+    paid: Mutex<sheet::PaidPeriods>,
 }
 
 /// What every handler shares: the ledger, the accounts, the login throttle.
@@ -83,10 +85,10 @@ impl App {
     pub fn open(data_dir: &Path, ledger: &Path) -> Result<App, WebError> {
         Ok(App {
             data_dir: data_dir.to_path_buf(),
-            ledger: Ledger::Group {
+            ledger: Ledger::Group(Box::new(GroupLedger {
                 store: Mutex::new(Store::open(ledger)?),
                 paid: Mutex::new(sheet::PaidPeriods::default()),
-            },
+            })),
             users: Mutex::new(Users::open(data_dir)?),
             throttle: Default::default(),
         })
@@ -96,7 +98,7 @@ impl App {
     pub fn open_exchange(data_dir: &Path, file: &Path) -> Result<App, WebError> {
         Ok(App {
             data_dir: data_dir.to_path_buf(),
-            ledger: Ledger::Exchange(Mutex::new(ExchangeStore::open(file)?)),
+            ledger: Ledger::Exchange(Box::new(Mutex::new(ExchangeStore::open(file)?))),
             users: Mutex::new(Users::open(data_dir)?),
             throttle: Default::default(),
         })
@@ -104,13 +106,13 @@ impl App {
 
     /// The ledger as it stands now, re-read if the CLI appended meanwhile.
     pub fn store(&self) -> Result<MutexGuard<'_, Store>, StoreError> {
-        let Ledger::Group { store, .. } = &self.ledger else {
+        let Ledger::Group(group) = &self.ledger else {
             return Err(Damage::Meta(
                 "this node keeps a community exchange, not a group's ledger".into(),
             )
             .into());
         };
-        let mut store = lock(store);
+        let mut store = lock(&group.store);
         store.refresh()?;
         Ok(store)
     }
@@ -129,13 +131,13 @@ impl App {
 
     /// Contributions per member and period, brought up to `store`'s head.
     pub fn paid(&self, store: &Store) -> Result<MutexGuard<'_, sheet::PaidPeriods>, StoreError> {
-        let Ledger::Group { paid, .. } = &self.ledger else {
+        let Ledger::Group(group) = &self.ledger else {
             return Err(Damage::Meta(
                 "this node keeps a community exchange, not a group's ledger".into(),
             )
             .into());
         };
-        let mut paid = lock(paid);
+        let mut paid = lock(&group.paid);
         paid.update(store)?;
         Ok(paid)
     }
