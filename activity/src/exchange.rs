@@ -166,3 +166,47 @@ pub fn month_csv(spec: &ExchangeSpec) -> String {
     month.offer(back, returned, || format!("{back},return,{to},1-5,,,"));
     month.rows.join("\n") + "\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sajja_common::exchange::ExchangeTerms;
+    use sajja_common::{Money, PoolId};
+
+    fn spec(seed: u64) -> ExchangeSpec {
+        ExchangeSpec {
+            log: GroupId::parse("230101-X01").unwrap(),
+            terms: ExchangeTerms {
+                name: "ตลาดบุญ".into(),
+                unit_name: "บุญ".into(),
+                rate_per_credit: Money::from_baht(1),
+                reserve_pool: PoolId::parse("230101-XCH").unwrap(),
+                policy_min_coverage_basis_points: 5_000,
+                concentration_limit_basis_points: 2_500,
+            },
+            opened_on: Date::from_ymd(2026, 11, 1).unwrap(),
+            groups: vec![
+                GroupId::parse("230101-001").unwrap(),
+                GroupId::parse("230101-002").unwrap(),
+            ],
+            transfers: 80,
+            limit: 300,
+            seed,
+        }
+    }
+
+    #[test]
+    fn a_month_has_every_account_and_transfer_asked_for_and_is_the_same_from_a_seed() {
+        let csv = month_csv(&spec(7));
+        let kinds = |kind: &str| {
+            csv.lines()
+                .filter(|l| l.split(',').nth(1) == Some(kind))
+                .count()
+        };
+        assert_eq!(kinds("open"), 30);
+        assert_eq!(kinds("transfer"), 80);
+        assert_eq!((kinds("issue"), kinds("return")), (1, 1));
+        assert_eq!(csv, month_csv(&spec(7)));
+        assert_ne!(csv, month_csv(&spec(8)));
+    }
+}

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
+use crate::exchange::ExchangeStore;
 use crate::store::Store;
-use crate::sync::{self, HubLink, SyncError};
+use crate::sync::{self, HubLink, SyncError, SyncReport};
 
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 
@@ -60,14 +61,80 @@ async fn recv(
     }
 }
 
+/// The log a daemon keeps its hub up to date with: a group's ledger, or a
+/// community exchange's (exchange mode). One loop serves both.
+enum Kept {
+    Group(Box<Store>),
+    Exchange(Box<ExchangeStore>),
+}
+
+impl Kept {
+    fn id(&self) -> sajja_common::GroupId {
+        match self {
+            Kept::Group(store) => store.group().clone(),
+            Kept::Exchange(store) => store.log().clone(),
+        }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Kept::Group(store) => store.path(),
+            Kept::Exchange(store) => store.path(),
+        }
+    }
+
+    fn refresh(&mut self) -> Result<(), SyncError> {
+        match self {
+            Kept::Group(store) => store.refresh()?,
+            Kept::Exchange(store) => store.refresh()?,
+        }
+        Ok(())
+    }
+
+    /// The head and the hub's acknowledged seq.
+    fn head_and_acked(&self) -> Result<(u64, u64), SyncError> {
+        Ok(match self {
+            Kept::Group(store) => (store.head().0, store.acked()?.acked_seq),
+            Kept::Exchange(store) => (store.head().0, store.acked()?.0),
+        })
+    }
+
+    async fn sync(&mut self, link: &HubLink) -> Result<SyncReport, SyncError> {
+        match self {
+            Kept::Group(store) => sync::sync_once(store, link).await,
+            Kept::Exchange(store) => sync::sync_exchange_once(store, link).await,
+        }
+    }
+}
+
+/// `sajja-node run`'s loop for a group's ledger.
 pub async fn run(
-    mut store: Store,
+    store: Store,
+    link: HubLink,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), SyncError> {
+    keep(Kept::Group(Box::new(store)), link, settings, shutdown).await
+}
+
+/// `sajja-node exchange run`'s loop for a community exchange's log.
+pub async fn run_exchange(
+    store: ExchangeStore,
+    link: HubLink,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), SyncError> {
+    keep(Kept::Exchange(Box::new(store)), link, settings, shutdown).await
+}
+
+async fn keep(
+    mut store: Kept,
     link: HubLink,
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), SyncError> {
     tokio::pin!(shutdown);
-    let group = store.group().clone();
+    let group = store.id();
     let mut backoff = Duration::ZERO;
     let mut next_attempt = Instant::now();
     let mut attempts: u64 = 0;
@@ -114,8 +181,7 @@ pub async fn run(
             }
             Wake::Tick => {
                 store.refresh()?;
-                let (head, _) = store.head();
-                let acked = store.acked()?.acked_seq;
+                let (head, acked) = store.head_and_acked()?;
                 let heartbeat = Instant::now() >= heartbeat_at;
                 if !must_sync && head <= acked && !heartbeat {
                     continue;
@@ -126,7 +192,7 @@ pub async fn run(
                         tracing::info!(group = %group, "shutting down during a sync; it resumes from the hub's acknowledged position");
                         return Ok(());
                     }
-                    result = sync::sync_once(&mut store, &link) => result,
+                    result = store.sync(&link) => result,
                 };
                 match result {
                     Ok(report) => {

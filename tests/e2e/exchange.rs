@@ -64,12 +64,39 @@ fn month_csv(seed: u64) -> String {
 }
 
 /// The exchange's node: `sajja-node exchange` on its own data directory.
-struct ExchangeNode {
-    dir: std::path::PathBuf,
+pub(crate) struct ExchangeNode {
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl ExchangeNode {
-    fn cli(&self, args: &[&str]) -> String {
+    /// A new exchange, opened on 2026-11-01 with a generated month imported
+    /// (not enrolled at any hub).
+    pub(crate) fn opened_with_a_month(root: &Path) -> ExchangeNode {
+        let node = ExchangeNode {
+            dir: root.join("exchange"),
+        };
+        node.cli(&[
+            "init",
+            "--log",
+            EXCHANGE,
+            "--name",
+            "ตลาดบุญตำบลในเมือง",
+            "--unit",
+            "บุญ",
+            "--rate",
+            "1",
+            "--reserve-pool",
+            POOL,
+            "--opened-on",
+            "2026-11-01",
+        ]);
+        let csv = root.join("exchange-month.csv");
+        std::fs::write(&csv, month_csv(2026)).expect("write csv");
+        node.cli(&["import", path_arg(&csv)]);
+        node
+    }
+
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
         let mut command = std::process::Command::new(bin("sajja-node"));
         command
             .arg("--data-dir")
@@ -85,7 +112,7 @@ impl ExchangeNode {
         text(&output)
     }
 
-    fn try_cli(&self, args: &[&str]) -> (bool, String) {
+    pub(crate) fn try_cli(&self, args: &[&str]) -> (bool, String) {
         let mut command = std::process::Command::new(bin("sajja-node"));
         command
             .arg("--data-dir")
@@ -100,11 +127,11 @@ impl ExchangeNode {
         self.dir.join("exchange.sqlite")
     }
 
-    fn event_bytes(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn event_bytes(&self) -> Vec<Vec<u8>> {
         read_blobs(&self.file(), "SELECT bytes FROM events ORDER BY seq", [])
     }
 
-    fn events(&self) -> Vec<ExchangeEvent> {
+    pub(crate) fn events(&self) -> Vec<ExchangeEvent> {
         self.event_bytes()
             .iter()
             .map(|b| ExchangeEvent::decode(b).expect("the node's own events decode"))
@@ -154,26 +181,9 @@ impl ExchangeNode {
     }
 }
 
-/// Starts the exchange's node, enrols it at `tambon` and imports a month.
+/// Starts the exchange's node with a month imported and enrols it at `tambon`.
 fn exchange_node(root: &Path, tambon: &Hub) -> ExchangeNode {
-    let node = ExchangeNode {
-        dir: root.join("exchange"),
-    };
-    node.cli(&[
-        "init",
-        "--log",
-        EXCHANGE,
-        "--name",
-        "ตลาดบุญตำบลในเมือง",
-        "--unit",
-        "บุญ",
-        "--rate",
-        "1",
-        "--reserve-pool",
-        POOL,
-        "--opened-on",
-        "2026-11-01",
-    ]);
+    let node = ExchangeNode::opened_with_a_month(root);
     let status = node.cli(&["status"]);
     let key = status
         .lines()
@@ -182,9 +192,6 @@ fn exchange_node(root: &Path, tambon: &Hub) -> ExchangeNode {
         .expect("status prints the public key");
     let bundle = tambon.enrol(&["group", EXCHANGE, "--key", &key]);
     node.cli(&["init", "--bundle", path_arg(&bundle)]);
-    let csv = root.join("exchange-month.csv");
-    std::fs::write(&csv, month_csv(2026)).expect("write csv");
-    node.cli(&["import", path_arg(&csv)]);
     node
 }
 

@@ -14,5 +14,6 @@ mod operator;
 mod security;
 mod support;
 mod sync;
+mod web_exchange;
 mod web_hub;
 mod web_node;

@@ -19,6 +19,7 @@ mod credits;
 mod event;
 mod position;
 mod refusal;
+mod refusal_th;
 mod vouchers;
 
 pub use books::{

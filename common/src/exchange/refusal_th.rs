@@ -114,9 +114,9 @@ impl ExchangeRule {
                 date.thai_display(),
                 issued.thai_display()
             ),
-            ExchangeRule::NotZeroBalance { account, balance } => format!(
-                "บัญชี {account} มียอด {balance} เครดิต: ปิดได้เฉพาะบัญชีที่ยอดเป็นศูนย์"
-            ),
+            ExchangeRule::NotZeroBalance { account, balance } => {
+                format!("บัญชี {account} มียอด {balance} เครดิต: ปิดได้เฉพาะบัญชีที่ยอดเป็นศูนย์")
+            }
             ExchangeRule::NotInDebit { account, balance } => format!(
                 "บัญชี {account} มียอด {balance} เครดิต ไม่ได้ติดลบ: ตัดชดเชยได้เฉพาะบัญชีที่ติดลบ (ให้ปิดบัญชีแทน)"
             ),
@@ -124,9 +124,9 @@ impl ExchangeRule {
                 account,
                 debit,
                 written_off,
-            } => format!(
-                "บัญชี {account} ติดลบ {debit} เครดิต แต่ตัดชดเชย {written_off}: ต้องตัดชดเชยทั้งหมด"
-            ),
+            } => {
+                format!("บัญชี {account} ติดลบ {debit} เครดิต แต่ตัดชดเชย {written_off}: ต้องตัดชดเชยทั้งหมด")
+            }
             ExchangeRule::SettlementMismatch {
                 written_off,
                 rate,
@@ -135,9 +135,9 @@ impl ExchangeRule {
             } => format!(
                 "{written_off} เครดิต ที่อัตรา {rate} บาทต่อเครดิต ต้องชดเชย {expected} บาท (ปัดขึ้นเป็นสตางค์) ไม่ใช่ {settled}"
             ),
-            ExchangeRule::WrongPool { expected, found } => format!(
-                "ต้องชดเชยจากกองทุนสำรองของตลาด {expected} ไม่ใช่ {found}"
-            ),
+            ExchangeRule::WrongPool { expected, found } => {
+                format!("ต้องชดเชยจากกองทุนสำรองของตลาด {expected} ไม่ใช่ {found}")
+            }
             ExchangeRule::BeforeLastActivity {
                 account,
                 date,

@@ -649,6 +649,9 @@ pub enum ExchangeCommand {
     Import { file: PathBuf },
     /// Push the exchange's log to its hub now; exit 0 once all is acknowledged.
     Sync,
+    /// Keep the hub up to date (a daemon, as `run` for a group) and, with
+    /// `[web] listen` in --config, serve the exchange's screens.
+    Run,
 }
 
 #[derive(Args)]

@@ -47,7 +47,7 @@ pub fn run(cli: Cli, config: Option<NodeConfig>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sync { .. } => hub::sync_now(data_dir, config),
-        Command::Exchange(command) => exchange::exchange(data_dir, command),
+        Command::Exchange(command) => exchange::exchange(data_dir, command, config),
         Command::Restore(args) => hub::restore_command(data_dir, args, config),
         Command::KeyExport { file } => keys::key_export(data_dir, &file),
         Command::RotateKey { dated } => keys::rotate_key(data_dir, dated),

@@ -36,7 +36,11 @@ fn date(dated: &Dated) -> Date {
     dated.date.unwrap_or_else(today)
 }
 
-pub fn exchange(data_dir: &Path, command: ExchangeCommand) -> anyhow::Result<()> {
+pub fn exchange(
+    data_dir: &Path,
+    command: ExchangeCommand,
+    config: Option<&sajja_node::config::NodeConfig>,
+) -> anyhow::Result<()> {
     match command {
         ExchangeCommand::Init(args) => init(data_dir, args),
         ExchangeCommand::Status => status(data_dir),
@@ -73,6 +77,7 @@ pub fn exchange(data_dir: &Path, command: ExchangeCommand) -> anyhow::Result<()>
         ExchangeCommand::Position { as_of } => position(data_dir, as_of.unwrap_or_else(today)),
         ExchangeCommand::Import { file } => import(data_dir, &file),
         ExchangeCommand::Sync => sync(data_dir),
+        ExchangeCommand::Run => run(data_dir, config),
     }
 }
 
@@ -567,4 +572,31 @@ fn sync(data_dir: &Path) -> anyhow::Result<()> {
         report.hub_seq, report.pushed_events, report.batches
     );
     Ok(())
+}
+
+/// `exchange run`: the daemon that keeps the hub up to date and, with
+/// `[web] listen`, the exchange's screens; an exchange not yet enrolled can
+/// still serve its screens.
+fn run(data_dir: &Path, config: Option<&sajja_node::config::NodeConfig>) -> anyhow::Result<()> {
+    let store = open(data_dir)?;
+    let web = config.and_then(|c| c.web.listen.clone());
+    let link = store
+        .hub_link()?
+        .map(|bundle| HubLink::from_bundle(&bundle));
+    if link.is_none() && web.is_none() {
+        return Err(usage(
+            "the exchange has no hub link to sync with and no [web] listen to serve: install its enrolment bundle with `sajja-node exchange init --bundle FILE`",
+        ));
+    }
+    let settings = config
+        .map(sajja_node::config::NodeConfig::daemon_settings)
+        .unwrap_or_default();
+    tracing::info!(exchange = %store.log(), "exchange node starting");
+    runtime()?.block_on(super::run::serve_and_sync(
+        super::run::Kept::Exchange(Box::new(store)),
+        link,
+        settings,
+        web,
+        data_dir,
+    ))
 }

@@ -3,27 +3,43 @@
 use std::path::Path;
 
 use sajja_node::config::NodeConfig;
+use sajja_node::exchange::ExchangeStore;
 use sajja_node::store::Store;
 use sajja_node::sync::HubLink;
 
 use super::hub::{hub_link, warn_if_expiring};
 use super::shared::{database, open, runtime};
 
-/// The sync daemon and, with `[web] listen`, the treasurer's web app, in one
-/// process until SIGTERM or Ctrl-C.
+/// What a node keeps: a group's ledger, or a community exchange's log.
+pub enum Kept {
+    Group(Box<Store>),
+    Exchange(Box<ExchangeStore>),
+}
+
+/// The sync daemon and, with `[web] listen`, the web app (the treasurer's,
+/// or exchange mode's), in one process until SIGTERM or Ctrl-C.
 pub async fn serve_and_sync(
-    store: Store,
+    kept: Kept,
     link: Option<HubLink>,
     settings: sajja_node::daemon::Settings,
     web: Option<String>,
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let id = match &kept {
+        Kept::Group(store) => store.group().clone(),
+        Kept::Exchange(store) => store.log().clone(),
+    };
     let web_task = match web {
         Some(listen) => {
-            let app = sajja_node::web::App::open(data_dir, &database(data_dir))?;
+            let app = match &kept {
+                Kept::Group(_) => sajja_node::web::App::open(data_dir, &database(data_dir))?,
+                Kept::Exchange(store) => {
+                    sajja_node::web::App::open_exchange(data_dir, store.path())?
+                }
+            };
             let (listener, addr) = sajja_node::web::bind(&listen, data_dir).await?;
-            tracing::info!(group = %store.group(), %addr, "web app listening on http://{addr}");
+            tracing::info!(group = %id, %addr, "web app listening on http://{addr}");
             let mut stopped = stopped.clone();
             Some(tokio::spawn(sajja_node::web::serve(
                 listener,
@@ -39,9 +55,14 @@ pub async fn serve_and_sync(
         sajja_edge::shutdown::signal().await;
         let _ = stop.send(true);
     };
-    match link {
-        Some(link) => sajja_node::daemon::run(store, link, settings, shutdown).await?,
-        None => shutdown.await,
+    match (link, kept) {
+        (Some(link), Kept::Group(store)) => {
+            sajja_node::daemon::run(*store, link, settings, shutdown).await?
+        }
+        (Some(link), Kept::Exchange(store)) => {
+            sajja_node::daemon::run_exchange(*store, link, settings, shutdown).await?
+        }
+        (None, _) => shutdown.await,
     }
     if let Some(task) = web_task {
         // Open pages finish; a browser's idle connection does not hold the Pi up.
@@ -69,5 +90,11 @@ pub fn run(data_dir: &Path, config: Option<&NodeConfig>) -> anyhow::Result<()> {
         tracing::info!(group = %store.group(), hub = %link.url, poll_interval_s = settings.poll_interval.as_secs(), backoff_max_s = settings.backoff_max.as_secs(), "sync daemon starting");
     }
     warn_if_expiring(&store, config)?;
-    runtime()?.block_on(serve_and_sync(store, link, settings, web, data_dir))
+    runtime()?.block_on(serve_and_sync(
+        Kept::Group(Box::new(store)),
+        link,
+        settings,
+        web,
+        data_dir,
+    ))
 }

@@ -104,6 +104,11 @@ impl App {
         })
     }
 
+    /// Whether this app keeps a community exchange (exchange mode).
+    pub fn is_exchange(&self) -> bool {
+        matches!(self.ledger, Ledger::Exchange(_))
+    }
+
     /// The ledger as it stands now, re-read if the CLI appended meanwhile.
     pub fn store(&self) -> Result<MutexGuard<'_, Store>, StoreError> {
         let Ledger::Group(group) = &self.ledger else {

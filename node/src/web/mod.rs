@@ -13,6 +13,8 @@
 //! - [`benefits`], [`loans`], [`corrections`], [`close`], [`people`]: the
 //!   pages beyond the meeting; [`approvals`]: the maker–checker queue.
 //! - [`pages`]: one handler per page, its template beside it in `templates/`.
+//! - [`exchange_app`], [`exchange_words`]: exchange mode's screens (accounts,
+//!   transfers, vouchers, statements), served by [`exchange_router`].
 
 #[macro_use]
 mod app;
@@ -21,6 +23,8 @@ pub mod benefits;
 pub mod cli;
 pub mod close;
 pub mod corrections;
+pub mod exchange_app;
+pub mod exchange_words;
 pub mod forms;
 pub mod loans;
 pub mod pages;
@@ -83,13 +87,44 @@ pub fn router(app: Shared) -> Router {
         .with_state(app)
 }
 
+/// Exchange mode's router: the exchange's screens, with the login, the
+/// language switch and the stylesheet shared with the group's app.
+pub fn exchange_router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(exchange_app::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang", get(pages::switch_lang))
+        .route(
+            "/transfer",
+            get(exchange_app::transfer_form).post(exchange_app::post_transfer),
+        )
+        .route(
+            "/open",
+            get(exchange_app::open_form).post(exchange_app::post_open),
+        )
+        .route(
+            "/vouchers",
+            get(exchange_app::vouchers_form).post(exchange_app::post_vouchers),
+        )
+        .route("/accounts/{account}", get(exchange_app::statement))
+        .route("/static/app.css", get(stylesheet))
+        .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(app)
+}
+
 /// Serves the app on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(Arc::new(app));
+    let router = if app.is_exchange() {
+        exchange_router(Arc::new(app))
+    } else {
+        router(Arc::new(app))
+    };
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
