@@ -29,11 +29,11 @@ impl Drop for Running {
     }
 }
 
-fn add_treasurer(node: &ExchangeNode) {
+fn add_user(node: &ExchangeNode, name: &str, role: &str) {
     let mut child = std::process::Command::new(bin("sajja-node"))
         .arg("--data-dir")
         .arg(&node.dir)
-        .args(["user", "add", "somsri", "--role", "treasurer"])
+        .args(["user", "add", name, "--role", role])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -93,7 +93,8 @@ fn the_exchange_office_records_a_transfer_on_a_phone() {
     }
     let dir = tempfile::tempdir().unwrap();
     let node = ExchangeNode::opened_with_a_month(dir.path());
-    add_treasurer(&node);
+    add_user(&node, "somsri", "treasurer");
+    add_user(&node, "prasit", "committee");
     let app = serve(&node, dir.path());
     let browser = Browser::start(360, 800);
     browser.go(&format!("{}/", app.base));
@@ -152,6 +153,40 @@ fn the_exchange_office_records_a_transfer_on_a_phone() {
     assert_eq!(browser.text("#balance"), payer_after);
     assert!(browser.text("#statement").contains("ข้าวสาร"));
     browser.screenshot("exchange-statement-phone");
+
+    // Raising the payer's limit is the committee's: the treasurer is told
+    // so, and nothing is written; a committee member records it approved.
+    browser.type_into("#limit input[name=limit]", "500");
+    browser.type_into("#limit input[name=reason]", "มติกรรมการ 1/2569");
+    browser.click("#change-limit");
+    assert!(
+        browser.text("#error").contains("กรรมการ"),
+        "{}",
+        browser.text("#error")
+    );
+    assert_eq!(node.event_bytes().len(), seq);
+    let committee = Browser::start(360, 800);
+    committee.go(&format!("{}/login", app.base));
+    committee.type_into("#user", "prasit");
+    committee.type_into("#password", PASSWORD);
+    committee.click("#login");
+    // The overview, before going on: the login's redirect lands first.
+    committee.text("#not-money");
+    committee.go(&format!("{}/accounts/23", app.base));
+    committee.type_into("#limit input[name=limit]", "500");
+    committee.type_into("#limit input[name=reason]", "มติกรรมการ 1/2569");
+    committee.click("#change-limit");
+    wait_for("the committee's entry", Duration::from_secs(20), || {
+        (node.event_bytes().len() > seq).then_some(())
+    });
+    let events = node.events();
+    assert_eq!(events.len(), seq + 1);
+    assert!(matches!(
+        &events[seq].body,
+        ExchangeBody::CreditLimitChanged { new_limit, approved_by_committee: true, .. }
+            if new_limit.to_string() == "500.00"
+    ));
+    let seq = seq + 1;
 
     // A form posted without its token is refused and writes nothing.
     let answer = http(

@@ -20,7 +20,7 @@ use super::app::{App, Shared, internal, lang_of, refused, session};
 use super::exchange_words::XWords;
 use super::pages::{blocking, business_today, field, form_session, render};
 use super::users::Session;
-use super::words::{Lang, Words};
+use super::words::{Lang, Role, Words};
 use crate::exchange::{ExchangeStore, ExchangeStoreError, Holder};
 use crate::vocab;
 
@@ -678,6 +678,10 @@ pub struct StatementLine {
 #[template(path = "exchange_statement.html")]
 struct StatementPage {
     f: XFrame,
+    /// A treasurer (who may lower it) or a committee member (who may also
+    /// raise it) sees the limit form.
+    may_change_limit: bool,
+    error: String,
     account: u32,
     holder: String,
     name: String,
@@ -725,52 +729,132 @@ pub async fn statement(
 ) -> Response {
     blocking(move || {
         let lang = lang_of(&headers);
-        let x = XWords::of(lang);
         let session = or_respond!(session(&app, &headers));
-        let store = or_respond!(exchange(&app));
-        let number = AccountNo(account);
-        let Some(held) = store.books().accounts.get(&number).cloned() else {
-            return refused(
-                StatusCode::NOT_FOUND,
-                &format!("{} {account}: {}", x.account, x.no_accounts),
-            );
+        statement_page(&app, lang, &session, account, String::new(), StatusCode::OK)
+    })
+    .await
+}
+
+fn statement_page(
+    app: &App,
+    lang: Lang,
+    session: &Session,
+    account: u32,
+    error: String,
+    status: StatusCode,
+) -> Response {
+    let x = XWords::of(lang);
+    let store = or_respond!(exchange(app));
+    let number = AccountNo(account);
+    let Some(held) = store.books().accounts.get(&number).cloned() else {
+        return refused(
+            StatusCode::NOT_FOUND,
+            &format!("{} {account}: {}", x.account, x.no_accounts),
+        );
+    };
+    let events = match store.events() {
+        Ok(events) => events,
+        Err(error) => return internal(error),
+    };
+    // The log replayed: each entry that moved this balance, by how much.
+    let mut replay = ExchangeBooks::new(store.log().clone());
+    let mut before = Credits::ZERO;
+    let mut lines = Vec::new();
+    for event in &events {
+        replay.apply_unchecked(event);
+        let after = replay
+            .accounts
+            .get(&number)
+            .map_or(Credits::ZERO, |a| a.balance);
+        if after != before {
+            lines.push(StatementLine {
+                seq: event.seq,
+                date: lang.date(event.date),
+                what: entry_words(x, &event.body, number),
+                change: Credits::from_centi(after.centi() - before.centi()).to_string(),
+                balance: after.to_string(),
+            });
+            before = after;
+        }
+    }
+    let name = store.holder(number).ok().flatten().map(|h| h.name);
+    let page = StatementPage {
+        f: XFrame::new(lang, session, &store, "home"),
+        may_change_limit: matches!(session.role, Role::Treasurer | Role::Committee)
+            && held.status == AccountStatus::Open,
+        error,
+        account,
+        holder: holder_words(x, &held.holder),
+        name: name.unwrap_or_default(),
+        limit: held.limit.to_string(),
+        balance: held.balance.to_string(),
+        lines,
+    };
+    render(&page, status)
+}
+
+/// A credit-limit change from the statement page. Committee approval is
+/// the committee member's own session: a treasurer may lower a limit, only
+/// a committee member may raise one (the rules then see it approved).
+pub async fn post_limit(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(account): Path<u32>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    blocking(move || {
+        let lang = lang_of(&headers);
+        let x = XWords::of(lang);
+        let session = or_respond!(form_session(&app, &headers, &fields));
+        if !matches!(session.role, Role::Treasurer | Role::Committee) {
+            return refused(StatusCode::FORBIDDEN, Words::of(lang).not_allowed);
+        }
+        let again = |error: String| {
+            statement_page(
+                &app,
+                lang,
+                &session,
+                account,
+                error,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         };
-        let events = match store.events() {
-            Ok(events) => events,
-            Err(error) => return internal(error),
+        let new_limit = match parse_credits(x, field(&fields, "limit")) {
+            Ok(limit) => limit,
+            Err(error) => return again(error),
         };
-        // The log replayed: each entry that moved this balance, by how much.
-        let mut replay = ExchangeBooks::new(store.log().clone());
-        let mut before = Credits::ZERO;
-        let mut lines = Vec::new();
-        for event in &events {
-            replay.apply_unchecked(event);
-            let after = replay
+        let current = {
+            let store = or_respond!(exchange(&app));
+            store
+                .books()
                 .accounts
-                .get(&number)
-                .map_or(Credits::ZERO, |a| a.balance);
-            if after != before {
-                lines.push(StatementLine {
-                    seq: event.seq,
-                    date: lang.date(event.date),
-                    what: entry_words(x, &event.body, number),
-                    change: Credits::from_centi(after.centi() - before.centi()).to_string(),
-                    balance: after.to_string(),
-                });
-                before = after;
+                .get(&AccountNo(account))
+                .map(|a| a.limit)
+        };
+        let committee = session.role == Role::Committee;
+        if current.is_some_and(|limit| new_limit > limit) && !committee {
+            return again(x.raise_needs_committee.to_string());
+        }
+        let body = ExchangeBody::CreditLimitChanged {
+            account: AccountNo(account),
+            new_limit,
+            approved_by_committee: committee,
+            reason: field(&fields, "reason").trim().chars().take(200).collect(),
+        };
+        let entry = parse_day(field(&fields, "date")).map(|date| (date, body));
+        match entry {
+            Err(error) => again(error),
+            Ok((date, body)) => {
+                let appended = {
+                    let mut store = or_respond!(exchange(&app));
+                    store.append(date, body, None)
+                };
+                match appended {
+                    Ok(_) => Redirect::to(&format!("/accounts/{account}")).into_response(),
+                    Err(error) => again(say(lang, &error)),
+                }
             }
         }
-        let name = store.holder(number).ok().flatten().map(|h| h.name);
-        let page = StatementPage {
-            f: XFrame::new(lang, &session, &store, "home"),
-            account,
-            holder: holder_words(x, &held.holder),
-            name: name.unwrap_or_default(),
-            limit: held.limit.to_string(),
-            balance: held.balance.to_string(),
-            lines,
-        };
-        render(&page, StatusCode::OK)
     })
     .await
 }

@@ -61,6 +61,10 @@ pub struct XWords {
     pub sync_never: &'static str,
     pub bad_number: &'static str,
     pub no_accounts: &'static str,
+    pub change_limit: &'static str,
+    pub new_limit: &'static str,
+    pub reason: &'static str,
+    pub raise_needs_committee: &'static str,
 }
 
 impl XWords {
@@ -129,6 +133,10 @@ const TH: XWords = XWords {
     sync_never: "ยังไม่เคยส่ง",
     bad_number: "ไม่ใช่ตัวเลข",
     no_accounts: "ยังไม่มีบัญชี: เปิดบัญชีแรก",
+    change_limit: "เปลี่ยนวงเงินติดลบ",
+    new_limit: "วงเงินใหม่",
+    reason: "เหตุผล (เช่น มติที่ประชุมกรรมการ)",
+    raise_needs_committee: "การเพิ่มวงเงินต้องบันทึกโดยกรรมการ: ให้กรรมการเข้าระบบแล้วบันทึก (เหรัญญิกลดวงเงินได้)",
 };
 
 const EN: XWords = XWords {
@@ -188,4 +196,8 @@ const EN: XWords = XWords {
     sync_never: "never synced",
     bad_number: "is not a number",
     no_accounts: "No accounts yet: open the first",
+    change_limit: "Change the credit limit",
+    new_limit: "New limit",
+    reason: "Reason (e.g. the committee's decision)",
+    raise_needs_committee: "A raise is recorded by a committee member: ask one to log in and record it (the treasurer may lower a limit)",
 };

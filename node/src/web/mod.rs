@@ -108,6 +108,7 @@ pub fn exchange_router(app: Shared) -> Router {
             get(exchange_app::vouchers_form).post(exchange_app::post_vouchers),
         )
         .route("/accounts/{account}", get(exchange_app::statement))
+        .route("/accounts/{account}/limit", post(exchange_app::post_limit))
         .route("/static/app.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))
         .layer(tower_http::compression::CompressionLayer::new())
