@@ -300,6 +300,14 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
     assert!(synced.contains(&format!("hub holds seq {n}")), "{synced}");
     let status = exchange.cli(&["status"]);
     assert!(status.contains(&format!("hub holds   seq {n}")), "{status}");
+    // A backup is the exchange's way back (its key is in this file alone):
+    // the copy holds the same log, byte for byte.
+    let copy = dir.path().join("exchange-backup.sqlite");
+    exchange.cli(&["backup", path_arg(&copy)]);
+    assert_eq!(
+        read_blobs(&copy, "SELECT bytes FROM events ORDER BY seq", []),
+        exchange.event_bytes()
+    );
 
     // The same two refusals at the hub, from a pusher holding the exchange's
     // certificate and key: a transfer changed on the way (500 credits where

@@ -649,6 +649,10 @@ pub enum ExchangeCommand {
     Import { file: PathBuf },
     /// Push the exchange's log to its hub now; exit 0 once all is acknowledged.
     Sync,
+    /// Copy the exchange's file (its log, key and holders' names) to DEST,
+    /// online, and check the copy re-verifies before it is kept: the only
+    /// way back for a lost machine, since the key is in this file alone.
+    Backup { dest: PathBuf },
     /// Keep the hub up to date (a daemon, as `run` for a group) and, with
     /// `[web] listen` in --config, serve the exchange's screens.
     Run,

@@ -78,6 +78,7 @@ pub fn exchange(
         ExchangeCommand::Import { file } => import(data_dir, &file),
         ExchangeCommand::Sync => sync(data_dir),
         ExchangeCommand::Run => run(data_dir, config),
+        ExchangeCommand::Backup { dest } => backup(data_dir, &dest),
     }
 }
 
@@ -599,4 +600,25 @@ fn run(data_dir: &Path, config: Option<&sajja_node::config::NodeConfig>) -> anyh
         web,
         data_dir,
     ))
+}
+
+/// `exchange backup`: an online copy of the exchange's file, kept only if
+/// it opens and its whole log re-verifies.
+fn backup(data_dir: &Path, dest: &Path) -> anyhow::Result<()> {
+    let source = file(data_dir);
+    if !source.is_file() {
+        return Err(sajja_node::exchange::ExchangeStoreError::Missing(source).into());
+    }
+    let pending = sajja_node::backup::PendingBackup::start(&source, dest)?;
+    let copy = ExchangeStore::open(pending.path())
+        .context("the copy does not verify; nothing was kept")?;
+    let (head, _) = copy.head();
+    let log = copy.log().clone();
+    drop(copy);
+    let dest = pending.finish()?;
+    println!(
+        "backed up exchange {log}: {head} events, to {} (mode 0600; it holds the signing key and holders' names)",
+        dest.display()
+    );
+    Ok(())
 }
