@@ -97,19 +97,9 @@ impl ExchangeNode {
     }
 
     pub(crate) fn cli(&self, args: &[&str]) -> String {
-        let mut command = std::process::Command::new(bin("sajja-node"));
-        command
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .arg("exchange")
-            .args(args);
-        let output = run(command);
-        assert!(
-            output.status.success(),
-            "exchange {args:?}: {}",
-            text(&output)
-        );
-        text(&output)
+        let (ok, said) = self.try_cli(args);
+        assert!(ok, "exchange {args:?}: {said}");
+        said
     }
 
     pub(crate) fn try_cli(&self, args: &[&str]) -> (bool, String) {

@@ -339,3 +339,18 @@ pub fn get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or_else(|| panic!("no status in {head:?}"));
     (status, body.to_string())
 }
+
+/// The web app's address as the running node wrote it to `addr_file`
+/// (`web.addr`), once its port accepts connections.
+pub fn web_address(addr_file: &Path) -> String {
+    let base = wait_for("the web app's address", Duration::from_secs(20), || {
+        std::fs::read_to_string(addr_file)
+            .ok()
+            .map(|a| a.trim().to_string())
+            .filter(|a| a.starts_with("http://"))
+    });
+    wait_for("the web app", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(base.trim_start_matches("http://")).ok()
+    });
+    base
+}

@@ -64,16 +64,7 @@ fn serve(node: &ExchangeNode, dir: &std::path::Path) -> Running {
         .stderr(log)
         .spawn()
         .expect("spawn the exchange node");
-    let addr_file = node.dir.join("web.addr");
-    let base = wait_for("the exchange's screens", Duration::from_secs(20), || {
-        std::fs::read_to_string(&addr_file)
-            .ok()
-            .map(|a| a.trim().to_string())
-            .filter(|a| a.starts_with("http://"))
-    });
-    wait_for("the exchange's port", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(base.trim_start_matches("http://")).ok()
-    });
+    let base = web_address(&node.dir.join("web.addr"));
     Running { child, base }
 }
 

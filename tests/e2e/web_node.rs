@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
 use sajja_testkit::webdriver::{Answer, Browser, http, require_browser};
 
@@ -88,16 +87,7 @@ fn start_app(dir: &Path, members: u32) -> App {
         .stderr(log)
         .spawn()
         .expect("spawn node");
-    let addr_file = node.dir.join("web.addr");
-    let base = wait_for("the web app's address", Duration::from_secs(20), || {
-        std::fs::read_to_string(&addr_file)
-            .ok()
-            .map(|a| a.trim().to_string())
-            .filter(|a| a.starts_with("http://"))
-    });
-    wait_for("the web app", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(base.trim_start_matches("http://")).ok()
-    });
+    let base = web_address(&node.dir.join("web.addr"));
     App { node, child, base }
 }
 

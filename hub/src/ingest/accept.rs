@@ -142,6 +142,27 @@ fn push_any(
     Ok(())
 }
 
+/// The events of a hub's or an exchange's batch, decoded by `push` as the
+/// chain is walked from the committed head, with their hashes and the head
+/// the checkpoint must name (a group's batch also follows key rotations and
+/// names its gaps: [`Ingest::batch`]).
+fn verified_batch<T>(
+    row: &GroupRow,
+    fresh: &[Vec<u8>],
+    checkpoint: &SignedCheckpoint,
+    push: impl Fn(&mut ChainVerifier, &[u8]) -> Result<T, VerifyError>,
+) -> Result<(Vec<T>, Vec<Hash>, Hash), IngestError> {
+    let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
+    let mut decoded = Vec::with_capacity(fresh.len());
+    let mut hashes = Vec::with_capacity(fresh.len());
+    for bytes in fresh {
+        decoded.push(push(&mut verifier, bytes)?);
+        hashes.push(verifier.head());
+    }
+    verifier.finish(checkpoint, row.fork_epoch)?;
+    Ok((decoded, hashes, verifier.head()))
+}
+
 fn new_events<'a>(fresh: &'a [Vec<u8>], hashes: &[Hash], dates: &[u32]) -> Vec<NewEvent<'a>> {
     fresh
         .iter()
@@ -829,14 +850,8 @@ impl Ingest {
         fresh: &[Vec<u8>],
         checkpoint: &SignedCheckpoint,
     ) -> Result<BatchOutcome, IngestError> {
-        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
-        let mut decoded = Vec::with_capacity(fresh.len());
-        let mut hashes = Vec::with_capacity(fresh.len());
-        for bytes in fresh {
-            decoded.push(verifier.push_admin(bytes)?);
-            hashes.push(verifier.head());
-        }
-        verifier.finish(checkpoint, row.fork_epoch)?;
+        let (decoded, hashes, head) =
+            verified_batch(row, fresh, checkpoint, ChainVerifier::push_admin)?;
         let mut books = self.admin_books(row)?;
         let mut keys = Vec::new();
         for event in &decoded {
@@ -859,7 +874,7 @@ impl Ingest {
         Ok(BatchOutcome::Acked {
             from,
             to: end,
-            head: verifier.head(),
+            head,
         })
     }
 
@@ -876,14 +891,8 @@ impl Ingest {
         fresh: &[Vec<u8>],
         checkpoint: &SignedCheckpoint,
     ) -> Result<BatchOutcome, IngestError> {
-        let mut verifier = ChainVerifier::resume(row.group.clone(), row.seq, row.head, row.key);
-        let mut decoded = Vec::with_capacity(fresh.len());
-        let mut hashes = Vec::with_capacity(fresh.len());
-        for bytes in fresh {
-            decoded.push(verifier.push_exchange(bytes)?);
-            hashes.push(verifier.head());
-        }
-        verifier.finish(checkpoint, row.fork_epoch)?;
+        let (decoded, hashes, head) =
+            verified_batch(row, fresh, checkpoint, ChainVerifier::push_exchange)?;
         let mut books = self.store.exchange_books(row.gid, &row.group)?;
         let today = today();
         for event in &decoded {
@@ -896,7 +905,7 @@ impl Ingest {
         Ok(BatchOutcome::Acked {
             from,
             to: end,
-            head: verifier.head(),
+            head,
         })
     }
 

@@ -10,8 +10,6 @@
 //! refusal leaves file and process as they were. Opening re-verifies the
 //! whole chain and re-folds the books, so damage is named, not served.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -195,21 +193,18 @@ impl ExchangeStore {
             body: ExchangeBody::ExchangeOpened(terms),
         };
         ExchangeBooks::new(log.clone()).apply(&opening)?;
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    ExchangeStoreError::AlreadyExists(path.to_path_buf())
-                } else {
-                    ExchangeStoreError::Io {
-                        path: path.to_path_buf(),
-                        source: e,
-                    }
+        // Made ours, mode 0600, before SQLite touches it; SQLite gives the
+        // -wal and -shm files the same mode.
+        sajja_edge::enrolment::write_private(path, b"").map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                ExchangeStoreError::AlreadyExists(path.to_path_buf())
+            } else {
+                ExchangeStoreError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
                 }
-            })?;
+            }
+        })?;
         let created = (|| {
             let mut conn = connect(path)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -18,42 +18,37 @@ use serde::Deserialize;
 
 use super::app::{App, Shared, internal, lang_of, refused, session};
 use super::exchange_words::XWords;
-use super::pages::{blocking, business_today, field, form_session, render};
+use super::pages::{Frame, blocking, business_today, field, form_session, render};
 use super::users::Session;
 use super::words::{Lang, Role, Words};
 use crate::exchange::{ExchangeStore, ExchangeStoreError, Holder};
 use crate::vocab;
 
-/// What every exchange page shows around its content.
+/// What every exchange page shows around its content: the app's frame
+/// (who is logged in, the language switch, the form token), the exchange's
+/// words and its unit. Templates reach the frame's fields through it.
 pub struct XFrame {
-    pub w: &'static Words,
+    frame: Frame,
     pub x: &'static XWords,
-    pub lang: Lang,
-    pub other_lang: &'static str,
-    pub user: String,
-    pub role_label: &'static str,
-    pub may_record: bool,
-    pub csrf: String,
-    pub title: String,
     pub unit: String,
-    pub nav: &'static str,
+}
+
+impl std::ops::Deref for XFrame {
+    type Target = Frame;
+
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
 }
 
 impl XFrame {
     fn new(lang: Lang, session: &Session, store: &ExchangeStore, nav: &'static str) -> XFrame {
         let terms = store.books().terms.as_ref();
+        let title = format!("{} {}", store.log(), terms.map_or("", |t| t.name.as_str()));
         XFrame {
-            w: Words::of(lang),
+            frame: Frame::titled(lang, session, title, nav),
             x: XWords::of(lang),
-            lang,
-            other_lang: lang.other().code(),
-            user: session.user.clone(),
-            role_label: Words::of(lang).role(session.role),
-            may_record: session.role.may_record(),
-            csrf: session.csrf.clone(),
-            title: format!("{} {}", store.log(), terms.map_or("", |t| t.name.as_str())),
             unit: terms.map_or(String::new(), |t| t.unit_name.clone()),
-            nav,
         }
     }
 }

@@ -50,6 +50,12 @@ impl Frame {
             .as_ref()
             .map(|o| o.name.clone())
             .unwrap_or_default();
+        Frame::titled(lang, session, format!("{} {name}", store.group()), nav)
+    }
+
+    /// The frame of a page whose heading is `title` (a group's id and name,
+    /// or an exchange's).
+    pub(super) fn titled(lang: Lang, session: &Session, title: String, nav: &'static str) -> Frame {
         Frame {
             w: Words::of(lang),
             lang,
@@ -58,7 +64,7 @@ impl Frame {
             role_label: Words::of(lang).role(session.role),
             may_record: session.role.may_record(),
             csrf: session.csrf.clone(),
-            group: format!("{} {name}", store.group()),
+            group: title,
             nav,
         }
     }
