@@ -354,3 +354,25 @@ pub fn web_address(addr_file: &Path) -> String {
     });
     base
 }
+
+/// `sajja-node user add NAME --role ROLE` on `data_dir`, the password on
+/// standard input as a person types it.
+pub fn add_web_user(data_dir: &Path, name: &str, role: &str, password: &str) {
+    let mut child = std::process::Command::new(bin("sajja-node"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["user", "add", name, "--role", role])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("password");
+    let output = child.wait_with_output().expect("user add");
+    assert!(output.status.success(), "user add: {}", text(&output));
+}

@@ -4,7 +4,6 @@
 //! written, and read the payer's statement; a form without its token is
 //! refused.
 
-use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -27,26 +26,6 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn add_user(node: &ExchangeNode, name: &str, role: &str) {
-    let mut child = std::process::Command::new(bin("sajja-node"))
-        .arg("--data-dir")
-        .arg(&node.dir)
-        .args(["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    let output = child.wait_with_output().expect("user add");
-    assert!(output.status.success(), "user add: {}", text(&output));
 }
 
 fn serve(node: &ExchangeNode, dir: &std::path::Path) -> Running {
@@ -84,8 +63,8 @@ fn the_exchange_office_records_a_transfer_on_a_phone() {
     }
     let dir = tempfile::tempdir().unwrap();
     let node = ExchangeNode::opened_with_a_month(dir.path());
-    add_user(&node, "somsri", "treasurer");
-    add_user(&node, "prasit", "committee");
+    add_web_user(&node.dir, "somsri", "treasurer", PASSWORD);
+    add_web_user(&node.dir, "prasit", "committee", PASSWORD);
     let app = serve(&node, dir.path());
     let browser = Browser::start(360, 800);
     browser.go(&format!("{}/", app.base));

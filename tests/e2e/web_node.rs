@@ -1,7 +1,6 @@
 //! The treasurer's web app, served by a real `sajja-node run`: in a real
 //! headless Chromium at phone width, and its web surface refusing what it must.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
@@ -27,21 +26,7 @@ impl Drop for App {
 }
 
 fn add_user(node: &Node, name: &str, role: &str) {
-    let mut child = node
-        .command(&["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    let output = child.wait_with_output().expect("user add");
-    assert!(output.status.success(), "user add: {}", text(&output));
+    add_web_user(&node.dir, name, role, PASSWORD);
 }
 
 fn start_app(dir: &Path, members: u32) -> App {
