@@ -17,7 +17,9 @@ use sajja_common::exchange::{
 use sajja_common::{Date, GroupId, Money, PoolId, SigningKey};
 use serde_json::{Value, json};
 
-use crate::federation::{date, province_and_tambon, query_json, refold, today, wait_held};
+use crate::federation::{
+    date, province_and_tambon, query_json, refold, today, wait_admin_relayed, wait_held,
+};
 use crate::support::*;
 
 const EXCHANGE: &str = "230101-X01";
@@ -263,6 +265,9 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
             let home = dir.path().join(group);
             let node = enrolled_node(&home, &tambon, group);
             import_activity(&node, &home, 10, 100);
+            // February closed before anything dated later is recorded (a
+            // close digests the books as they stand).
+            node.cli(&["close-month", "2025-02", "--date", "2025-03-01"]);
             let pledge = pledge.to_string();
             node.cli(&["pool", "pledge", POOL, &pledge, "--date", "2026-10-15"]);
             node.cli(&["sync", "--once"]);
@@ -387,6 +392,17 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
     let table = province.admin(&["query", "exchanges", "23"]);
     assert!(table.contains("COVERAGE BELOW POLICY"), "{table}");
     assert!(table.contains("not money"), "{table}");
+
+    // An exchange enrolled under the tambon is no part of the tambon's
+    // month: the groups' February signs off at both levels as without it.
+    for (_, group) in &nodes {
+        tambon.admin(&["signoff", group, "2025-02"]);
+    }
+    wait_admin_relayed(&province, &tambon, "230101");
+    for (_, group) in &nodes {
+        wait_held(&province, group, tambon.seq(group));
+    }
+    province.admin(&["signoff", "230101", "2025-02"]);
 
     // A coordinator's remote answer is the very report the hub prints.
     let coordinator = province.enrol(&["coordinator", "somchai", "--scope", "23"]);

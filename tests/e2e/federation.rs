@@ -114,7 +114,7 @@ pub(crate) fn wait_held(hub: &Hub, group: &str, seq: u64) {
 }
 
 /// Waits until the province holds the tambon hub's whole administrative log.
-fn wait_admin_relayed(province: &Hub, tambon: &Hub, tambon_id: &str) {
+pub(crate) fn wait_admin_relayed(province: &Hub, tambon: &Hub, tambon_id: &str) {
     let log = format!("{tambon_id}-000");
     wait_held(province, &log, tambon.seq(&log));
 }

@@ -176,7 +176,9 @@ fn tambon_parts(
     events: &mut EventCache,
 ) -> Result<BTreeMap<GroupId, Hash>, StoreError> {
     let mut parts = BTreeMap::new();
-    for group in tambon.enrolled.keys() {
+    // A community exchange enrolled under the tambon keeps credits, not the
+    // tambon's books: it is no part of the tambon's month.
+    for group in tambon.enrolled.keys().filter(|g| g.is_group()) {
         let log = events.get(store, group)?;
         if has_books_in(log, month) {
             parts.insert(group.clone(), month_digest(group, log, month));
