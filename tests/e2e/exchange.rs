@@ -389,6 +389,24 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
             json!(after.coverage_basis_points)
         );
     }
+    // The CSV a spreadsheet reads: one row, the same coverage.
+    let csv = province.admin(&["query", "exchanges", "23", "--csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| h == name).expect(name);
+        rows[0][at].to_string()
+    };
+    assert_eq!(cell("exchange"), EXCHANGE);
+    assert_eq!(
+        cell("coverage_basis_points"),
+        after
+            .coverage_basis_points
+            .map_or(String::new(), |c| c.to_string())
+    );
+    assert_eq!(cell("reserve_pledged"), after.reserve_pledged.to_plain());
     let table = province.admin(&["query", "exchanges", "23"]);
     assert!(table.contains("COVERAGE BELOW POLICY"), "{table}");
     assert!(table.contains("not money"), "{table}");
