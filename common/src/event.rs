@@ -307,6 +307,17 @@ pub enum Body {
         pool: PoolId,
         amount: Money,
     },
+    /// The group's share of a community exchange's default, paid out of the
+    /// reserve it pledged to `pool` (see `exchange::ExchangeBody::AccountDefaulted`).
+    ReserveDrawn {
+        pool: PoolId,
+        amount: Money,
+        channel: Channel,
+        /// The exchange's log, `TTTTTT-XNN`.
+        exchange: GroupId,
+        /// The seq of the exchange's `AccountDefaulted` this settles.
+        exchange_seq: u64,
+    },
     PoolLoanReceived {
         pool: PoolId,
         amount: Money,
@@ -376,6 +387,7 @@ impl Body {
             Body::PoolWithdrawn { .. } => "PoolWithdrawn",
             Body::ReservePledged { .. } => "ReservePledged",
             Body::ReserveReleased { .. } => "ReserveReleased",
+            Body::ReserveDrawn { .. } => "ReserveDrawn",
             Body::PoolLoanReceived { .. } => "PoolLoanReceived",
             Body::PoolLoanRepaid { .. } => "PoolLoanRepaid",
             Body::Reversal { .. } => "Reversal",
@@ -428,6 +440,18 @@ fn month(field: &'static str, value: u32) -> Result<Month, DecodeError> {
 
 fn pool(value: String) -> Result<PoolId, DecodeError> {
     PoolId::parse(&value).map_err(|e| invalid("pool", e))
+}
+
+/// A community exchange's log id (`TTTTTT-XNN`), and nothing else.
+fn exchange_log(value: String) -> Result<GroupId, DecodeError> {
+    let log = GroupId::parse(&value).map_err(|e| invalid("exchange_id", e))?;
+    if !log.is_exchange_log() {
+        return Err(invalid(
+            "exchange_id",
+            format!("{log} is not an exchange's log"),
+        ));
+    }
+    Ok(log)
 }
 
 fn member(value: u32) -> Result<MemberNo, DecodeError> {
@@ -801,6 +825,19 @@ impl Body {
                 pool: pool.as_str().to_string(),
                 amount: amount.satang(),
             }),
+            Body::ReserveDrawn {
+                pool,
+                amount,
+                channel,
+                exchange,
+                exchange_seq,
+            } => B::ReserveDrawn(pb::ReserveDrawn {
+                pool: pool.as_str().to_string(),
+                amount: amount.satang(),
+                channel: channel.to_pb(),
+                exchange_id: exchange.as_str().to_string(),
+                exchange_seq: *exchange_seq,
+            }),
             Body::PoolLoanReceived {
                 pool,
                 amount,
@@ -990,6 +1027,16 @@ impl Body {
             B::ReserveReleased(b) => Body::ReserveReleased {
                 pool: pool(b.pool)?,
                 amount: money(b.amount),
+            },
+            B::ReserveDrawn(b) => Body::ReserveDrawn {
+                pool: pool(b.pool)?,
+                amount: money(b.amount),
+                channel: Channel::from_pb(b.channel)?,
+                exchange: exchange_log(b.exchange_id)?,
+                exchange_seq: match b.exchange_seq {
+                    0 => return Err(invalid("exchange_seq", "an exchange's seqs start at 1")),
+                    seq => seq,
+                },
             },
             B::PoolLoanReceived(b) => Body::PoolLoanReceived {
                 pool: pool(b.pool)?,

@@ -437,6 +437,9 @@ pub struct PoolPosition {
     pub min_reserve_ratio_basis_points: Option<u32>,
     /// Pledging groups, largest pledge first.
     pub pledges: Vec<(GroupId, Money)>,
+    /// What the groups' pledges to this pool have paid to settle community
+    /// exchanges' defaults (`ReserveDrawn`).
+    pub reserve_drawn: Money,
 }
 
 impl PoolPosition {
@@ -447,7 +450,7 @@ impl PoolPosition {
         groups: impl IntoIterator<Item = (&'a GroupId, &'a GroupPosition)>,
         obligations: Option<&PoolObligations>,
     ) -> PoolPosition {
-        let (mut deposits, mut loans, mut reserve) = (0i64, 0i64, 0i64);
+        let (mut deposits, mut loans, mut reserve, mut drawn) = (0i64, 0i64, 0i64, 0i64);
         let mut pledges = Vec::new();
         for (group, position) in groups {
             for (id, balances) in &position.pools {
@@ -457,6 +460,7 @@ impl PoolPosition {
                 deposits += balances.deposits.satang();
                 loans += balances.loans_payable.satang();
                 reserve += balances.reserve_pledged.satang();
+                drawn += balances.reserve_drawn.satang();
                 if balances.reserve_pledged.is_positive() {
                     pledges.push((group.clone(), balances.reserve_pledged));
                 }
@@ -473,6 +477,7 @@ impl PoolPosition {
             min_reserve_ratio_basis_points: obligations
                 .and_then(|o| o.min_reserve_ratio_basis_points),
             pledges,
+            reserve_drawn: Money::from_satang(drawn),
         }
     }
 

@@ -15,7 +15,8 @@ use crate::position::PositionBasis;
 /// contribution rule (fund growth, member growth, collection rate).
 /// 3: `Books` keeps its guarded changes by business date (`Books::dated`).
 /// 4: members keep their paid periods (`extra`), loans their plan.
-pub const SNAPSHOT_VERSION: u8 = 4;
+/// 5: pools keep what their reserve paid to settle exchanges' defaults.
+pub const SNAPSHOT_VERSION: u8 = 5;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SnapshotError {

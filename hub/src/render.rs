@@ -623,6 +623,17 @@ fn alert_value(alert: &Alert) -> Value {
             "share_basis_points": share_basis_points,
             "limit_basis_points": limit_basis_points,
         }),
+        Alert::Exchange {
+            alert:
+                ExchangeAlert::SettlementUnmatched {
+                    settled_from_reserve,
+                    settled_by_groups,
+                },
+            ..
+        } => json!({
+            "settled_from_reserve": amount(*settled_from_reserve),
+            "settled_by_groups": amount(*settled_by_groups),
+        }),
     };
     if let (Value::Object(into), Value::Object(from)) = (&mut value, extra) {
         into.extend(from);

@@ -216,6 +216,24 @@ pub enum PoolMove {
     },
 }
 
+/// The group's share of a community exchange's default, paid from its
+/// pledge to `pool` (the ledger refuses more than is pledged).
+pub fn reserve_draw(
+    pool: PoolId,
+    amount: Money,
+    channel: Channel,
+    exchange: sajja_common::GroupId,
+    exchange_seq: u64,
+) -> Body {
+    Body::ReserveDrawn {
+        pool,
+        amount,
+        channel,
+        exchange,
+        exchange_seq,
+    }
+}
+
 /// A movement of `amount` with `pool`; pledges and releases move no cash, so
 /// they take no channel.
 pub fn pool_move(direction: PoolMove, pool: PoolId, amount: Money, channel: Channel) -> Body {

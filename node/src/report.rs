@@ -169,6 +169,16 @@ pub fn summary(event: &Event) -> String {
         Body::ReservePledged { pool, amount } | Body::ReserveReleased { pool, amount } => {
             format!("pool {pool} {amount}")
         }
+        Body::ReserveDrawn {
+            pool,
+            amount,
+            channel,
+            exchange,
+            exchange_seq,
+        } => format!(
+            "pool {pool} {amount} {} settles exchange {exchange} seq {exchange_seq}",
+            channel_word(*channel)
+        ),
         Body::PoolLoanRepaid {
             pool,
             principal,

@@ -366,10 +366,78 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
         "an alert exactly when coverage is below policy: {now:?}"
     );
 
-    // The groups take back most of their pledges: coverage falls below the
-    // 50% policy and both hubs raise the alert.
-    for ((node, group), release) in nodes.iter().zip(["900", "550"]) {
-        node.cli(&["pool", "release", POOL, release]);
+    // The largest debtor defaults: the exchange settles its debit against
+    // the reserve in its own log, and until the groups' logs pay it from
+    // their pledges both hubs say the two logs disagree.
+    let debtor = exchange
+        .refolded(&nodes, today())
+        .largest_debtor
+        .expect("a debtor")
+        .account;
+    exchange.cli(&["account", "default", &debtor.0.to_string()]);
+    let default_seq = exchange.seq();
+    exchange.cli(&["sync"]);
+    wait_held(&province, EXCHANGE, default_seq);
+    let settled = exchange.refolded(&nodes, today()).settled_from_reserve;
+    assert!(settled.is_positive());
+    let unmatched = |hub: &Hub, scope: &str| {
+        let answer = query_json(hub, &["query", "alerts", scope, "--json"]);
+        answer["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter(|a| a["kind"] == "exchange_settlement_unmatched")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for (hub, scope) in [(&tambon, "230101"), (&province, "23")] {
+        let alerts = unmatched(hub, scope);
+        assert_eq!(alerts.len(), 1, "{scope}: {alerts:?}");
+        assert_eq!(alerts[0]["settled_from_reserve"], settled.to_plain());
+        assert_eq!(alerts[0]["settled_by_groups"], "0.00");
+    }
+    // Each group pays half from its pledge (the second the odd satang).
+    let half = Money::from_satang(settled.satang() / 2);
+    let shares = [half, Money::from_satang(settled.satang() - half.satang())];
+    let seq_text = default_seq.to_string();
+    for ((node, group), share) in nodes.iter().zip(shares) {
+        let amount = share.to_plain();
+        node.cli(&[
+            "pool",
+            "draw",
+            POOL,
+            &amount,
+            "--exchange",
+            EXCHANGE,
+            "--exchange-seq",
+            &seq_text,
+        ]);
+        node.cli(&["sync", "--once"]);
+        wait_held(&province, group, node.event_bytes().len() as u64);
+    }
+    for (hub, scope) in [(&tambon, "230101"), (&province, "23")] {
+        assert_eq!(unmatched(hub, scope), Vec::<Value>::new(), "{scope}");
+        let answer = query_json(hub, &["query", "exchanges", scope, "--json"]);
+        assert_eq!(
+            answer["exchanges"][0]["settled_by_groups"],
+            settled.to_plain(),
+            "{scope}"
+        );
+    }
+
+    // The groups take back most of what is left of their pledges (keeping
+    // 100 and 50): coverage falls below the 50% policy and both hubs raise
+    // the alert.
+    for ((node, group), keep) in nodes.iter().zip([100, 50]) {
+        let pool = PoolId::parse(POOL).expect("pool id");
+        let pledged = refold(node, group, today())
+            .pools
+            .iter()
+            .find(|(id, _)| *id == pool)
+            .map(|(_, b)| b.reserve_pledged)
+            .expect("a pledge");
+        let release = Money::from_satang(pledged.satang() - Money::from_baht(keep).satang());
+        node.cli(&["pool", "release", POOL, &release.to_plain()]);
         node.cli(&["sync", "--once"]);
         wait_held(&province, group, node.event_bytes().len() as u64);
     }

@@ -50,8 +50,14 @@ pub struct ExchangePosition {
     pub debit_outstanding: Credits,
     /// Defaulted accounts' debit, written off against the reserve.
     pub debit_written_off: Credits,
-    /// What the reserve paid for it, in baht at the stated rate.
+    /// What the reserve paid for it, in baht at the stated rate, as the
+    /// exchange's log records it.
     pub settled_from_reserve: Money,
+    /// What the pledging groups' own logs record paid from their pledges to
+    /// the reserve pool to settle it (`ReserveDrawn`), as of the same date:
+    /// the caller's input ([`ExchangePosition::with_group_draws`]). Both logs
+    /// agree when it equals `settled_from_reserve`.
+    pub settled_by_groups: Money,
     pub vouchers_outstanding: Credits,
     pub volume_by_month: BTreeMap<(Month, Category), Volume>,
     /// The reserve pledged to the exchange's pool, from the group logs.
@@ -96,6 +102,12 @@ pub enum ExchangeAlert {
         debit: Credits,
         share_basis_points: i64,
         limit_basis_points: u32,
+    },
+    /// The exchange settled defaulted debit against the reserve, and the
+    /// groups' logs record a different amount paid from their pledges.
+    SettlementUnmatched {
+        settled_from_reserve: Money,
+        settled_by_groups: Money,
     },
 }
 
@@ -222,6 +234,7 @@ impl ExchangePosition {
             debit_outstanding: credits(debit),
             debit_written_off: credits(written_off),
             settled_from_reserve: money(settled),
+            settled_by_groups: Money::ZERO,
             vouchers_outstanding: credits(vouchers),
             volume_by_month,
             reserve_pledged: money(reserve),
@@ -238,10 +251,25 @@ impl ExchangePosition {
         })
     }
 
-    /// Coverage below policy, and each account holding more than the
-    /// concentration limit of the debit.
+    /// The position with what the pledging groups' logs record paid from
+    /// the reserve pool (the sum of their `ReserveDrawn` to it, as of the
+    /// position's date).
+    pub fn with_group_draws(mut self, settled_by_groups: Money) -> ExchangePosition {
+        self.settled_by_groups = settled_by_groups;
+        self
+    }
+
+    /// Coverage below policy, each account holding more than the
+    /// concentration limit of the debit, and a settlement the two kinds of
+    /// log do not agree on.
     pub fn alerts(&self) -> Vec<ExchangeAlert> {
         let mut alerts = Vec::new();
+        if self.settled_from_reserve != self.settled_by_groups {
+            alerts.push(ExchangeAlert::SettlementUnmatched {
+                settled_from_reserve: self.settled_from_reserve,
+                settled_by_groups: self.settled_by_groups,
+            });
+        }
         if let Some(coverage) = self.coverage_basis_points
             && coverage < i64::from(self.policy_min_coverage_basis_points)
         {

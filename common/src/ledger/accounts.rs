@@ -90,12 +90,24 @@ impl Account {
     }
 }
 
-/// A pool's three balances as seen from the group.
+/// A pool's three balances as seen from the group, and what its reserve
+/// has paid out to settle community exchanges' defaults.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PoolBalances {
     pub deposits: Money,
     pub reserve_pledged: Money,
     pub loans_payable: Money,
+    /// Every `ReserveDrawn` from this pool's pledge, net of reversals: a
+    /// running total beside the accounts, not an account (the draw itself
+    /// moves the pledge and the cash), so no trial balance changes shape.
+    pub reserve_drawn: Money,
+}
+
+impl PoolBalances {
+    pub(crate) fn drawn(&mut self, amount: Money) {
+        self.reserve_drawn =
+            Money::from_satang(self.reserve_drawn.satang().saturating_add(amount.satang()));
+    }
 }
 
 /// The group's balances. Member savings are kept per member in

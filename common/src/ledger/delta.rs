@@ -225,6 +225,20 @@ impl Delta {
                     amount.satang(),
                 );
             }
+            // The pledge is spent: the earmarked fund falls and the money
+            // leaves the cash box or the bank to settle the exchange's debit.
+            Body::ReserveDrawn {
+                pool,
+                amount,
+                channel,
+                ..
+            } => {
+                transfer(
+                    Account::ReservePledged(pool.clone()),
+                    money_account(*channel),
+                    amount.satang(),
+                );
+            }
             Body::PoolLoanReceived {
                 pool,
                 amount,

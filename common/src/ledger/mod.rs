@@ -846,6 +846,24 @@ impl Books {
                 }
                 Ok(())
             }
+            Body::ReserveDrawn {
+                pool,
+                amount,
+                exchange,
+                ..
+            } => {
+                positive(*amount)?;
+                let pledged = self.pool(pool).reserve_pledged;
+                if *amount > pledged {
+                    return Err(Rule::DrawBeyondPledge {
+                        pool: pool.clone(),
+                        exchange: exchange.clone(),
+                        pledged,
+                        asked: *amount,
+                    });
+                }
+                Ok(())
+            }
             Body::PoolLoanRepaid {
                 pool,
                 principal,
@@ -1159,6 +1177,13 @@ impl Books {
                     matches,
                 });
             }
+            Body::ReserveDrawn { pool, amount, .. } => {
+                self.accounts
+                    .pools
+                    .entry(pool.clone())
+                    .or_default()
+                    .drawn(*amount);
+            }
             _ => {}
         }
     }
@@ -1200,6 +1225,14 @@ impl Books {
                 if let Some(m) = self.members.get_mut(member) {
                     m.death_benefits = m.death_benefits.saturating_sub(1);
                 }
+            }
+            Body::ReserveDrawn { pool, amount, .. } => {
+                let undone = Money::from_satang(amount.satang().saturating_neg());
+                self.accounts
+                    .pools
+                    .entry(pool.clone())
+                    .or_default()
+                    .drawn(undone);
             }
             _ => {}
         }

@@ -155,6 +155,15 @@ pub enum Rule {
         pledged: Money,
         asked: Money,
     },
+    #[error(
+        "a draw of {asked} to settle exchange {exchange} is beyond the {pledged} pledged to pool {pool}"
+    )]
+    DrawBeyondPledge {
+        pool: PoolId,
+        exchange: GroupId,
+        pledged: Money,
+        asked: Money,
+    },
     #[error("{account} would fall to {would_be}")]
     WouldOverdraw { account: String, would_be: Money },
     #[error("reversal of seq {0}, which is not an earlier event of this log")]
@@ -227,6 +236,7 @@ impl Rule {
                 | Rule::BeyondPoolDeposit { .. }
                 | Rule::PledgeBeyondFreeFunds { .. }
                 | Rule::ReleaseBeyondPledge { .. }
+                | Rule::DrawBeyondPledge { .. }
                 | Rule::WouldOverdraw { .. }
         )
     }
@@ -277,6 +287,7 @@ impl Rule {
             Rule::BeyondPoolDeposit { .. } => "beyond_pool_deposit",
             Rule::PledgeBeyondFreeFunds { .. } => "pledge_beyond_free_funds",
             Rule::ReleaseBeyondPledge { .. } => "release_beyond_pledge",
+            Rule::DrawBeyondPledge { .. } => "draw_beyond_pledge",
             Rule::WouldOverdraw { .. } => "would_overdraw",
             Rule::UnknownReversalTarget(_) => "unknown_reversal_target",
             Rule::AlreadyReversed(_) => "already_reversed",

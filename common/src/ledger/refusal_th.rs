@@ -180,6 +180,14 @@ impl Rule {
                 pledged,
                 asked,
             } => format!("ถอนทุนสำรอง {asked} บาท เกินที่วางไว้กับ {pool} คือ {pledged} บาท"),
+            Rule::DrawBeyondPledge {
+                pool,
+                exchange,
+                pledged,
+                asked,
+            } => format!(
+                "จ่ายชดเชยให้ตลาดแลกเปลี่ยน {exchange} {asked} บาท เกินทุนสำรองที่วางไว้กับ {pool} คือ {pledged} บาท"
+            ),
             Rule::WouldOverdraw { account, would_be } => {
                 format!("{} จะติดลบเป็น {would_be} บาท", balance_thai(account))
             }

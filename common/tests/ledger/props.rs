@@ -701,6 +701,15 @@ fn loan_bodies() -> impl Strategy<Value = Body> {
         }),
         (any_pool(), any_money()).prop_map(|(pool, amount)| Body::ReservePledged { pool, amount }),
         (any_pool(), any_money()).prop_map(|(pool, amount)| Body::ReserveReleased { pool, amount }),
+        (any_pool(), any_money(), any_channel(), 1u64..50).prop_map(
+            |(pool, amount, channel, exchange_seq)| Body::ReserveDrawn {
+                pool,
+                amount,
+                channel,
+                exchange: sajja_common::GroupId::parse("230101-X01").unwrap(),
+                exchange_seq,
+            }
+        ),
         (any_pool(), any_money(), any_channel()).prop_map(|(pool, amount, channel)| {
             Body::PoolLoanReceived {
                 pool,

@@ -893,6 +893,74 @@ fn a_release_beyond_the_pledge_is_refused() {
     }
 }
 
+/// A draw on the reserve pledged to an exchange's pool, settling the
+/// exchange's `AccountDefaulted` at seq 9.
+fn draw(from: &str, amount: Money, channel: Channel) -> Body {
+    Body::ReserveDrawn {
+        pool: pool(from),
+        amount,
+        channel,
+        exchange: sajja_common::GroupId::parse("230101-X01").unwrap(),
+        exchange_seq: 9,
+    }
+}
+
+#[test]
+fn a_draw_beyond_the_pledge_or_the_cash_is_refused() {
+    // Proves a group pays an exchange's default only out of what it pledged
+    // to that pool, and only with money it has on that channel.
+    let mut log = funded();
+    log.push(
+        "2024-03-01",
+        Body::ReservePledged {
+            pool: pool("230101-XCH"),
+            amount: baht(3_000),
+        },
+    );
+    for from in ["230101-XCH", "230101"] {
+        let body = draw(from, baht(3_001), Channel::Cash);
+        check_refused(&log, log.next("2024-04-01", body), "draw_beyond_pledge");
+    }
+    // The bank is empty: the pledge is there, the money is not.
+    let body = draw("230101-XCH", baht(100), Channel::Bank);
+    check_refused(&log, log.next("2024-04-01", body), "would_overdraw");
+}
+
+#[test]
+fn a_draw_spends_the_pledge_and_the_cash_and_a_reversal_gives_both_back() {
+    // Proves a draw is Dr reserve pledged, Cr cash, and that the running
+    // total of what the pool's pledge paid out follows it and its reversal.
+    let mut log = funded();
+    let xch = pool("230101-XCH");
+    log.push(
+        "2024-03-01",
+        Body::ReservePledged {
+            pool: xch.clone(),
+            amount: baht(3_000),
+        },
+    );
+    let cash = log.books.accounts.cash;
+    let seq = log.push("2024-04-01", draw("230101-XCH", baht(1_200), Channel::Cash));
+    let pool_now = log.books.accounts.pools[&xch];
+    assert_eq!(pool_now.reserve_pledged, baht(1_800));
+    assert_eq!(pool_now.reserve_drawn, baht(1_200));
+    assert_eq!(
+        log.books.accounts.cash,
+        Money::from_satang(cash.satang() - baht(1_200).satang())
+    );
+    log.push(
+        "2024-04-02",
+        Body::Reversal {
+            reversed_seq: seq,
+            reason: "บันทึกผิดตลาด".into(),
+        },
+    );
+    let pool_now = log.books.accounts.pools[&xch];
+    assert_eq!(pool_now.reserve_pledged, baht(3_000));
+    assert_eq!(pool_now.reserve_drawn, Money::ZERO);
+    assert_eq!(log.books.accounts.cash, cash);
+}
+
 #[test]
 fn the_cash_box_and_the_bank_cannot_be_overdrawn() {
     // Proves any payment beyond the cash or bank balance it comes from is refused.
@@ -1144,4 +1212,25 @@ fn a_death_benefit_is_paid_at_most_once_per_member() {
         reversal(first, "entered for the wrong member"),
     );
     log.push_dated("2025-01-02", benefit(3, BenefitKind::Death, baht(2_000), 0));
+}
+
+#[test]
+fn a_draw_names_an_exchanges_default_and_nothing_else() {
+    // Proves the decoder refuses a draw that names a group's log or seq 0:
+    // a draw settles one exchange's `AccountDefaulted`, by its seq.
+    let log = funded();
+    for (exchange, seq) in [("230101-007", 9), ("230101-X01", 0)] {
+        let mut event = log.next("2024-04-01", draw("230101-XCH", baht(1), Channel::Cash));
+        event.body = Body::ReserveDrawn {
+            pool: pool("230101-XCH"),
+            amount: baht(1),
+            channel: Channel::Cash,
+            exchange: sajja_common::GroupId::parse(exchange).unwrap(),
+            exchange_seq: seq,
+        };
+        let decoded = sajja_common::Event::decode(&event.encode());
+        assert!(decoded.is_err(), "{exchange} seq {seq} decoded");
+    }
+    let good = log.next("2024-04-01", draw("230101-XCH", baht(1), Channel::Cash));
+    assert_eq!(sajja_common::Event::decode(&good.encode()).unwrap(), good);
 }

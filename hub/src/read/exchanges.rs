@@ -1,6 +1,7 @@
 //! Community exchanges' positions at the hub: each exchange's log folded
 //! ([`Store::exchange_books`]) and read as of a date with the reserve its
-//! pool holds from the group logs' pledges. Credits are never summed with
+//! pool holds from the group logs' pledges, and what those pledges paid to
+//! settle its defaults (`ReserveDrawn`). Credits are never summed with
 //! baht: an exchange's figures stand beside the pools that guarantee it.
 
 use std::collections::BTreeMap;
@@ -53,10 +54,21 @@ pub fn exchange_lines(
                 let held = positions::pool_positions(store, &network, as_of)?;
                 pools.insert(network.clone(), held);
             }
-            let reserve = reserve_by_group(&pools[&network], &terms.reserve_pool);
+            let held = &pools[&network];
+            let reserve = reserve_by_group(held, &terms.reserve_pool);
             let Some(position) = ExchangePosition::of(&books, as_of, &reserve) else {
                 continue;
             };
+            // What the groups' logs record paid from the pool, to compare
+            // with what the exchange's log settled against it.
+            let drawn = held
+                .iter()
+                .filter(|p| p.pool == terms.reserve_pool)
+                .map(|p| p.reserve_drawn)
+                .fold(Money::ZERO, |sum, m| {
+                    Money::from_satang(sum.satang().saturating_add(m.satang()))
+                });
+            let position = position.with_group_draws(drawn);
             out.push(ExchangeLine {
                 position,
                 seq: row.seq,

@@ -82,6 +82,7 @@ pub fn exchange_position(line: &ExchangeLine) -> v1::ExchangePosition {
         debit_outstanding: p.debit_outstanding.centi(),
         debit_written_off: p.debit_written_off.centi(),
         settled_from_reserve: p.settled_from_reserve.satang(),
+        settled_by_groups: p.settled_by_groups.satang(),
         vouchers_outstanding: p.vouchers_outstanding.centi(),
         volume: p
             .volume_by_month
@@ -142,6 +143,7 @@ pub fn exchange_position_from(
         debit_outstanding: Credits::from_centi(wire.debit_outstanding),
         debit_written_off: Credits::from_centi(wire.debit_written_off),
         settled_from_reserve: money(wire.settled_from_reserve),
+        settled_by_groups: money(wire.settled_by_groups),
         vouchers_outstanding: Credits::from_centi(wire.vouchers_outstanding),
         volume_by_month,
         reserve_pledged: money(wire.reserve_pledged),

@@ -210,6 +210,7 @@ pub fn group_position(p: &GroupPosition) -> v1::GroupPosition {
                 deposits: b.deposits.satang(),
                 loans_payable: b.loans_payable.satang(),
                 reserve_pledged: b.reserve_pledged.satang(),
+                reserve_drawn: b.reserve_drawn.satang(),
             })
             .collect(),
         fund_a_year_ago: p.fund_a_year_ago.satang(),
@@ -258,6 +259,7 @@ pub fn group_position_from(wire: v1::GroupPosition) -> Result<GroupPosition, Wir
                         deposits: money(b.deposits),
                         reserve_pledged: money(b.reserve_pledged),
                         loans_payable: money(b.loans_payable),
+                        reserve_drawn: money(b.reserve_drawn),
                     },
                 ))
             })
@@ -323,6 +325,7 @@ pub fn pool_position(p: &PoolPosition) -> v1::PoolPosition {
         reserve_ratio_basis_points: p.reserve_ratio_basis_points(),
         headroom: p.headroom().map(Money::satang),
         below_policy: p.below_policy(),
+        reserve_drawn: p.reserve_drawn.satang(),
     }
 }
 
@@ -345,6 +348,7 @@ pub fn pool_position_from(wire: v1::PoolPosition) -> Result<PoolPosition, WireEr
                 ))
             })
             .collect::<Result<_, WireError>>()?,
+        reserve_drawn: money(wire.reserve_drawn),
     })
 }
 
@@ -569,6 +573,13 @@ fn exchange_alert(exchange: &GroupId, alert: &ExchangeAlert) -> v1::ExchangeAler
             share_basis_points: *share_basis_points,
             limit_basis_points: *limit_basis_points,
         }),
+        ExchangeAlert::SettlementUnmatched {
+            settled_from_reserve,
+            settled_by_groups,
+        } => Kind::SettlementUnmatched(v1::ExchangeSettlementUnmatched {
+            settled_from_reserve: settled_from_reserve.satang(),
+            settled_by_groups: settled_by_groups.satang(),
+        }),
     };
     v1::ExchangeAlert {
         exchange_id: exchange.as_str().to_string(),
@@ -589,6 +600,10 @@ fn exchange_alert_from(wire: v1::ExchangeAlert) -> Result<Alert, WireError> {
             debit: Credits::from_centi(a.debit),
             share_basis_points: a.share_basis_points,
             limit_basis_points: a.limit_basis_points,
+        },
+        Kind::SettlementUnmatched(a) => ExchangeAlert::SettlementUnmatched {
+            settled_from_reserve: money(a.settled_from_reserve),
+            settled_by_groups: money(a.settled_by_groups),
         },
     };
     Ok(Alert::Exchange {

@@ -71,6 +71,10 @@ impl Alert {
                 alert: ExchangeAlert::DebitConcentrated { .. },
                 ..
             } => "exchange_debit_concentrated",
+            Alert::Exchange {
+                alert: ExchangeAlert::SettlementUnmatched { .. },
+                ..
+            } => "exchange_settlement_unmatched",
         }
     }
 
@@ -165,6 +169,17 @@ impl std::fmt::Display for Alert {
                 "exchange {exchange}: account {account} holds {}% of the debit ({debit} credits), above the limit of {}%",
                 basis_points_text(*share_basis_points),
                 basis_points_text(i64::from(*limit_basis_points))
+            ),
+            Alert::Exchange {
+                exchange,
+                alert:
+                    ExchangeAlert::SettlementUnmatched {
+                        settled_from_reserve,
+                        settled_by_groups,
+                    },
+            } => write!(
+                f,
+                "exchange {exchange}: {settled_from_reserve} baht of defaulted debit settled against the reserve, but the pledging groups' logs record {settled_by_groups} baht paid from their pledges"
             ),
         }
     }

@@ -340,6 +340,7 @@ fn research_rows(event: &Event, names: &Pseudonyms) -> Vec<Vec<String>> {
         | Body::PoolWithdrawn { amount, .. }
         | Body::ReservePledged { amount, .. }
         | Body::ReserveReleased { amount, .. }
+        | Body::ReserveDrawn { amount, .. }
         | Body::PoolLoanReceived { amount, .. } => {
             vec![row(none(), amount.to_plain(), none(), none())]
         }

@@ -795,6 +795,20 @@ fn exchange_alert_words(th: bool, alert: &ExchangeAlert) -> String {
                 )
             }
         }
+        ExchangeAlert::SettlementUnmatched {
+            settled_from_reserve,
+            settled_by_groups,
+        } => {
+            if th {
+                format!(
+                    "ตลาดตัดชดเชยยอดติดลบจากเงินสำรอง {settled_from_reserve} บาท แต่บัญชีของกลุ่มบันทึกการจ่ายจากทุนสำรอง {settled_by_groups} บาท"
+                )
+            } else {
+                format!(
+                    "{settled_from_reserve} baht settled against the reserve, but the groups' logs record {settled_by_groups} baht paid from their pledges"
+                )
+            }
+        }
     }
 }
 

@@ -517,6 +517,19 @@ pub enum PoolCommand {
     Pledge(PoolMove),
     /// Release a reserve pledge.
     Release(PoolMove),
+    /// Pay the group's share of a community exchange's default out of the
+    /// reserve pledged to the exchange's pool (the exchange's
+    /// `AccountDefaulted` at --exchange-seq names what it settles).
+    Draw {
+        #[command(flatten)]
+        movement: PoolMove,
+        /// The exchange's log id, e.g. 230101-X01.
+        #[arg(long, value_parser = |t: &str| GroupId::parse(t).map_err(|e| e.to_string()))]
+        exchange: GroupId,
+        /// The seq of the exchange's `AccountDefaulted` this settles.
+        #[arg(long)]
+        exchange_seq: u64,
+    },
     /// Borrow from a pool.
     Borrow(PoolMove),
     /// Repay a pool loan.

@@ -221,6 +221,47 @@ fn days(stream: &Stream) -> impl Iterator<Item = Date> {
     (first.saturating_sub(1)..=last).filter_map(|n| Date::from_days(n).ok())
 }
 
+/// A group of `id` (in tambon 230101) funded with a 1,000,000-baht
+/// donation that pledges 500,000 of it to the exchange's reserve pool.
+fn pledging_group(id: &str) -> sajja_common::Books {
+    use sajja_common::event::{Channel, Source};
+    let group = GroupId::parse(id).unwrap();
+    let mut books = sajja_common::Books::new(group.clone());
+    let bodies = [
+        crate::support::group_opened(),
+        crate::support::joined(1, 1970),
+        crate::support::contribution(
+            None,
+            baht(1_000_000),
+            Source::Donation,
+            Channel::Cash,
+            crate::support::month("2024-01"),
+        ),
+        sajja_common::Body::ReservePledged {
+            pool: sajja_common::PoolId::parse(RESERVE_POOL).unwrap(),
+            amount: baht(500_000),
+        },
+    ];
+    for (i, body) in bodies.into_iter().enumerate() {
+        let e = crate::support::event(group.clone(), i as u64 + 1, d("2024-01-01"), body);
+        books.apply(&e, None).unwrap();
+    }
+    books
+}
+
+/// Group `books` pays `amount` of the exchange's default at `seq` on `date`.
+fn draw(books: &mut sajja_common::Books, date: Date, amount: Money, seq: u64) {
+    let body = sajja_common::Body::ReserveDrawn {
+        pool: sajja_common::PoolId::parse(RESERVE_POOL).unwrap(),
+        amount,
+        channel: sajja_common::event::Channel::Cash,
+        exchange: log(),
+        exchange_seq: seq,
+    };
+    let e = crate::support::event(books.group.clone(), books.last_seq + 1, date, body);
+    books.apply(&e, None).unwrap();
+}
+
 fn pledges() -> BTreeMap<GroupId, Money> {
     reserve(&[
         ("230101-001", 400),
@@ -335,4 +376,85 @@ proptest! {
             prop_assert_eq!(p.settled_from_reserve.satang(), settled);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    // Proves a default settles against the reserve in both logs
+    // consistently: when the pledging groups' logs pay each default's
+    // settlement from their pledges (split between two groups), the
+    // position's `settled_by_groups` equals what the exchange's log settled
+    // and no alert is raised; a share left unpaid raises the alert naming
+    // both figures. The groups' side is read as a hub reads it: their
+    // positions, folded into the pool's.
+    #[test]
+    fn a_default_settles_against_the_reserve_in_both_logs(ops in prop::collection::vec(op(), 1..120)) {
+        let stream = build(&ops);
+        let mut groups = [pledging_group("230101-001"), pledging_group("230101-002")];
+        let mut settled_total = 0i64;
+        let mut last_share: Option<Money> = None;
+        for e in &stream.events {
+            if let ExchangeBody::AccountDefaulted { settled, .. } = &e.body {
+                if settled.satang() == 0 {
+                    continue;
+                }
+                let first = Money::from_satang(settled.satang() / 2);
+                let second = Money::from_satang(settled.satang() - first.satang());
+                if first.is_positive() {
+                    draw(&mut groups[0], e.date, first, e.seq);
+                }
+                draw(&mut groups[1], e.date, second, e.seq);
+                settled_total += settled.satang();
+                last_share = Some(second);
+            }
+        }
+        let Some(last) = stream.books.last_date else { return Ok(()); };
+        let pool = sajja_common::PoolId::parse(RESERVE_POOL).unwrap();
+        let position_of = |groups: &[sajja_common::Books]| {
+            let positions: Vec<_> = groups
+                .iter()
+                .map(|b| (b.group.clone(), sajja_common::position::GroupPosition::of(b, last)))
+                .collect();
+            let pool_position = sajja_common::position::PoolPosition::of(
+                &pool,
+                positions.iter().map(|(g, p)| (g, p)),
+                None,
+            );
+            let reserve: BTreeMap<GroupId, Money> = pool_position.pledges.iter().cloned().collect();
+            ExchangePosition::of(&stream.books, last, &reserve)
+                .unwrap()
+                .with_group_draws(pool_position.reserve_drawn)
+        };
+        let both = position_of(&groups);
+        prop_assert_eq!(both.settled_from_reserve.satang(), settled_total);
+        prop_assert_eq!(both.settled_by_groups.satang(), settled_total);
+        let unmatched = |p: &ExchangePosition| p.alerts().into_iter().any(|a| {
+            matches!(a, sajja_common::exchange::ExchangeAlert::SettlementUnmatched { .. })
+        });
+        prop_assert!(!unmatched(&both));
+        // The pledges paid out fall by exactly the settlements.
+        let pledged: i64 = both_pledged(&groups, &pool);
+        prop_assert_eq!(pledged, 2 * 50_000_000 - settled_total);
+        if let Some(share) = last_share {
+            // The second group never recorded its last share.
+            let mut short = groups.clone();
+            let unpaid = short[1].clone();
+            short[1] = pledging_group("230101-002");
+            let paid_before: i64 = unpaid.accounts.pools[&pool].reserve_drawn.satang() - share.satang();
+            if paid_before > 0 {
+                draw(&mut short[1], last, Money::from_satang(paid_before), 1);
+            }
+            let p = position_of(&short);
+            prop_assert_eq!(p.settled_by_groups.satang(), settled_total - share.satang());
+            prop_assert!(unmatched(&p));
+        }
+    }
+}
+
+fn both_pledged(groups: &[sajja_common::Books], pool: &sajja_common::PoolId) -> i64 {
+    groups
+        .iter()
+        .map(|b| b.accounts.pools[pool].reserve_pledged.satang())
+        .sum()
 }

@@ -94,6 +94,7 @@ fn position(seed: i64) -> GroupPosition {
                     deposits: baht(600),
                     reserve_pledged: baht(800),
                     loans_payable: baht(700),
+                    reserve_drawn: baht(50),
                 },
             ),
             (
@@ -102,6 +103,7 @@ fn position(seed: i64) -> GroupPosition {
                     deposits: Money::ZERO,
                     reserve_pledged: baht(1),
                     loans_payable: Money::from_satang(-3),
+                    reserve_drawn: Money::ZERO,
                 },
             ),
         ],
@@ -169,6 +171,7 @@ fn pools() -> Vec<PoolPosition> {
                 (group("230101-003"), baht(22_680)),
                 (group("230101-002"), baht(9_720)),
             ],
+            reserve_drawn: baht(120),
         },
         PoolPosition {
             pool: pool("23"),
@@ -179,6 +182,7 @@ fn pools() -> Vec<PoolPosition> {
             guarantees_outstanding: Money::ZERO,
             min_reserve_ratio_basis_points: None,
             pledges: Vec::new(),
+            reserve_drawn: Money::ZERO,
         },
     ]
 }
