@@ -356,6 +356,18 @@ fn a_coordinator_reads_the_dashboard_and_an_operator_signs_off() {
         demo.tambon
     ));
     browser.screenshot("hub-signoffs-desktop");
+    // A month the group has not closed yet offers no sign-off button.
+    let next = month.last_day().add_days(1).month();
+    browser.go(&format!(
+        "{}/scope/230101/signoffs?month={next}",
+        demo.tambon
+    ));
+    assert_eq!(
+        browser.text(&format!("#cell-230101-001-{next}")).trim(),
+        "ยังไม่ปิดบัญชี"
+    );
+    assert_eq!(browser.count(&format!("#sign-230101-001-{next}")), 0);
+    assert_eq!(browser.count(&format!("#sign-230101-001-{month}")), 1);
     browser.click(&format!("#sign-230101-001-{month}"));
     assert!(
         browser

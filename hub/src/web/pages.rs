@@ -1299,8 +1299,44 @@ pub async fn pools(
 pub struct SignOffRow {
     pub subject: String,
     pub name: String,
-    /// Per month: (month as YYYY-MM, state key, label).
-    pub cells: Vec<(String, &'static str, &'static str)>,
+    /// Per month: (month as YYYY-MM, state key, label, whether it may be
+    /// signed now).
+    pub cells: Vec<(String, &'static str, &'static str, bool)>,
+}
+
+/// The months each group under a tambon hub has closed with a digest that
+/// matched its books: only those can be signed off; any other waits for the
+/// group's close. `None` at a province hub, whose subjects are tambons (the
+/// sign-off itself checks them).
+fn closed_months(
+    app: &App,
+    cx: &Context,
+    subjects: &[(String, String)],
+) -> Result<Option<BTreeMap<String, Vec<Month>>>, QueryError> {
+    if app.config.level != crate::config::Level::Tambon {
+        return Ok(None);
+    }
+    let mut out = BTreeMap::new();
+    for (subject, _) in subjects {
+        let Ok(group) = GroupId::parse(subject) else {
+            continue;
+        };
+        let Some(row) = cx.store.group(&group)? else {
+            continue;
+        };
+        let books = match cx.store.stored_books(row.gid, row.seq)? {
+            Some(books) => books,
+            None => cx.store.fold(&row, None)?,
+        };
+        let months = books
+            .closes
+            .iter()
+            .filter(|c| c.matches)
+            .map(|c| c.month)
+            .collect();
+        out.insert(subject.clone(), months);
+    }
+    Ok(Some(out))
 }
 
 #[derive(Template)]
@@ -1361,6 +1397,7 @@ pub async fn sign_offs(
         let signed =
             or_respond!(query::sign_offs(cx, &asked.scope).map_err(query_failed)).sign_offs;
         let subjects = or_respond!(signable_subjects(app, cx, &asked.scope).map_err(query_failed));
+        let closed = or_respond!(closed_months(app, cx, &subjects).map_err(query_failed));
         // The twelve months before this one: a month is signed once closed.
         let last = query
             .month
@@ -1383,12 +1420,16 @@ pub async fn sign_offs(
                 cells: months
                     .iter()
                     .map(|m| {
-                        let (key, label) = match state.get(&(subject.as_str(), *m)) {
-                            Some(false) => ("signed", w.signed),
-                            Some(true) => ("broken", w.broken),
-                            None => ("waiting", w.waiting),
+                        let is_closed = closed
+                            .as_ref()
+                            .is_none_or(|c| c.get(subject).is_some_and(|ms| ms.contains(m)));
+                        let (key, label, signable) = match state.get(&(subject.as_str(), *m)) {
+                            Some(false) => ("signed", w.signed, false),
+                            Some(true) => ("broken", w.broken, true),
+                            None if is_closed => ("waiting", w.waiting, true),
+                            None => ("not_closed", w.not_closed, false),
                         };
-                        (m.to_string(), key, label)
+                        (m.to_string(), key, label, signable)
                     })
                     .collect(),
             })
