@@ -258,7 +258,7 @@ fn exchange_alerts(hub: &Hub, scope: &str) -> Vec<Value> {
 #[test]
 fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let (province, tambon) = province_and_tambon(dir.path());
+    let (mut province, tambon) = province_and_tambon(dir.path());
     let nodes: Vec<(Node, &str)> = GROUPS
         .iter()
         .map(|(group, pledge)| {
@@ -500,4 +500,19 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
     assert!(remote.status.success(), "{}", text(&remote));
     let local = run(province.command(&["query", "exchanges", "23", "--json"]));
     assert_eq!(text(&remote), text(&local));
+
+    // The province's operations endpoint carries the exchange's coverage
+    // beside its policy, for an alert rule to compare.
+    province.kill();
+    enable_metrics(&province);
+    province.start();
+    let (status, metrics) = get(&metrics_addr(&province), "/metrics");
+    assert_eq!(status, 200);
+    let coverage = after.coverage_basis_points.expect("a coverage");
+    for line in [
+        format!("sajja_exchange_coverage_basis_points{{exchange=\"{EXCHANGE}\"}} {coverage}"),
+        format!("sajja_exchange_policy_basis_points{{exchange=\"{EXCHANGE}\"}} 5000"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 }

@@ -280,23 +280,47 @@ fn scrape(endpoint: &Endpoint) -> String {
     let read = match endpoint.store.lock() {
         Ok(store) => store
             .group_summaries()
-            .and_then(|logs| Ok((logs, at_risk(&store, freshness)?)))
+            .and_then(|logs| {
+                Ok((
+                    logs,
+                    at_risk(&store, freshness)?,
+                    exchanges(&store, freshness)?,
+                ))
+            })
             .map_err(|e| e.to_string()),
         Err(_) => Err("metrics store connection poisoned".to_string()),
     };
     let read = read
         .inspect_err(|error| tracing::warn!("metrics scrape without the store: {error}"))
         .ok();
-    let (logs, risky) = match read {
-        Some((logs, risky)) => (Some(logs), risky),
-        None => (None, Default::default()),
+    let (logs, risky, exchanges) = match read {
+        Some((logs, risky, exchanges)) => (Some(logs), risky, exchanges),
+        None => (None, Default::default(), Vec::new()),
     };
     let mut text =
         endpoint
             .metrics
             .render(logs.as_deref(), &risky, now, freshness.stale_after_days);
+    crate::net::metrics::render_exchanges(&mut text, &exchanges);
     endpoint.scrub.render(&mut text);
     text
+}
+
+/// Every community exchange's guarantee today, as `query exchanges` reads it.
+fn exchanges(
+    store: &Reader,
+    freshness: crate::values::lines::Freshness,
+) -> Result<Vec<crate::net::metrics::ExchangeGauge>, crate::store::StoreError> {
+    let today = sajja_common::Date::thai_date_at(freshness.now);
+    Ok(crate::read::exchanges::exchange_lines(store, "", today)?
+        .into_iter()
+        .map(|line| crate::net::metrics::ExchangeGauge {
+            alerts: line.position.alerts().len(),
+            exchange: line.position.log,
+            coverage_basis_points: line.position.coverage_basis_points,
+            policy_basis_points: line.position.policy_min_coverage_basis_points,
+        })
+        .collect())
 }
 
 /// The groups at risk today: positions from the stored inputs, as `query

@@ -280,6 +280,68 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// A label value as the exposition format quotes it.
+/// One community exchange's guarantee, as the metrics show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeGauge {
+    pub exchange: GroupId,
+    /// `None` when nothing is outstanding (coverage unbounded).
+    pub coverage_basis_points: Option<i64>,
+    pub policy_basis_points: u32,
+    /// How many of its alerts are open (coverage, concentration, settlement).
+    pub alerts: usize,
+}
+
+/// The exchanges' gauges: coverage against policy and open alerts, per
+/// exchange (an alert rule compares the first two).
+pub fn render_exchanges(out: &mut String, exchanges: &[ExchangeGauge]) {
+    if exchanges.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "sajja_exchange_coverage_basis_points",
+        "gauge",
+        "Reserve pledged to a community exchange's pool over its debit and vouchers outstanding at the stated rate, basis points (absent while nothing is outstanding).",
+    );
+    for x in exchanges {
+        if let Some(coverage) = x.coverage_basis_points {
+            let _ = writeln!(
+                out,
+                "sajja_exchange_coverage_basis_points{{exchange=\"{}\"}} {coverage}",
+                escape(x.exchange.as_str())
+            );
+        }
+    }
+    header(
+        out,
+        "sajja_exchange_policy_basis_points",
+        "gauge",
+        "The least coverage a community exchange's terms ask for, basis points.",
+    );
+    for x in exchanges {
+        let _ = writeln!(
+            out,
+            "sajja_exchange_policy_basis_points{{exchange=\"{}\"}} {}",
+            escape(x.exchange.as_str()),
+            x.policy_basis_points
+        );
+    }
+    header(
+        out,
+        "sajja_exchange_alerts",
+        "gauge",
+        "Open alerts of a community exchange (coverage below policy, debit concentrated, a settlement its and the groups' logs disagree on).",
+    );
+    for x in exchanges {
+        let _ = writeln!(
+            out,
+            "sajja_exchange_alerts{{exchange=\"{}\"}} {}",
+            escape(x.exchange.as_str()),
+            x.alerts
+        );
+    }
+}
+
 fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
@@ -305,6 +367,37 @@ mod tests {
 
     /// The text carries each counter, cumulative buckets that agree with the
     /// count, groups by status with forked before stale, and relay lag.
+    #[test]
+    fn an_exchanges_coverage_policy_and_alerts_are_gauges() {
+        let exchange = |id: &str, coverage, alerts| ExchangeGauge {
+            exchange: GroupId::parse(id).unwrap(),
+            coverage_basis_points: coverage,
+            policy_basis_points: 5_000,
+            alerts,
+        };
+        let mut text = String::new();
+        render_exchanges(
+            &mut text,
+            &[
+                exchange("230101-X01", Some(646), 1),
+                exchange("230102-X01", None, 0),
+            ],
+        );
+        for line in [
+            "sajja_exchange_coverage_basis_points{exchange=\"230101-X01\"} 646",
+            "sajja_exchange_policy_basis_points{exchange=\"230102-X01\"} 5000",
+            "sajja_exchange_alerts{exchange=\"230101-X01\"} 1",
+            "sajja_exchange_alerts{exchange=\"230102-X01\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        // Nothing outstanding: no coverage figure rather than a made-up one.
+        assert!(!text.contains("sajja_exchange_coverage_basis_points{exchange=\"230102-X01\"}"));
+        let mut none = String::new();
+        render_exchanges(&mut none, &[]);
+        assert!(none.is_empty());
+    }
+
     #[test]
     fn renders_counters_histogram_groups_and_lag() {
         let metrics = Metrics::default();
