@@ -269,3 +269,86 @@ fn health_and_reflection_answer_a_client_without_a_certificate_and_nothing_else_
         assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused}");
     });
 }
+
+/// The `sajja_*` names a string holds, whole (`sajja_groups`, not its prefix).
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(found) = text[at..].find("sajja_") {
+        let start = at + found;
+        let before_ok =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let end = text[start..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+            .map_or(text.len(), |n| start + n);
+        if before_ok {
+            names.insert(text[start..end].to_string());
+        }
+        at = end;
+    }
+    names
+}
+
+// deploy/prometheus's rules parse as Prometheus rule groups (every rule an
+// alert with an expression, a severity and a summary), and every `sajja_*`
+// metric they name is one the hub's operations endpoint exports.
+#[test]
+fn the_alert_rules_parse_and_name_only_metrics_the_hub_exports() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let rules = include_str!("../../deploy/prometheus/sajja-hub.rules.yml");
+    let docs = YamlLoader::load_from_str(rules).expect("the rules are YAML");
+    let groups = docs[0]["groups"].as_vec().expect("groups");
+    let mut alerts = 0;
+    let mut named = std::collections::BTreeSet::new();
+    for group in groups {
+        assert!(group["name"].as_str().is_some(), "a named group: {group:?}");
+        for rule in group["rules"].as_vec().expect("rules") {
+            let alert = rule["alert"].as_str().expect("every rule is an alert");
+            let expr = rule["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{alert}: expr"));
+            assert!(
+                matches!(
+                    rule["labels"]["severity"].as_str(),
+                    Some("critical" | "warning" | "info")
+                ),
+                "{alert}: severity"
+            );
+            assert!(
+                rule["annotations"]["summary"].as_str().is_some(),
+                "{alert}: summary"
+            );
+            if let Yaml::String(wait) = &rule["for"] {
+                assert!(
+                    wait.trim_end_matches(['s', 'm', 'h', 'd'])
+                        .parse::<u32>()
+                        .is_ok(),
+                    "{alert}: for {wait}"
+                );
+            }
+            named.extend(metric_names(expr));
+            alerts += 1;
+        }
+    }
+    assert!(alerts >= 10, "{alerts} alerts");
+    let exported: std::collections::BTreeSet<String> = [
+        include_str!("../../hub/src/net/metrics.rs"),
+        include_str!("../../hub/src/ingest/scrub.rs"),
+    ]
+    .iter()
+    .flat_map(|source| metric_names(source))
+    .collect();
+    let unknown: Vec<&String> = named.difference(&exported).collect();
+    assert!(
+        unknown.is_empty(),
+        "rules name metrics the hub does not export: {unknown:?}"
+    );
+    for needed in [
+        "sajja_groups",
+        "sajja_relay_last_success_timestamp_seconds",
+        "sajja_exchange_coverage_basis_points",
+    ] {
+        assert!(named.contains(needed), "a rule on {needed}");
+    }
+}
