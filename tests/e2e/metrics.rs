@@ -98,6 +98,19 @@ fn metrics_count_pushed_events_refusals_and_groups() {
         !text.contains("sajja_relay"),
         "a hub without a parent has no relay metrics:\n{text}"
     );
+    // When the server certificate and the CA expire, as the files say: in
+    // the future (read back from the PEM the hub serves).
+    let expiry = value(
+        &text,
+        "sajja_tls_certificate_expiry_timestamp_seconds{certificate=\"server\"}",
+    );
+    assert!(expiry > 1.8e9, "{text}");
+    assert!(
+        value(
+            &text,
+            "sajja_tls_certificate_expiry_timestamp_seconds{certificate=\"ca\"}"
+        ) > 1.8e9
+    );
 
     assert_eq!(get(&addr, "/health"), (200, "ok\n".to_string()));
     assert_eq!(get(&addr, "/nothing").0, 404);

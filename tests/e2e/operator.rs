@@ -348,6 +348,7 @@ fn the_alert_rules_parse_and_name_only_metrics_the_hub_exports() {
         "sajja_groups",
         "sajja_relay_last_success_timestamp_seconds",
         "sajja_exchange_coverage_basis_points",
+        "sajja_tls_certificate_expiry_timestamp_seconds",
     ] {
         assert!(named.contains(needed), "a rule on {needed}");
     }

@@ -46,6 +46,9 @@ struct Endpoint {
     freshness: crate::values::lines::Freshness,
     scrub: Arc<ScrubState>,
     writes: Arc<crate::ingest::accept::WriteHealth>,
+    /// The server certificate and the CA, re-read at each scrape so a
+    /// renewed certificate shows at once.
+    certificates: [(&'static str, std::path::PathBuf); 2],
 }
 
 /// Binds `config.metrics_listen`, if set, writes the bound address to
@@ -94,6 +97,10 @@ pub async fn start(
         freshness: config.freshness(0),
         scrub,
         writes,
+        certificates: [
+            ("server", config.tls.cert.clone()),
+            ("ca", config.tls.ca.clone()),
+        ],
     });
     Ok(Some(tokio::spawn(serve(listener, endpoint, shutdown))))
 }
@@ -302,6 +309,19 @@ fn scrape(endpoint: &Endpoint) -> String {
             .metrics
             .render(logs.as_deref(), &risky, now, freshness.stale_after_days);
     crate::net::metrics::render_exchanges(&mut text, &exchanges);
+    let expiries: Vec<(&str, i64)> = endpoint
+        .certificates
+        .iter()
+        .filter_map(|(which, path)| {
+            let read = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| crate::pki::certs::pem_not_after(&pem));
+            read.inspect_err(|e| tracing::warn!(certificate = which, "expiry not read: {e}"))
+                .ok()
+                .map(|at| (*which, at))
+        })
+        .collect();
+    crate::net::metrics::render_certificates(&mut text, &expiries);
     endpoint.scrub.render(&mut text);
     text
 }

@@ -280,6 +280,27 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// A label value as the exposition format quotes it.
+/// When the hub's certificates expire: `(which, unix seconds)`, `server`
+/// and `ca` (an alert rule warns ahead of it).
+pub fn render_certificates(out: &mut String, expiries: &[(&str, i64)]) {
+    if expiries.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "sajja_tls_certificate_expiry_timestamp_seconds",
+        "gauge",
+        "Unix time at which the hub's server certificate (certificate=\"server\") and its CA (certificate=\"ca\") expire.",
+    );
+    for (which, at) in expiries {
+        let _ = writeln!(
+            out,
+            "sajja_tls_certificate_expiry_timestamp_seconds{{certificate=\"{}\"}} {at}",
+            escape(which)
+        );
+    }
+}
+
 /// One community exchange's guarantee, as the metrics show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExchangeGauge {
