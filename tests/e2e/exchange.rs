@@ -277,8 +277,13 @@ fn an_exchange_reaches_the_province_and_its_coverage_is_the_refold_of_the_logs()
 
     let exchange = exchange_node(dir.path(), &tambon);
     // A transfer beyond the payer's limit is refused on the exchange's own
-    // node, by the rule, before anything is written.
+    // node, by the rule, before anything is written; so is the month's file
+    // imported a second time.
     let n = exchange.seq();
+    let csv = dir.path().join("exchange-month.csv");
+    let (ok, said) = exchange.try_cli(&["import", path_arg(&csv)]);
+    assert!(!ok && said.contains("imported before"), "{said}");
+    assert_eq!(exchange.seq(), n);
     let (ok, said) = exchange.try_cli(&[
         "transfer",
         "23",

@@ -531,29 +531,45 @@ fn row_entry(cells: &[&str]) -> Result<(Date, ExchangeBody, Option<Holder>), Str
 /// The most rows one import may hold.
 const MAX_IMPORT_ROWS: usize = 100_000;
 
+/// The columns of an exchange import, in this order.
+const IMPORT_COLUMNS: [&str; 7] = [
+    "date", "kind", "account", "other", "amount", "category", "text",
+];
+
 fn import(data_dir: &Path, path: &Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bad = |at: String, e: String| usage(format!("{} {at}: {e}", path.display()));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(&bytes[..]);
+    let header = reader
+        .headers()
+        .map_err(|e| bad("header".into(), e.to_string()))?;
+    if header.iter().map(str::trim).ne(IMPORT_COLUMNS) {
+        return Err(bad(
+            "header".into(),
+            format!("expected {}", IMPORT_COLUMNS.join(",")),
+        ));
+    }
     let mut entries = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
+    for (index, record) in reader.records().enumerate() {
+        let line = format!("line {}", index + 2);
+        let record = record.map_err(|e| bad(line.clone(), e.to_string()))?;
+        if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         if entries.len() >= MAX_IMPORT_ROWS {
-            return Err(usage(format!(
-                "{}: more than {MAX_IMPORT_ROWS} rows; split the file",
-                path.display()
-            )));
+            return Err(bad(
+                line,
+                format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+            ));
         }
-        // Memos and names here carry no commas: a comma always separates.
-        let cells: Vec<&str> = line.split(',').collect();
-        let entry = row_entry(&cells)
-            .map_err(|e| usage(format!("{} line {}: {e}", path.display(), number + 1)))?;
-        entries.push(entry);
+        let cells: Vec<&str> = record.iter().collect();
+        entries.push(row_entry(&cells).map_err(|e| bad(line, e))?);
     }
     let mut store = open(data_dir)?;
-    let first = store.head().0 + 1;
-    let last = store.append_all(entries)?;
+    let (first, last) = store.import_file(entries, sajja_node::import::digest(&bytes))?;
     println!(
         "imported seq {first}..={last} into exchange {}",
         store.log()

@@ -63,6 +63,17 @@ const SCHEMA: &str = "
     );
 ";
 
+/// Each CSV file imported, by its SHA-256, so the same file is never
+/// recorded twice. Made on every open: files from before it gain it.
+const IMPORTS: &str = "
+    CREATE TABLE IF NOT EXISTS imports (
+        sha256      BLOB    PRIMARY KEY,
+        first_seq   INTEGER NOT NULL,
+        last_seq    INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL
+    );
+";
+
 const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Error)]
@@ -99,6 +110,10 @@ pub enum ExchangeStoreError {
     AckBeyondHead { log: GroupId, seq: u64, head: u64 },
     #[error("{what} is longer than {MAX_HOLDER_TEXT} bytes")]
     TooLong { what: &'static str },
+    #[error(
+        "this file was imported before, as seq {first}..={last}: importing it again would record every entry twice"
+    )]
+    AlreadyImported { first: u64, last: u64 },
 }
 
 /// A holder's name and phone, as the exchange's register keeps them.
@@ -126,6 +141,7 @@ fn connect(path: &Path) -> Result<Connection, ExchangeStoreError> {
     // the transaction in flight.
     conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
     conn.execute_batch("PRAGMA synchronous = FULL;")?;
+    conn.execute_batch(IMPORTS)?;
     Ok(conn)
 }
 
@@ -322,6 +338,27 @@ impl ExchangeStore {
         &mut self,
         entries: Vec<(Date, ExchangeBody, Option<Holder>)>,
     ) -> Result<u64, ExchangeStoreError> {
+        self.append_recorded(entries, None)
+    }
+
+    /// [`ExchangeStore::append_all`] for the rows of a file whose SHA-256
+    /// is `sha256`: refused if that file was imported before, and recorded
+    /// with the entries, in their transaction. Returns the seq range.
+    pub fn import_file(
+        &mut self,
+        entries: Vec<(Date, ExchangeBody, Option<Holder>)>,
+        sha256: [u8; 32],
+    ) -> Result<(u64, u64), ExchangeStoreError> {
+        let first = self.head_seq + 1;
+        let last = self.append_recorded(entries, Some(sha256))?;
+        Ok((first, last))
+    }
+
+    fn append_recorded(
+        &mut self,
+        entries: Vec<(Date, ExchangeBody, Option<Holder>)>,
+        import: Option<[u8; 32]>,
+    ) -> Result<u64, ExchangeStoreError> {
         for (_, _, holder) in &entries {
             if let Some(h) = holder {
                 check_text(&h.name, "the holder's name")?;
@@ -337,6 +374,19 @@ impl ExchangeStore {
             // Another process appended first: validate against its books.
             fold_file(&tx, &self.log, self.key.public())?
         };
+        if let Some(sha256) = import {
+            let earlier: Option<(u64, u64)> = tx
+                .query_row(
+                    "SELECT first_seq, last_seq FROM imports WHERE sha256 = ?1",
+                    [&sha256[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((first, last)) = earlier {
+                return Err(ExchangeStoreError::AlreadyImported { first, last });
+            }
+        }
+        let first_seq = seq + 1;
         let now = unix_now();
         for (date, body, holder) in entries {
             let event = ExchangeEvent {
@@ -361,6 +411,12 @@ impl ExchangeStore {
             }
             tracing::debug!(exchange = %self.log, seq = event.seq, kind = event.body.kind(), "exchange event validated");
             (seq, head) = (event.seq, hash);
+        }
+        if let Some(sha256) = import {
+            tx.execute(
+                "INSERT INTO imports (sha256, first_seq, last_seq, imported_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&sha256[..], first_seq, seq, now],
+            )?;
         }
         tx.commit()?;
         tracing::info!(exchange = %self.log, seq, "exchange events appended");

@@ -155,3 +155,23 @@ fn only_an_exchange_log_id_makes_an_exchange() {
     assert!(matches!(made, Err(ExchangeStoreError::NotAnExchange(_))));
     assert!(!dir.path().join("exchange.sqlite").exists());
 }
+
+#[test]
+fn the_same_file_is_never_imported_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = exchange(dir.path());
+    let rows = || vec![(day("2026-11-03"), pays(2, 1, 5), None)];
+    let (first, last) = store.import_file(rows(), [7; 32]).unwrap();
+    assert_eq!((first, last), (5, 5));
+    let again = store.import_file(rows(), [7; 32]);
+    assert!(
+        matches!(
+            again,
+            Err(ExchangeStoreError::AlreadyImported { first: 5, last: 5 })
+        ),
+        "{again:?}"
+    );
+    assert_eq!(store.head().0, 5);
+    // Another file with the same rows is a new import.
+    assert_eq!(store.import_file(rows(), [8; 32]).unwrap(), (6, 6));
+}
