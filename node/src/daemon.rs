@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::exchange::ExchangeStore;
 use crate::store::Store;
-use crate::sync::{self, HubLink, SyncError, SyncReport};
+use crate::sync::{self, HubLink, LocalLog, SyncError};
 
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 
@@ -61,15 +61,24 @@ async fn recv(
     }
 }
 
-/// The log a daemon keeps its hub up to date with: a group's ledger, or a
-/// community exchange's (exchange mode). One loop serves both.
-enum Kept {
+/// The log a node keeps its hub up to date with: a group's ledger, or a
+/// community exchange's (exchange mode). One loop serves both; each step
+/// is the sync layer's ([`LocalLog`]).
+pub enum Kept {
     Group(Box<Store>),
     Exchange(Box<ExchangeStore>),
 }
 
 impl Kept {
-    fn id(&self) -> sajja_common::GroupId {
+    fn log(&mut self) -> LocalLog<'_> {
+        match self {
+            Kept::Group(store) => LocalLog::Group(store),
+            Kept::Exchange(store) => LocalLog::Exchange(store),
+        }
+    }
+
+    /// The id of the log kept (a group's, or an exchange's `TTTTTT-XNN`).
+    pub fn id(&self) -> sajja_common::GroupId {
         match self {
             Kept::Group(store) => store.group().clone(),
             Kept::Exchange(store) => store.log().clone(),
@@ -82,52 +91,10 @@ impl Kept {
             Kept::Exchange(store) => store.path(),
         }
     }
-
-    fn refresh(&mut self) -> Result<(), SyncError> {
-        match self {
-            Kept::Group(store) => store.refresh()?,
-            Kept::Exchange(store) => store.refresh()?,
-        }
-        Ok(())
-    }
-
-    /// The head and the hub's acknowledged seq.
-    fn head_and_acked(&self) -> Result<(u64, u64), SyncError> {
-        Ok(match self {
-            Kept::Group(store) => (store.head().0, store.acked()?.acked_seq),
-            Kept::Exchange(store) => (store.head().0, store.acked()?.0),
-        })
-    }
-
-    async fn sync(&mut self, link: &HubLink) -> Result<SyncReport, SyncError> {
-        match self {
-            Kept::Group(store) => sync::sync_once(store, link).await,
-            Kept::Exchange(store) => sync::sync_exchange_once(store, link).await,
-        }
-    }
 }
 
-/// `sajja-node run`'s loop for a group's ledger.
-pub async fn run(
-    store: Store,
-    link: HubLink,
-    settings: Settings,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), SyncError> {
-    keep(Kept::Group(Box::new(store)), link, settings, shutdown).await
-}
-
-/// `sajja-node exchange run`'s loop for a community exchange's log.
-pub async fn run_exchange(
-    store: ExchangeStore,
-    link: HubLink,
-    settings: Settings,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), SyncError> {
-    keep(Kept::Exchange(Box::new(store)), link, settings, shutdown).await
-}
-
-async fn keep(
+/// `sajja-node run`'s loop (and `sajja-node exchange run`'s).
+pub async fn keep(
     mut store: Kept,
     link: HubLink,
     settings: Settings,
@@ -180,8 +147,8 @@ async fn keep(
                 return Ok(());
             }
             Wake::Tick => {
-                store.refresh()?;
-                let (head, acked) = store.head_and_acked()?;
+                store.log().refresh()?;
+                let (head, acked) = store.log().head_and_acked()?;
                 let heartbeat = Instant::now() >= heartbeat_at;
                 if !must_sync && head <= acked && !heartbeat {
                     continue;
@@ -192,7 +159,7 @@ async fn keep(
                         tracing::info!(group = %group, "shutting down during a sync; it resumes from the hub's acknowledged position");
                         return Ok(());
                     }
-                    result = store.sync(&link) => result,
+                    result = sync::sync_log(store.log(), &link) => result,
                 };
                 match result {
                     Ok(report) => {

@@ -164,7 +164,7 @@ pub enum LocalLog<'a> {
 }
 
 impl LocalLog<'_> {
-    fn refresh(&mut self) -> Result<(), SyncError> {
+    pub(crate) fn refresh(&mut self) -> Result<(), SyncError> {
         match self {
             LocalLog::Group(store) => store.refresh()?,
             LocalLog::Exchange(store) => store.refresh()?,
@@ -184,6 +184,15 @@ impl LocalLog<'_> {
             LocalLog::Group(store) => store.head().0,
             LocalLog::Exchange(store) => store.head().0,
         }
+    }
+
+    /// The head and the hub's acknowledged seq.
+    pub(crate) fn head_and_acked(&self) -> Result<(u64, u64), SyncError> {
+        let acked = match self {
+            LocalLog::Group(store) => store.acked()?.acked_seq,
+            LocalLog::Exchange(store) => store.acked()?.0,
+        };
+        Ok((self.head(), acked))
     }
 
     fn hash_at(&self, seq: u64) -> Result<Option<Hash>, SyncError> {
@@ -251,7 +260,10 @@ pub async fn sync_exchange_once(
     sync_log(LocalLog::Exchange(store), link).await
 }
 
-async fn sync_log(mut log: LocalLog<'_>, link: &HubLink) -> Result<SyncReport, SyncError> {
+pub(crate) async fn sync_log(
+    mut log: LocalLog<'_>,
+    link: &HubLink,
+) -> Result<SyncReport, SyncError> {
     log.refresh()?;
     let mut client = connect(link).await?;
     let mut session = PushSession::open(&mut client).await?;

@@ -70,6 +70,57 @@ pub fn parse_money(text: &str) -> Result<Money, String> {
     Money::parse_baht(text).map_err(|e| e.to_string())
 }
 
+/// An exchange's account holder: `member:GROUP:N` (a member of a Sajja
+/// group, by the group's member number), `group:GROUP`, `producer`,
+/// `enterprise` or `shop`.
+pub fn parse_holder(text: &str) -> Result<sajja_common::exchange::HolderKind, String> {
+    use sajja_common::exchange::HolderKind;
+    let group = |g: &str| sajja_common::ids::GroupId::parse(g).map_err(|e| e.to_string());
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        ["member", g, n] => Ok(HolderKind::Member {
+            group: group(g)?,
+            member: parse_member(n)?,
+        }),
+        ["group", g] => Ok(HolderKind::Group(group(g)?)),
+        ["producer"] => Ok(HolderKind::Producer),
+        ["enterprise"] => Ok(HolderKind::Enterprise),
+        ["shop"] => Ok(HolderKind::Shop),
+        _ => Err(format!(
+            "'{text}' is not a holder: give member:GROUP:N (e.g. member:230101-001:7), group:GROUP, producer, enterprise or shop"
+        )),
+    }
+}
+
+/// Credits as typed: like an amount (two decimals at most, Thai digits
+/// accepted), in the exchange's own unit.
+pub fn parse_credits(text: &str) -> Result<sajja_common::exchange::Credits, String> {
+    parse_money(text)
+        .map(|m| sajja_common::exchange::Credits::from_centi(m.satang()))
+        .map_err(|e| format!("{e} (credits are written like amounts: 150 or 12.50)"))
+}
+
+/// What a transfer paid for, in English or Thai.
+pub fn parse_category(text: &str) -> Result<sajja_common::exchange::Category, String> {
+    use sajja_common::exchange::Category;
+    match text.trim() {
+        "goods" | "สินค้า" => Ok(Category::Goods),
+        "produce" | "ผลผลิต" => Ok(Category::Produce),
+        "services" | "บริการ" => Ok(Category::Services),
+        "labour" | "labor" | "แรงงาน" => Ok(Category::Labour),
+        other => Err(format!(
+            "'{other}' is not a category: goods (สินค้า), produce (ผลผลิต), services (บริการ) or labour (แรงงาน)"
+        )),
+    }
+}
+
+/// An exchange's account number (1 and up; Thai digits accepted).
+pub fn parse_account(text: &str) -> Result<sajja_common::exchange::AccountNo, String> {
+    parse_member(text.trim())
+        .map(|m| sajja_common::exchange::AccountNo(m.0))
+        .map_err(|_| format!("'{text}' is not an account number (1 and up)"))
+}
+
 /// Either era, ISO or day/month/year, Thai digits too (`Date::parse_either_era`).
 pub fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse_either_era(text).map_err(|e| e.to_string())

@@ -376,3 +376,42 @@ pub fn add_web_user(data_dir: &Path, name: &str, role: &str, password: &str) {
     let output = child.wait_with_output().expect("user add");
     assert!(output.status.success(), "user add: {}", text(&output));
 }
+
+/// A logged-in session of a node's web app over plain HTTP, as a browser
+/// gets one: its cookie, and the form token read off `form_page`.
+pub fn web_login(base: &str, user: &str, password: &str, form_page: &str) -> (String, String) {
+    use sajja_testkit::webdriver::http;
+    let form = http("GET", &format!("{base}/login"), &[], b"");
+    let login_cookie = form.cookies().into_iter().next().expect("login cookie");
+    let token = login_cookie.split_once('=').expect("cookie").1.to_string();
+    let body = format!("user={user}&password={password}&csrf={token}");
+    let answer = http(
+        "POST",
+        &format!("{base}/login"),
+        &[
+            ("Cookie", &login_cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(answer.status, 303, "login of {user}: {}", answer.text());
+    let session = answer
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("sajja_session=") && c.len() > 20)
+        .expect("session cookie");
+    let page = http(
+        "GET",
+        &format!("{base}{form_page}"),
+        &[("Cookie", &session)],
+        b"",
+    );
+    let csrf = page
+        .text()
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token on the page")
+        .to_string();
+    (session, csrf)
+}

@@ -158,17 +158,32 @@ fn the_exchange_office_records_a_transfer_on_a_phone() {
     ));
     let seq = seq + 1;
 
-    // A form posted without its token is refused and writes nothing.
-    let answer = http(
-        "POST",
-        &format!("{}/transfer", app.base),
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"from=1&to=2&amount=5&category=goods",
-    );
-    assert!(
-        answer.status == 303 || answer.status == 403,
-        "{}",
-        answer.status
+    // A form posted without its token is refused and writes nothing: with
+    // no session it is sent to log in; with a session but no token (or a
+    // wrong one) it is refused; with the token it is recorded.
+    let post = |cookie: &str, body: &str| {
+        http(
+            "POST",
+            &format!("{}/transfer", app.base),
+            &[
+                ("Cookie", cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let transfer = "from=1&to=2&amount=5&category=goods";
+    assert_eq!(post("", transfer).status, 303);
+    let (session, csrf) = web_login(&app.base, "somsri", PASSWORD, "/transfer");
+    assert_eq!(post(&session, transfer).status, 403);
+    assert_eq!(
+        post(&session, &format!("{transfer}&csrf=0{csrf}")).status,
+        403
     );
     assert_eq!(node.event_bytes().len(), seq);
+    assert_eq!(
+        post(&session, &format!("{transfer}&csrf={csrf}")).status,
+        303
+    );
+    assert_eq!(node.event_bytes().len(), seq + 1);
 }

@@ -82,39 +82,7 @@ fn event_count(node: &Node) -> usize {
 
 /// A logged-in session over plain HTTP: its cookie and its form token.
 fn login(app: &App, user: &str) -> (String, String) {
-    let form = http("GET", &format!("{}/login", app.base), &[], b"");
-    let login_cookie = form.cookies().into_iter().next().expect("login cookie");
-    let token = login_cookie.split_once('=').expect("cookie").1.to_string();
-    let body = format!("user={user}&password={PASSWORD}&csrf={token}");
-    let answer = http(
-        "POST",
-        &format!("{}/login", app.base),
-        &[
-            ("Cookie", &login_cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(answer.status, 303, "login of {user}: {}", answer.text());
-    let session = answer
-        .cookies()
-        .into_iter()
-        .find(|c| c.starts_with("sajja_session=") && c.len() > 20)
-        .expect("session cookie");
-    let page = http(
-        "GET",
-        &format!("{}/meeting", app.base),
-        &[("Cookie", &session)],
-        b"",
-    );
-    let csrf = page
-        .text()
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("csrf token on the page")
-        .to_string();
-    (session, csrf)
+    web_login(&app.base, user, PASSWORD, "/meeting")
 }
 
 fn post_form(app: &App, path: &str, cookie: &str, body: &str) -> Answer {

@@ -45,7 +45,8 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
-    fn name(self) -> &'static str {
+    /// The status's English word (`open`, `closed`, `defaulted`).
+    pub fn name(self) -> &'static str {
         match self {
             AccountStatus::Open => "open",
             AccountStatus::Closed { .. } => "closed",

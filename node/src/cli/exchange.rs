@@ -10,8 +10,7 @@ use anyhow::Context;
 use sajja_common::SigningKey;
 use sajja_common::date::Date;
 use sajja_common::exchange::{
-    AccountNo, AccountStatus, Credits, ExchangeBody, ExchangeBooks, ExchangePosition,
-    ExchangeTerms, HolderKind,
+    AccountNo, Credits, ExchangeBody, ExchangeBooks, ExchangePosition, ExchangeTerms, HolderKind,
 };
 use sajja_common::words::pad;
 use sajja_edge::clock::{today, unix_now};
@@ -20,9 +19,9 @@ use sajja_node::sync::HubLink;
 
 use super::args::{
     Dated, ExchangeAccountCommand, ExchangeCommand, ExchangeInitArgs, VoucherCommand,
-    parse_category, parse_credits,
 };
 use super::shared::{read_bundle, runtime, usage};
+use sajja_node::vocab::{parse_account, parse_category, parse_credits, parse_holder};
 
 fn file(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join(EXCHANGE_FILE)
@@ -339,14 +338,6 @@ fn holder_word(holder: &HolderKind) -> String {
     }
 }
 
-fn status_word(status: AccountStatus) -> &'static str {
-    match status {
-        AccountStatus::Open => "open",
-        AccountStatus::Closed { .. } => "closed",
-        AccountStatus::Defaulted { .. } => "defaulted",
-    }
-}
-
 fn accounts(data_dir: &Path, as_of: Date) -> anyhow::Result<()> {
     let store = open(data_dir)?;
     let unit = store
@@ -374,7 +365,7 @@ fn accounts(data_dir: &Path, as_of: Date) -> anyhow::Result<()> {
             pad(&name, 24),
             account.balance_as_of(as_of),
             account.limit_as_of(as_of),
-            status_word(account.status.as_of(as_of))
+            account.status.as_of(as_of).name()
         );
     }
     Ok(())
@@ -392,31 +383,18 @@ fn statement(data_dir: &Path, account: AccountNo) -> anyhow::Result<()> {
         "Account {account}: {} {name}, limit {}, {}",
         holder_word(&held.holder),
         held.limit,
-        status_word(held.status)
+        held.status.name()
     );
-    // The log replayed: each entry that moved this account's balance, by
-    // how much. The books decide every movement (a returned voucher's value,
-    // a reversal's), so the statement cannot disagree with them.
-    let mut replay = ExchangeBooks::new(store.log().clone());
-    let mut before = Credits::ZERO;
-    for event in store.events()? {
-        replay.apply_unchecked(&event);
-        let after = replay
-            .accounts
-            .get(&account)
-            .map_or(Credits::ZERO, |a| a.balance);
-        if after != before {
-            println!(
-                "{:>6}  {}  {:<18} {:>12} {:>12}  {}",
-                event.seq,
-                event.date,
-                event.body.kind(),
-                Credits::from_centi(after.centi() - before.centi()),
-                after,
-                summary(&event.body)
-            );
-            before = after;
-        }
+    for (event, change, after) in store.statement(account)? {
+        println!(
+            "{:>6}  {}  {:<18} {:>12} {:>12}  {}",
+            event.seq,
+            event.date,
+            event.body.kind(),
+            change,
+            after,
+            summary(&event.body)
+        );
     }
     println!("balance {}", held.balance);
     Ok(())
@@ -457,26 +435,17 @@ fn serials(text: &str) -> Result<(u32, u32), String> {
     ))
 }
 
-fn account_cell(text: &str) -> Result<AccountNo, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .map(AccountNo)
-        .ok_or_else(|| format!("'{text}' is not an account number (1 and up)"))
-}
-
 /// One CSV row as an entry: `date,kind,account,other,amount,category,text`.
 fn row_entry(cells: &[&str]) -> Result<(Date, ExchangeBody, Option<Holder>), String> {
     let cell = |i: usize| cells.get(i).copied().unwrap_or("").trim();
     let date = sajja_node::vocab::parse_date(cell(0))?;
-    let account = || account_cell(cell(2));
+    let account = || parse_account(cell(2));
     Ok(match cell(1) {
         "open" => (
             date,
             ExchangeBody::AccountOpened {
                 account: account()?,
-                holder: super::args::parse_holder(cell(3))?,
+                holder: parse_holder(cell(3))?,
                 credit_limit: parse_credits(cell(4))?,
             },
             Some(Holder {
@@ -488,7 +457,7 @@ fn row_entry(cells: &[&str]) -> Result<(Date, ExchangeBody, Option<Holder>), Str
             date,
             ExchangeBody::Transfer {
                 from: account()?,
-                to: account_cell(cell(3))?,
+                to: parse_account(cell(3))?,
                 amount: parse_credits(cell(4))?,
                 category: parse_category(cell(5))?,
                 memo: cell(6).to_string(),
@@ -610,7 +579,7 @@ fn run(data_dir: &Path, config: Option<&sajja_node::config::NodeConfig>) -> anyh
         .unwrap_or_default();
     tracing::info!(exchange = %store.log(), "exchange node starting");
     runtime()?.block_on(super::run::serve_and_sync(
-        super::run::Kept::Exchange(Box::new(store)),
+        sajja_node::daemon::Kept::Exchange(Box::new(store)),
         link,
         settings,
         web,

@@ -3,18 +3,11 @@
 use std::path::Path;
 
 use sajja_node::config::NodeConfig;
-use sajja_node::exchange::ExchangeStore;
-use sajja_node::store::Store;
+use sajja_node::daemon::Kept;
 use sajja_node::sync::HubLink;
 
 use super::hub::{hub_link, warn_if_expiring};
 use super::shared::{database, open, runtime};
-
-/// What a node keeps: a group's ledger, or a community exchange's log.
-pub enum Kept {
-    Group(Box<Store>),
-    Exchange(Box<ExchangeStore>),
-}
 
 /// The sync daemon and, with `[web] listen`, the web app (the treasurer's,
 /// or exchange mode's), in one process until SIGTERM or Ctrl-C.
@@ -26,10 +19,7 @@ pub async fn serve_and_sync(
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let id = match &kept {
-        Kept::Group(store) => store.group().clone(),
-        Kept::Exchange(store) => store.log().clone(),
-    };
+    let id = kept.id();
     let web_task = match web {
         Some(listen) => {
             let app = match &kept {
@@ -55,14 +45,9 @@ pub async fn serve_and_sync(
         sajja_edge::shutdown::signal().await;
         let _ = stop.send(true);
     };
-    match (link, kept) {
-        (Some(link), Kept::Group(store)) => {
-            sajja_node::daemon::run(*store, link, settings, shutdown).await?
-        }
-        (Some(link), Kept::Exchange(store)) => {
-            sajja_node::daemon::run_exchange(*store, link, settings, shutdown).await?
-        }
-        (None, _) => shutdown.await,
+    match link {
+        Some(link) => sajja_node::daemon::keep(kept, link, settings, shutdown).await?,
+        None => shutdown.await,
     }
     if let Some(task) = web_task {
         // Open pages finish; a browser's idle connection does not hold the Pi up.

@@ -17,7 +17,7 @@ use sajja_common::chain::{self, Hash};
 use sajja_common::checkpoint::{Checkpoint, PublicKey, SignedCheckpoint, SigningKey};
 use sajja_common::date::Date;
 use sajja_common::exchange::{
-    AccountNo, ExchangeBody, ExchangeBooks, ExchangeEvent, ExchangeRefusal, ExchangeTerms,
+    AccountNo, Credits, ExchangeBody, ExchangeBooks, ExchangeEvent, ExchangeRefusal, ExchangeTerms,
 };
 use sajja_common::ids::GroupId;
 use sajja_common::verify::{ChainVerifier, VerifyError};
@@ -438,6 +438,32 @@ impl ExchangeStore {
             out.push(event);
         }
         Ok(out)
+    }
+
+    /// Every entry that moved `account`'s balance, in log order, with the
+    /// change and the balance after it. The log is replayed through the
+    /// books, which decide every movement (a returned voucher's value, a
+    /// reversal's), so a statement cannot disagree with them.
+    pub fn statement(
+        &self,
+        account: AccountNo,
+    ) -> Result<Vec<(ExchangeEvent, Credits, Credits)>, ExchangeStoreError> {
+        let mut replay = ExchangeBooks::new(self.log.clone());
+        let mut before = Credits::ZERO;
+        let mut lines = Vec::new();
+        for event in self.events()? {
+            replay.apply_unchecked(&event);
+            let after = replay
+                .accounts
+                .get(&account)
+                .map_or(Credits::ZERO, |a| a.balance);
+            if after != before {
+                let change = Credits::from_centi(after.centi() - before.centi());
+                lines.push((event, change, after));
+                before = after;
+            }
+        }
+        Ok(lines)
     }
 
     /// Stored events from `from_seq`, as bytes, up to `max_bytes` (at least one).

@@ -97,16 +97,13 @@ fn category_words(x: &XWords, category: Category) -> &'static str {
     }
 }
 
-/// Credits as typed: like an amount (Thai digits, either separator rule).
+/// Credits as typed ([`vocab::parse_credits`]), the field named in the reason.
 fn parse_credits(x: &XWords, text: &str) -> Result<Credits, String> {
-    vocab::parse_money(text.trim())
-        .map(|m| Credits::from_centi(m.satang()))
-        .map_err(|e| format!("{}: {e}", x.amount))
+    vocab::parse_credits(text.trim()).map_err(|e| format!("{}: {e}", x.amount))
 }
 
 fn parse_account(x: &XWords, text: &str) -> Result<AccountNo, String> {
-    vocab::parse_member(text.trim())
-        .map(|m| AccountNo(m.0))
+    vocab::parse_account(text)
         .map_err(|_| format!("{} '{}' {}", x.account, text.trim(), x.bad_number))
 }
 
@@ -747,31 +744,19 @@ fn statement_page(
             &format!("{} {account}: {}", x.account, x.no_accounts),
         );
     };
-    let events = match store.events() {
-        Ok(events) => events,
-        Err(error) => return internal(error),
-    };
-    // The log replayed: each entry that moved this balance, by how much.
-    let mut replay = ExchangeBooks::new(store.log().clone());
-    let mut before = Credits::ZERO;
-    let mut lines = Vec::new();
-    for event in &events {
-        replay.apply_unchecked(event);
-        let after = replay
-            .accounts
-            .get(&number)
-            .map_or(Credits::ZERO, |a| a.balance);
-        if after != before {
-            lines.push(StatementLine {
+    let lines = match store.statement(number) {
+        Ok(lines) => lines
+            .into_iter()
+            .map(|(event, change, after)| StatementLine {
                 seq: event.seq,
                 date: lang.date(event.date),
                 what: entry_words(x, &event.body, number),
-                change: Credits::from_centi(after.centi() - before.centi()).to_string(),
+                change: change.to_string(),
                 balance: after.to_string(),
-            });
-            before = after;
-        }
-    }
+            })
+            .collect(),
+        Err(error) => return internal(error),
+    };
     let name = store.holder(number).ok().flatten().map(|h| h.name);
     let page = StatementPage {
         f: XFrame::new(lang, session, &store, "home"),
